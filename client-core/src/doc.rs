@@ -1,0 +1,769 @@
+//! The vault document: typed edits and reads on top of Automerge.
+//!
+//! Layout (schema 1): the root holds `meta` (schema version, vault id),
+//! `profile`, and one map per record kind keyed by ULID. Every container a
+//! record has (sets, nested maps, entry maps) is created in the same change
+//! as the record, so two devices never race to create the same nested map:
+//! in Automerge such a race keeps one map and hides the other's contents.
+//! Writes touch only the keys they change, which is what keeps fields from a
+//! newer schema, and concurrent edits of other fields, intact.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
+use serde_json::{Map, Number, Value};
+
+use crate::model::{fields, FieldType, Kind, Record, SCHEMA_VERSION};
+
+/// Why the document could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("no {what} has an id starting with '{prefix}'; `interlog list` shows the ids")]
+    NotFound { what: String, prefix: String },
+    #[error("'{prefix}' matches {count} records ({examples}); type more of the id")]
+    Ambiguous {
+        prefix: String,
+        count: usize,
+        examples: String,
+    },
+    #[error("the document is missing its '{0}' map; it was not created by `interlog init`")]
+    Malformed(&'static str),
+    #[error("this document belongs to vault {theirs}, not to this vault ({ours}); nothing was merged")]
+    OtherVault { ours: String, theirs: String },
+    #[error("the document data is not valid Automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// One field written concurrently with different values on two devices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub kind: Kind,
+    pub id: String,
+    /// The path inside the record, e.g. `["notes"]` or `["comp", "base"]`.
+    pub path: Vec<String>,
+    /// Every concurrent value; the first is the one Automerge shows by default.
+    pub values: Vec<Value>,
+}
+
+/// The whole journal of one vault.
+pub struct VaultDoc {
+    doc: AutoCommit,
+}
+
+impl VaultDoc {
+    /// A new, empty vault: every root map is created here, in one change, so
+    /// devices that join later share them instead of racing to create them.
+    pub fn new_vault(vault_id: &str, actor: &[u8]) -> Result<Self, DocError> {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        let meta = doc.put_object(ROOT, "meta", ObjType::Map)?;
+        doc.put(&meta, "schema", SCHEMA_VERSION)?;
+        doc.put(&meta, "vault_id", vault_id)?;
+        let profile = doc.put_object(ROOT, "profile", ObjType::Map)?;
+        for spec in crate::model::PROFILE.iter().filter(|s| s.ty.is_container()) {
+            doc.put_object(&profile, spec.name, ObjType::Map)?;
+        }
+        for kind in Kind::ALL {
+            doc.put_object(ROOT, kind.root_key(), ObjType::Map)?;
+        }
+        doc.commit_with(CommitOptions::default().with_message("init vault"));
+        Ok(VaultDoc { doc })
+    }
+
+    /// Loads a document from a snapshot and the incremental chunks after it.
+    pub fn load<'a>(
+        snapshot: Option<&[u8]>,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, DocError> {
+        let mut doc = match snapshot {
+            Some(bytes) => AutoCommit::load(bytes)?,
+            None => AutoCommit::new(),
+        };
+        for chunk in chunks {
+            doc.load_incremental(chunk)?;
+        }
+        Ok(VaultDoc { doc })
+    }
+
+    /// Sets the actor id future changes are attributed to (one per device).
+    pub fn set_actor(&mut self, actor: &[u8]) {
+        self.doc.set_actor(ActorId::from(actor));
+    }
+
+    pub fn vault_id(&self) -> Option<String> {
+        let meta = self.obj(&ROOT, "meta")?;
+        self.scalar(&meta, "vault_id")
+            .and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    pub fn schema_version(&self) -> Option<i64> {
+        let meta = self.obj(&ROOT, "meta")?;
+        self.scalar(&meta, "schema").and_then(|v| v.as_i64())
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes not covered by `heads`, as one incremental chunk.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Closes the pending change with a message (`None` if nothing changed).
+    pub fn commit(&mut self, message: &str) -> Option<ChangeHash> {
+        let time = jiff::Timestamp::now().as_second();
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message.to_string())
+                .with_time(time),
+        )
+    }
+
+    /// Merges raw document bytes (an `export --format automerge` from another
+    /// device of the same vault).
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), DocError> {
+        let mut other = AutoCommit::load(bytes)?;
+        let theirs = VaultDoc { doc: other.fork() }.vault_id();
+        let ours = self.vault_id();
+        if theirs != ours {
+            return Err(DocError::OtherVault {
+                ours: ours.unwrap_or_default(),
+                theirs: theirs.unwrap_or_else(|| "(none)".into()),
+            });
+        }
+        self.doc.merge(&mut other)?;
+        Ok(())
+    }
+
+    // ----- reads -------------------------------------------------------
+
+    fn obj(&self, parent: &ObjId, key: &str) -> Option<ObjId> {
+        match self.doc.get(parent, key).ok()? {
+            Some((automerge::Value::Object(ObjType::Map), id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn scalar(&self, parent: &ObjId, key: &str) -> Option<Value> {
+        match self.doc.get(parent, key).ok()? {
+            Some((automerge::Value::Scalar(s), _)) => Some(scalar_to_json(&s)),
+            _ => None,
+        }
+    }
+
+    fn kind_map(&self, kind: Kind) -> Result<ObjId, DocError> {
+        self.obj(&ROOT, kind.root_key())
+            .ok_or(DocError::Malformed(kind.root_key()))
+    }
+
+    /// Reads any object as JSON, taking the winning value of each key.
+    fn read(&self, obj: &ObjId) -> Value {
+        match self.doc.object_type(obj) {
+            Ok(ObjType::Map) | Ok(ObjType::Table) => {
+                let mut out = Map::new();
+                for item in self.doc.map_range(obj, ..) {
+                    let id = item.id();
+                    let value = match item.value.into_value() {
+                        automerge::Value::Object(_) => self.read(&id),
+                        automerge::Value::Scalar(s) => scalar_to_json(&s),
+                    };
+                    out.insert(item.key.into_owned(), value);
+                }
+                Value::Object(out)
+            }
+            Ok(ObjType::List) => Value::Array(
+                (0..self.doc.length(obj))
+                    .filter_map(|i| match self.doc.get(obj, i).ok()? {
+                        Some((automerge::Value::Object(_), id)) => Some(self.read(&id)),
+                        Some((automerge::Value::Scalar(s), _)) => Some(scalar_to_json(&s)),
+                        None => None,
+                    })
+                    .collect(),
+            ),
+            Ok(ObjType::Text) => Value::String(self.doc.text(obj).unwrap_or_default()),
+            Err(_) => Value::Null,
+        }
+    }
+
+    /// One record, deleted or not.
+    pub fn record(&self, kind: Kind, id: &str) -> Option<Record> {
+        let map = self.kind_map(kind).ok()?;
+        let obj = self.obj(&map, id)?;
+        match self.read(&obj) {
+            Value::Object(fields) => Some(Record {
+                kind,
+                id: id.to_string(),
+                fields,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Every record of a kind, deleted ones included, oldest first.
+    pub fn records(&self, kind: Kind) -> Vec<Record> {
+        let Ok(map) = self.kind_map(kind) else {
+            return Vec::new();
+        };
+        self.doc
+            .map_range(&map, ..)
+            .filter_map(|item| {
+                let id = item.key.to_string();
+                let obj = item.id();
+                match (item.value.into_value(), self.read(&obj)) {
+                    (automerge::Value::Object(_), Value::Object(fields)) => {
+                        Some(Record { kind, id, fields })
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Records of a kind that are not deleted.
+    pub fn live(&self, kind: Kind) -> Vec<Record> {
+        let mut v = self.records(kind);
+        v.retain(|r| !r.is_deleted());
+        v
+    }
+
+    /// The record whose id starts with `prefix` (case-insensitive), among `kinds`.
+    pub fn find(&self, prefix: &str, kinds: &[Kind]) -> Result<Record, DocError> {
+        let p = prefix.trim().to_ascii_uppercase();
+        let what = match kinds {
+            [k] => k.name().to_string(),
+            _ => "record".to_string(),
+        };
+        if p.is_empty() {
+            return Err(DocError::NotFound {
+                what,
+                prefix: prefix.into(),
+            });
+        }
+        let mut hits: Vec<(Kind, String)> = Vec::new();
+        for &kind in kinds {
+            let Ok(map) = self.kind_map(kind) else {
+                continue;
+            };
+            for key in self.doc.keys(&map) {
+                if key.to_ascii_uppercase().starts_with(&p) {
+                    hits.push((kind, key));
+                }
+            }
+        }
+        match hits.len() {
+            0 => Err(DocError::NotFound {
+                what,
+                prefix: prefix.into(),
+            }),
+            1 => {
+                let (kind, id) = hits.remove(0);
+                self.record(kind, &id).ok_or(DocError::NotFound {
+                    what,
+                    prefix: prefix.into(),
+                })
+            }
+            count => Err(DocError::Ambiguous {
+                prefix: prefix.into(),
+                count,
+                examples: hits
+                    .iter()
+                    .take(3)
+                    .map(|(k, id)| format!("{k} {id}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// The live record of `kind` whose name (or an alias) matches, ignoring case.
+    pub fn find_by_name(&self, kind: Kind, name: &str) -> Option<Record> {
+        let want = name.trim().to_lowercase();
+        self.live(kind).into_iter().find(|r| {
+            r.str(kind.title_field())
+                .is_some_and(|n| n.to_lowercase() == want)
+                || r.set("aliases").iter().any(|a| a.to_lowercase() == want)
+        })
+    }
+
+    pub fn profile(&self) -> Map<String, Value> {
+        match self.obj(&ROOT, "profile").map(|p| self.read(&p)) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The journal as JSON: profile and every record, keys sorted. Identical
+    /// on every device that holds the same changes.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("schema".into(), Value::from(SCHEMA_VERSION));
+        out.insert("profile".into(), Value::Object(self.profile()));
+        for kind in Kind::ALL {
+            let records: Map<String, Value> = self
+                .records(kind)
+                .into_iter()
+                .map(|r| (r.id, Value::Object(r.fields)))
+                .collect();
+            out.insert(kind.root_key().into(), Value::Object(records));
+        }
+        Value::Object(out)
+    }
+
+    /// Every field that holds concurrent values from different devices.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut out = Vec::new();
+        for kind in Kind::ALL {
+            let Ok(map) = self.kind_map(kind) else {
+                continue;
+            };
+            for item in self.doc.map_range(&map, ..) {
+                let id = item.key.to_string();
+                self.collect_conflicts(kind, &id, &item.id(), &mut Vec::new(), &mut out);
+            }
+        }
+        out
+    }
+
+    fn collect_conflicts(
+        &self,
+        kind: Kind,
+        id: &str,
+        obj: &ObjId,
+        path: &mut Vec<String>,
+        out: &mut Vec<Conflict>,
+    ) {
+        if !matches!(self.doc.object_type(obj), Ok(ObjType::Map)) {
+            return;
+        }
+        for item in self.doc.map_range(obj, ..) {
+            path.push(item.key.to_string());
+            if item.conflict {
+                let values = self
+                    .doc
+                    .get_all(obj, item.key.as_ref())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(v, vid)| match v {
+                        automerge::Value::Object(_) => self.read(&vid),
+                        automerge::Value::Scalar(s) => scalar_to_json(&s),
+                    })
+                    .collect();
+                out.push(Conflict {
+                    kind,
+                    id: id.to_string(),
+                    path: path.clone(),
+                    values,
+                });
+            } else if let automerge::Value::Object(_) = item.value.clone().into_value() {
+                self.collect_conflicts(kind, id, &item.id(), path, out);
+            }
+            path.pop();
+        }
+    }
+
+    // ----- writes ------------------------------------------------------
+
+    /// Creates a record with a new ULID and returns the id.
+    pub fn create(&mut self, kind: Kind, fields: &Map<String, Value>) -> Result<String, DocError> {
+        let id = new_id();
+        self.create_with_id(kind, &id, fields)?;
+        Ok(id)
+    }
+
+    /// Creates (or, for an existing id, updates) a record with a given id.
+    /// Every container field of the kind is created now; see the module docs.
+    pub fn create_with_id(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        fields_in: &Map<String, Value>,
+    ) -> Result<(), DocError> {
+        let map = self.kind_map(kind)?;
+        let obj = match self.obj(&map, id) {
+            Some(obj) => obj,
+            None => {
+                let obj = self.doc.put_object(&map, id, ObjType::Map)?;
+                for spec in fields(kind).filter(|s| s.ty.is_container()) {
+                    self.doc.put_object(&obj, spec.name, ObjType::Map)?;
+                }
+                if !fields_in.contains_key("created_at") {
+                    self.doc
+                        .put(&obj, "created_at", crate::time::now().to_string())?;
+                }
+                obj
+            }
+        };
+        self.merge_map(&obj, fields_in)
+    }
+
+    /// Writes the given fields into a record, merging nested maps key by key
+    /// and leaving every other field alone.
+    pub fn update(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<(), DocError> {
+        let obj = self.record_obj(kind, id)?;
+        self.merge_map(&obj, patch)
+    }
+
+    /// Removes a field (or a nested key, e.g. `["comp", "bonus"]`).
+    pub fn unset(&mut self, kind: Kind, id: &str, path: &[&str]) -> Result<(), DocError> {
+        let mut obj = self.record_obj(kind, id)?;
+        let Some((last, parents)) = path.split_last() else {
+            return Ok(());
+        };
+        for p in parents {
+            match self.obj(&obj, p) {
+                Some(o) => obj = o,
+                None => return Ok(()),
+            }
+        }
+        if self.doc.get(&obj, *last)?.is_some() {
+            self.doc.delete(&obj, *last)?;
+        }
+        Ok(())
+    }
+
+    /// Makes a set field hold exactly `members`: adds the new ones and deletes
+    /// the rest. A member added concurrently elsewhere survives (add wins).
+    pub fn set_members(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        field: &str,
+        members: &[String],
+    ) -> Result<(), DocError> {
+        let rec = self.record_obj(kind, id)?;
+        let set = self.ensure_map(&rec, field)?;
+        let current: Vec<String> = self.doc.keys(&set).collect();
+        for m in &current {
+            if !members.contains(m) {
+                self.doc.delete(&set, m.as_str())?;
+            }
+        }
+        for m in members {
+            if !current.contains(m) {
+                self.doc.put(&set, m.as_str(), true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an entry (a stage event, a job, a negotiation round...) under a
+    /// new ULID key and returns that key.
+    pub fn add_entry(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        field: &str,
+        entry: &Map<String, Value>,
+    ) -> Result<String, DocError> {
+        let key = new_id();
+        self.put_entry(kind, id, field, &key, entry)?;
+        Ok(key)
+    }
+
+    /// Writes an entry under a known key (e.g. a question id), merging fields.
+    pub fn put_entry(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        field: &str,
+        key: &str,
+        entry: &Map<String, Value>,
+    ) -> Result<(), DocError> {
+        let rec = self.record_obj(kind, id)?;
+        let entries = self.ensure_map(&rec, field)?;
+        let obj = self.ensure_map(&entries, key)?;
+        self.merge_map(&obj, entry)
+    }
+
+    /// Writes profile fields, merging nested maps.
+    pub fn update_profile(&mut self, patch: &Map<String, Value>) -> Result<(), DocError> {
+        let profile = self.ensure_map(&ROOT.into(), "profile")?;
+        self.merge_map(&profile, patch)
+    }
+
+    /// Settles a conflict by writing `value` over every concurrent value.
+    pub fn resolve(&mut self, c: &Conflict, value: &Value) -> Result<(), DocError> {
+        let mut obj = self.record_obj(c.kind, &c.id)?;
+        let Some((last, parents)) = c.path.split_last() else {
+            return Ok(());
+        };
+        for p in parents {
+            obj = self.ensure_map(&obj, p)?;
+        }
+        self.write(&obj, last, value, true)
+    }
+
+    fn record_obj(&self, kind: Kind, id: &str) -> Result<ObjId, DocError> {
+        let map = self.kind_map(kind)?;
+        self.obj(&map, id).ok_or_else(|| DocError::NotFound {
+            what: kind.name().into(),
+            prefix: id.into(),
+        })
+    }
+
+    fn ensure_map(&mut self, parent: &ObjId, key: &str) -> Result<ObjId, DocError> {
+        match self.obj(parent, key) {
+            Some(o) => Ok(o),
+            None => Ok(self.doc.put_object(parent, key, ObjType::Map)?),
+        }
+    }
+
+    fn merge_map(&mut self, obj: &ObjId, patch: &Map<String, Value>) -> Result<(), DocError> {
+        for (k, v) in patch {
+            self.write(obj, k, v, false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one value. Unchanged scalars are skipped (so re-saving a form
+    /// does not create changes or conflicts) unless `force` settles a conflict.
+    fn write(&mut self, obj: &ObjId, key: &str, v: &Value, force: bool) -> Result<(), DocError> {
+        match v {
+            Value::Object(m) => {
+                let child = self.ensure_map(obj, key)?;
+                self.merge_map(&child, m)
+            }
+            Value::Array(items) => {
+                let list = self.doc.put_object(obj, key, ObjType::List)?;
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::Object(m) => {
+                            let o = self.doc.insert_object(&list, i, ObjType::Map)?;
+                            self.merge_map(&o, m)?;
+                        }
+                        other => self.doc.insert(&list, i, json_to_scalar(other))?,
+                    }
+                }
+                Ok(())
+            }
+            scalar => {
+                if !force {
+                    let current = self.doc.get_all(obj, key)?;
+                    if let [(automerge::Value::Scalar(s), _)] = current.as_slice() {
+                        if scalar_to_json(s) == *scalar {
+                            return Ok(());
+                        }
+                    }
+                }
+                self.doc.put(obj, key, json_to_scalar(scalar))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A new time-sortable id.
+pub fn new_id() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+fn scalar_to_json(s: &ScalarValue) -> Value {
+    match s {
+        ScalarValue::Str(s) => Value::String(s.to_string()),
+        ScalarValue::Int(i) => Value::from(*i),
+        ScalarValue::Uint(u) => Value::from(*u),
+        ScalarValue::F64(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        ScalarValue::Counter(c) => Value::from(i64::from(c)),
+        ScalarValue::Timestamp(t) => Value::from(*t),
+        ScalarValue::Boolean(b) => Value::Bool(*b),
+        ScalarValue::Null => Value::Null,
+        ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Value::Null,
+    }
+}
+
+fn json_to_scalar(v: &Value) -> ScalarValue {
+    match v {
+        Value::String(s) => ScalarValue::Str(s.as_str().into()),
+        Value::Bool(b) => ScalarValue::Boolean(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => ScalarValue::Int(i),
+            (None, Some(u), _) => ScalarValue::Uint(u),
+            (_, _, Some(f)) => ScalarValue::F64(f),
+            _ => ScalarValue::Null,
+        },
+        _ => ScalarValue::Null,
+    }
+}
+
+/// Whether a field of this type may be written directly by `edit --set`.
+pub fn settable(ty: FieldType) -> bool {
+    !matches!(ty, FieldType::Comp | FieldType::Entries | FieldType::Map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn vault() -> VaultDoc {
+        VaultDoc::new_vault("vault-1", b"device-a").unwrap()
+    }
+
+    /// A second device: a copy of the document with its own actor.
+    fn fork(doc: &mut VaultDoc, actor: &[u8]) -> VaultDoc {
+        let mut other = VaultDoc::load(Some(&doc.save()), []).unwrap();
+        other.set_actor(actor);
+        other
+    }
+
+    fn sync(a: &mut VaultDoc, b: &mut VaultDoc) {
+        a.commit("test");
+        b.commit("test");
+        let ab = a.save();
+        let bb = b.save();
+        a.merge_bytes(&bb).unwrap();
+        b.merge_bytes(&ab).unwrap();
+    }
+
+    #[test]
+    fn created_records_read_back_with_their_containers() {
+        let mut d = vault();
+        let id = d
+            .create(Kind::Company, &obj(json!({"name": "Acme", "priority": "dream"})))
+            .unwrap();
+        let r = d.record(Kind::Company, &id).unwrap();
+        assert_eq!(r.str("name"), Some("Acme"));
+        assert!(r.map("aliases").is_some(), "sets exist from the start");
+        assert!(r.str("created_at").is_some());
+    }
+
+    #[test]
+    fn prefixes_resolve_case_insensitively_and_refuse_ambiguity() {
+        let mut d = vault();
+        let a = d.create(Kind::Company, &obj(json!({"name": "A"}))).unwrap();
+        let b = d.create(Kind::Company, &obj(json!({"name": "B"}))).unwrap();
+        assert_eq!(d.find(&a.to_lowercase(), &[Kind::Company]).unwrap().id, a);
+        let common: String = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|p| p.0).collect();
+        assert!(matches!(
+            d.find(&common, &[Kind::Company]),
+            Err(DocError::Ambiguous { count: 2, .. })
+        ));
+        assert!(matches!(d.find("ZZZZ", &[Kind::Company]), Err(DocError::NotFound { .. })));
+    }
+
+    #[test]
+    fn concurrent_edits_of_different_fields_both_survive() {
+        let mut a = vault();
+        let id = a.create(Kind::Interview, &obj(json!({"kind": "technical"}))).unwrap();
+        a.commit("create");
+        let mut b = fork(&mut a, b"device-b");
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 4}))).unwrap();
+        b.update(Kind::Interview, &id, &obj(json!({"notes": "asked about Raft"}))).unwrap();
+        sync(&mut a, &mut b);
+        assert_eq!(a.to_json(), b.to_json());
+        let r = a.record(Kind::Interview, &id).unwrap();
+        assert_eq!(r.int("rating"), Some(4));
+        assert_eq!(r.str("notes"), Some("asked about Raft"));
+        assert!(a.conflicts().is_empty());
+    }
+
+    #[test]
+    fn concurrent_edits_of_one_field_are_kept_as_a_conflict_and_resolvable() {
+        let mut a = vault();
+        let id = a.create(Kind::Interview, &obj(json!({"rating": 3}))).unwrap();
+        a.commit("create");
+        let mut b = fork(&mut a, b"device-b");
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 4}))).unwrap();
+        b.update(Kind::Interview, &id, &obj(json!({"rating": 2}))).unwrap();
+        sync(&mut a, &mut b);
+        let conflicts = a.conflicts();
+        assert_eq!(conflicts, b.conflicts());
+        assert_eq!(conflicts.len(), 1);
+        let mut values = conflicts[0].values.clone();
+        values.sort_by_key(|v| v.as_i64());
+        assert_eq!(values, vec![json!(2), json!(4)]);
+        a.resolve(&conflicts[0], &json!(2)).unwrap();
+        sync(&mut a, &mut b);
+        assert!(a.conflicts().is_empty() && b.conflicts().is_empty());
+        assert_eq!(b.record(Kind::Interview, &id).unwrap().int("rating"), Some(2));
+    }
+
+    #[test]
+    fn records_added_offline_on_two_devices_never_collide() {
+        let mut a = vault();
+        a.commit("init");
+        let mut b = fork(&mut a, b"device-b");
+        let _x = a.create(Kind::Contact, &obj(json!({"name": "Ana"}))).unwrap();
+        let y = b.create(Kind::Contact, &obj(json!({"name": "Bo"}))).unwrap();
+        sync(&mut a, &mut b);
+        assert_eq!(a.live(Kind::Contact).len(), 2);
+        assert!(a.record(Kind::Contact, &y).is_some());
+        assert_eq!(a.to_json(), b.to_json());
+    }
+
+    #[test]
+    fn an_edit_concurrent_with_a_delete_is_not_lost() {
+        let mut a = vault();
+        let id = a.create(Kind::Company, &obj(json!({"name": "Acme"}))).unwrap();
+        a.commit("create");
+        let mut b = fork(&mut a, b"device-b");
+        a.update(Kind::Company, &id, &obj(json!({"deleted_at": "2026-11-20T10:00:00+00:00[UTC]"}))).unwrap();
+        b.update(Kind::Company, &id, &obj(json!({"notes": "great team"}))).unwrap();
+        sync(&mut a, &mut b);
+        let r = a.record(Kind::Company, &id).unwrap();
+        assert!(r.is_deleted());
+        assert_eq!(r.str("notes"), Some("great team"));
+        a.unset(Kind::Company, &id, &["deleted_at"]).unwrap();
+        assert!(!a.record(Kind::Company, &id).unwrap().is_deleted());
+    }
+
+    #[test]
+    fn set_members_replaces_but_concurrent_adds_win() {
+        let mut a = vault();
+        let id = a.create(Kind::Question, &obj(json!({"wording": "Why us?"}))).unwrap();
+        a.set_members(Kind::Question, &id, "tags", &["motivation".into(), "culture".into()]).unwrap();
+        a.commit("tags");
+        let mut b = fork(&mut a, b"device-b");
+        a.set_members(Kind::Question, &id, "tags", &["motivation".into()]).unwrap();
+        b.set_members(Kind::Question, &id, "tags", &["motivation".into(), "culture".into(), "opener".into()]).unwrap();
+        sync(&mut a, &mut b);
+        let r = a.record(Kind::Question, &id).unwrap();
+        assert_eq!(r.set("tags"), vec!["motivation", "opener"]);
+    }
+
+    #[test]
+    fn unknown_fields_and_enum_values_round_trip_untouched() {
+        let mut a = vault();
+        let id = a
+            .create(Kind::Interview, &obj(json!({"kind": "hackathon", "future_field": {"x": 1}})))
+            .unwrap();
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 5}))).unwrap();
+        let r = a.record(Kind::Interview, &id).unwrap();
+        assert_eq!(r.str("kind"), Some("hackathon"));
+        assert_eq!(r.get("future_field"), Some(&json!({"x": 1})));
+        let json = a.to_json();
+        let mut fresh = vault();
+        crate::export::import_json(&mut fresh, &json).unwrap();
+        assert_eq!(fresh.to_json(), json);
+    }
+
+    #[test]
+    fn unchanged_writes_make_no_change() {
+        let mut a = vault();
+        let id = a.create(Kind::Company, &obj(json!({"name": "Acme"}))).unwrap();
+        a.commit("create");
+        a.update(Kind::Company, &id, &obj(json!({"name": "Acme"}))).unwrap();
+        assert!(a.commit("noop").is_none());
+    }
+
+    #[test]
+    fn merging_another_vault_is_refused() {
+        let mut a = vault();
+        let mut other = VaultDoc::new_vault("vault-2", b"device-z").unwrap();
+        let bytes = other.save();
+        assert!(matches!(a.merge_bytes(&bytes), Err(DocError::OtherVault { .. })));
+    }
+}

@@ -1,0 +1,42 @@
+//! # interlog-core
+//!
+//! The logic behind Interlog, a private, offline-first journal of interviews,
+//! contacts, offers and follow-ups. Every device holds the whole journal (the
+//! *vault*) as one Automerge document in a local store; binaries stay thin and
+//! call into this crate.
+//!
+//! # Layout
+//! - [`wire`]: protocol message types and their CBOR codec. It builds without
+//!   automerge or sled (`default-features = false`), so the relay can depend
+//!   on it alone.
+//! - [`model`] (feature `vault`): the schema (record kinds, fields, enums),
+//!   parsing of user input into field values, and read-only record views.
+//! - [`doc`] (feature `vault`): the vault document: typed edits on top of
+//!   Automerge, conflict discovery, JSON conversion.
+//! - [`store`] (feature `vault`): the storage trait, its sled and in-memory
+//!   implementations, and [`store::Vault`], which ties a document to a store
+//!   with flushed, append-only writes and atomic compaction.
+//! - [`report`] (feature `vault`): `today`, `stats` and `search`.
+//! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
+
+pub mod wire;
+
+#[cfg(feature = "vault")]
+pub mod doc;
+#[cfg(feature = "vault")]
+pub mod export;
+#[cfg(feature = "vault")]
+pub mod model;
+#[cfg(feature = "vault")]
+pub mod report;
+#[cfg(feature = "vault")]
+pub mod store;
+#[cfg(feature = "vault")]
+pub mod time;
+
+#[cfg(feature = "vault")]
+pub use doc::{DocError, VaultDoc};
+#[cfg(feature = "vault")]
+pub use model::{Kind, Record};
+#[cfg(feature = "vault")]
+pub use store::{StoreError, Vault};

@@ -1,0 +1,132 @@
+//! Money as integer minor units with an ISO 4217 currency: never floats.
+
+use std::fmt;
+
+use super::schema::CURRENCIES;
+
+/// An amount in minor units of a currency (cents for EUR, yen for JPY).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: String,
+}
+
+/// Digits after the decimal point for a currency.
+pub fn exponent(currency: &str) -> u32 {
+    CURRENCIES
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(currency))
+        .map_or(2, |(_, e)| *e)
+}
+
+/// Parses an amount typed in major units (`120000`, `120,000.50`, `95k`)
+/// into minor units of `currency`, exactly, without going through floats.
+pub fn parse_amount(raw: &str, currency: &str) -> Result<i64, String> {
+    let exp = exponent(currency);
+    let cleaned: String = raw.trim().chars().filter(|c| *c != ',' && *c != '_').collect();
+    let (number, multiplier) = match cleaned.strip_suffix(['k', 'K']) {
+        Some(n) => (n, 1_000i64),
+        None => match cleaned.strip_suffix(['m', 'M']) {
+            Some(n) => (n, 1_000_000i64),
+            None => (cleaned.as_str(), 1),
+        },
+    };
+    let bad = || {
+        format!("'{raw}' is not an amount; write it like 120000, 120,000.50 or 95k (in {currency})")
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return Err(bad());
+    }
+    let negative = whole.starts_with('-');
+    let whole_digits = whole.trim_start_matches('-');
+    if !whole_digits.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    // Scale by the currency exponent plus the k/M multiplier, then place the fraction.
+    let scale = 10i64.pow(exp);
+    let unit = scale.checked_mul(multiplier).ok_or_else(bad)?;
+    let frac_digits = frac.len() as u32;
+    let frac_value: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let frac_scale = 10i64.checked_pow(frac_digits).ok_or_else(bad)?;
+    if unit % frac_scale != 0 && frac_value != 0 {
+        return Err(format!(
+            "'{raw}' has more decimals than {currency} allows ({exp})"
+        ));
+    }
+    let whole_value: i64 = if whole_digits.is_empty() { 0 } else { whole_digits.parse().map_err(|_| bad())? };
+    let minor = whole_value
+        .checked_mul(unit)
+        .and_then(|w| {
+            let f = if frac_value == 0 { 0 } else { frac_value * (unit / frac_scale) };
+            w.checked_add(f)
+        })
+        .ok_or_else(bad)?;
+    Ok(if negative { -minor } else { minor })
+}
+
+/// Parses a currency code: three ASCII letters, upper-cased.
+pub fn parse_currency(raw: &str) -> Result<String, String> {
+    let c = raw.trim().to_ascii_uppercase();
+    if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+        Ok(c)
+    } else {
+        Err(format!("'{raw}' is not an ISO 4217 currency code such as EUR, USD or GBP"))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = exponent(&self.currency);
+        let scale = 10i64.pow(exp);
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        let whole = abs / scale as u64;
+        let frac = abs % scale as u64;
+        let mut digits = whole.to_string();
+        let mut grouped = String::new();
+        while digits.len() > 3 {
+            let tail = digits.split_off(digits.len() - 3);
+            grouped = format!(",{tail}{grouped}");
+        }
+        grouped = format!("{digits}{grouped}");
+        if frac == 0 || exp == 0 {
+            write!(f, "{sign}{grouped} {}", self.currency)
+        } else {
+            write!(f, "{sign}{grouped}.{frac:0w$} {}", self.currency, w = exp as usize)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_exactly() {
+        assert_eq!(parse_amount("120000", "EUR").unwrap(), 12_000_000);
+        assert_eq!(parse_amount("120,000.50", "EUR").unwrap(), 12_000_050);
+        assert_eq!(parse_amount("95k", "USD").unwrap(), 9_500_000);
+        assert_eq!(parse_amount("1.5M", "JPY").unwrap(), 1_500_000);
+        assert_eq!(parse_amount("0.1", "EUR").unwrap(), 10);
+        assert!(parse_amount("12.345", "EUR").is_err());
+        assert!(parse_amount("lots", "EUR").is_err());
+        assert!(parse_amount("", "EUR").is_err());
+        assert!(parse_amount("99999999999999999999", "EUR").is_err());
+    }
+
+    #[test]
+    fn money_displays_grouped() {
+        let m = Money { minor: 12_000_050, currency: "EUR".into() };
+        assert_eq!(m.to_string(), "120,000.50 EUR");
+        let y = Money { minor: 1_500_000, currency: "JPY".into() };
+        assert_eq!(y.to_string(), "1,500,000 JPY");
+    }
+
+    #[test]
+    fn currencies_must_be_iso_codes() {
+        assert_eq!(parse_currency("eur").unwrap(), "EUR");
+        assert!(parse_currency("euro").is_err());
+    }
+}

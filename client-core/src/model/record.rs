@@ -1,0 +1,143 @@
+//! [`Record`]: a lenient, read-only view of one stored record.
+
+use std::collections::BTreeMap;
+
+use serde_json::Map;
+pub use serde_json::Value;
+
+use super::{Kind, Money};
+
+/// One record as stored: its kind, id and fields (a JSON object mirroring the
+/// Automerge map, with the winning value of any conflicted field).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub kind: Kind,
+    pub id: String,
+    pub fields: Map<String, Value>,
+}
+
+impl Record {
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field).filter(|v| !v.is_null())
+    }
+
+    /// A string field; `None` if absent, empty or of another type.
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.get(field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn int(&self, field: &str) -> Option<i64> {
+        self.get(field).and_then(Value::as_i64)
+    }
+
+    pub fn bool(&self, field: &str) -> bool {
+        self.get(field).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// A nested map field.
+    pub fn map(&self, field: &str) -> Option<&Map<String, Value>> {
+        self.get(field).and_then(Value::as_object)
+    }
+
+    /// The members of a set field (keys mapped to `true`).
+    pub fn set(&self, field: &str) -> Vec<&str> {
+        self.map(field)
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| v.as_bool() == Some(true))
+                    .map(|(k, _)| k.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The entries of an entries field, as (key, fields) sorted by key (ULIDs
+    /// sort by creation time).
+    pub fn entries(&self, field: &str) -> BTreeMap<&str, &Map<String, Value>> {
+        self.map(field)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_object().map(|o| (k.as_str(), o)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.str("deleted_at").is_some()
+    }
+
+    /// The name shown for this record in lists and references.
+    pub fn title(&self) -> String {
+        self.str(self.kind.title_field())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("({} {})", self.kind, short(&self.id)))
+    }
+
+    /// The current stage of an opportunity: the latest stage event.
+    pub fn current_stage(&self) -> Option<&str> {
+        self.entries("stages")
+            .values()
+            .max_by(|a, b| {
+                let at = |m: &Map<String, Value>| {
+                    m.get("at")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                at(a).cmp(&at(b))
+            })
+            .and_then(|m| m.get("stage").and_then(Value::as_str))
+    }
+}
+
+/// A compensation map read back as money amounts.
+pub fn comp_amount(comp: &Map<String, Value>, key: &str) -> Option<Money> {
+    let currency = comp.get("currency")?.as_str()?.to_string();
+    let minor = comp.get(key)?.as_i64()?;
+    Some(Money { minor, currency })
+}
+
+/// The first characters of an id, for display where space is short.
+pub fn short(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(v: Value) -> Record {
+        Record {
+            kind: Kind::Opportunity,
+            id: "01J000000000000000000000AB".into(),
+            fields: v.as_object().unwrap().clone(),
+        }
+    }
+
+    #[test]
+    fn wrong_types_read_as_absent() {
+        let r = rec(json!({"role": 5, "interest_now": "high"}));
+        assert_eq!(r.str("role"), None);
+        assert_eq!(r.int("interest_now"), None);
+        assert!(r.title().starts_with("(opportunity"));
+    }
+
+    #[test]
+    fn current_stage_is_the_latest_event() {
+        let r = rec(json!({"stages": {
+            "01B": {"stage": "screen", "at": "2026-02-01T10:00:00+00:00[UTC]"},
+            "01A": {"stage": "offer", "at": "2026-03-01T10:00:00+00:00[UTC]"},
+        }}));
+        assert_eq!(r.current_stage(), Some("offer"));
+    }
+
+    #[test]
+    fn sets_skip_false_members() {
+        let r = rec(json!({"purpose": {"practice": true, "serious": false}}));
+        assert_eq!(r.set("purpose"), vec!["practice"]);
+    }
+}

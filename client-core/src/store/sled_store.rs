@@ -1,0 +1,183 @@
+//! The sled-backed [`Storage`]: the default, embedded store of a device.
+//!
+//! Chunks live in the `chunks` tree keyed by big-endian sequence numbers, the
+//! snapshot and metadata in the `meta` tree. Every write is followed by
+//! `flush()`, which fsyncs sled's log, before it is acknowledged. sled holds an
+//! exclusive lock on the directory while open; a second process waits briefly
+//! for it and then gets [`StoreError::Busy`].
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Storage, StoreError, Stored};
+
+const SNAPSHOT_KEY: &[u8] = b"snapshot";
+const META_PREFIX: &str = "meta:";
+/// How long to wait for another interlog process to release the store.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+pub struct SledStorage {
+    path: PathBuf,
+    db: sled::Db,
+    chunks: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStorage {
+    /// Opens (creating if needed) the store in directory `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let started = Instant::now();
+        let db = loop {
+            match sled::Config::new().path(path).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("lock") =>
+                {
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(StoreError::Busy {
+                            path: path.display().to_string(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(map_err(path, e)),
+            }
+        };
+        let chunks = db.open_tree("chunks").map_err(|e| map_err(path, e))?;
+        let meta = db.open_tree("meta").map_err(|e| map_err(path, e))?;
+        Ok(SledStorage {
+            path: path.to_path_buf(),
+            db,
+            chunks,
+            meta,
+        })
+    }
+
+    fn err(&self, e: sled::Error) -> StoreError {
+        map_err(&self.path, e)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let last_chunk = self.chunks.last().map_err(|e| self.err(e))?;
+        let from_chunks = last_chunk.map(|(k, _)| seq_of(&k)).unwrap_or(0);
+        let compacted = self
+            .meta
+            .get(b"compacted_through")
+            .map_err(|e| self.err(e))?
+            .map(|v| seq_of(&v))
+            .unwrap_or(0);
+        Ok(from_chunks.max(compacted))
+    }
+}
+
+fn seq_of(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = bytes.len().min(8);
+    buf[8 - n..].copy_from_slice(&bytes[bytes.len() - n..]);
+    u64::from_be_bytes(buf)
+}
+
+fn map_err(path: &Path, e: sled::Error) -> StoreError {
+    let path = path.display().to_string();
+    match e {
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            path,
+            detail: e.to_string(),
+        },
+        sled::Error::Unsupported(detail) => StoreError::Corrupt { path, detail },
+        other => StoreError::Io {
+            path,
+            detail: other.to_string(),
+        },
+    }
+}
+
+impl Storage for SledStorage {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn load(&self) -> Result<Stored, StoreError> {
+        let snapshot = self
+            .meta
+            .get(SNAPSHOT_KEY)
+            .map_err(|e| self.err(e))?
+            .map(|v| v.to_vec());
+        let mut chunks = Vec::new();
+        for item in self.chunks.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            chunks.push((seq_of(&k), v.to_vec()));
+        }
+        Ok(Stored { snapshot, chunks })
+    }
+
+    fn append(&mut self, chunk: &[u8]) -> Result<u64, StoreError> {
+        let seq = self.last_seq()? + 1;
+        self.chunks
+            .insert(seq.to_be_bytes(), chunk)
+            .map_err(|e| self.err(e))?;
+        self.flush()?;
+        Ok(seq)
+    }
+
+    fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
+        use sled::Transactional;
+        let covered: Vec<sled::IVec> = self
+            .chunks
+            .range(..=through.to_be_bytes())
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        (&self.chunks, &self.meta)
+            .transaction(|(chunks, meta)| {
+                meta.insert(SNAPSHOT_KEY, snapshot)?;
+                meta.insert(b"compacted_through", &through.to_be_bytes())?;
+                for k in &covered {
+                    chunks.remove(k)?;
+                }
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => self.err(e),
+                sled::transaction::TransactionError::Abort(()) => StoreError::Io {
+                    path: self.location(),
+                    detail: "compaction aborted".into(),
+                },
+            })?;
+        self.flush()
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.meta
+            .get(format!("{META_PREFIX}{key}"))
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| self.err(e))
+    }
+
+    fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta
+            .insert(format!("{META_PREFIX}{key}"), value)
+            .map_err(|e| self.err(e))?;
+        self.flush()
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    fn make() -> (super::SledStorage, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (super::SledStorage::open(&dir.path().join("store")).unwrap(), dir)
+    }
+
+    fn reopen(s: super::SledStorage, dir: &tempfile::TempDir) -> super::SledStorage {
+        drop(s);
+        super::SledStorage::open(&dir.path().join("store")).unwrap()
+    }
+
+    super::super::storage_contract!(make(), reopen);
+}

@@ -1,0 +1,239 @@
+//! [`Vault`]: one device's document bound to its storage.
+
+use automerge::ChangeHash;
+
+use super::{Storage, StoreError};
+use crate::doc::VaultDoc;
+
+/// Compact once this many chunks sit on top of the snapshot...
+pub const COMPACT_AFTER_CHUNKS: usize = 128;
+/// ...or once the chunks outweigh the snapshot (and are worth the rewrite).
+const COMPACT_MIN_BYTES: usize = 256 * 1024;
+
+/// The outcome of [`Vault::save`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// Whether anything was written.
+    pub wrote: bool,
+    /// Whether the store was compacted afterwards.
+    pub compacted: bool,
+    /// A failed compaction does not undo the (already durable) write; it is
+    /// retried next time, and reported here so the user can be told.
+    pub compaction_error: Option<String>,
+}
+
+/// A device's vault: the document, its storage and this device's identity.
+pub struct Vault<S: Storage> {
+    pub doc: VaultDoc,
+    store: S,
+    saved_heads: Vec<ChangeHash>,
+    chunk_count: usize,
+    chunk_bytes: usize,
+    snapshot_bytes: usize,
+    last_seq: u64,
+    device_id: Vec<u8>,
+}
+
+impl<S: Storage> Vault<S> {
+    /// Creates a new vault in an empty storage.
+    pub fn init(mut store: S) -> Result<Self, StoreError> {
+        if store.get_meta("vault_id")?.is_some() || !store.load()?.chunks.is_empty() {
+            return Err(StoreError::AlreadyExists {
+                path: store.location(),
+            });
+        }
+        let vault_id = crate::doc::new_id();
+        let device_id = automerge::ActorId::random().to_bytes().to_vec();
+        let mut doc = VaultDoc::new_vault(&vault_id, &device_id).map_err(|e| StoreError::Io {
+            path: store.location(),
+            detail: e.to_string(),
+        })?;
+        let bytes = doc.save();
+        // The device id goes first: a store with a vault id always has one.
+        store.put_meta("device_id", &device_id)?;
+        let seq = store.append(&bytes)?;
+        store.put_meta("vault_id", vault_id.as_bytes())?;
+        let saved_heads = doc.heads();
+        Ok(Vault {
+            doc,
+            store,
+            saved_heads,
+            chunk_count: 1,
+            chunk_bytes: bytes.len(),
+            snapshot_bytes: 0,
+            last_seq: seq,
+            device_id,
+        })
+    }
+
+    /// Opens the vault in a storage, refusing an empty or corrupt one.
+    pub fn open(store: S) -> Result<Self, StoreError> {
+        let path = store.location();
+        let Some(vault_id) = store.get_meta("vault_id")? else {
+            return Err(StoreError::NoVault { path });
+        };
+        let device_id = store
+            .get_meta("device_id")?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: path.clone(),
+                detail: "the device id is missing".into(),
+            })?;
+        let stored = store.load()?;
+        let mut doc = VaultDoc::load(
+            stored.snapshot.as_deref(),
+            stored.chunks.iter().map(|(_, c)| c.as_slice()),
+        )
+        .map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        if doc.vault_id().as_deref().map(str::as_bytes) != Some(vault_id.as_slice()) {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: "the document does not belong to this store's vault".into(),
+            });
+        }
+        doc.set_actor(&device_id);
+        let saved_heads = doc.heads();
+        Ok(Vault {
+            doc,
+            saved_heads,
+            chunk_count: stored.chunks.len(),
+            chunk_bytes: stored.chunks.iter().map(|(_, c)| c.len()).sum(),
+            snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
+            last_seq: stored.chunks.last().map_or(0, |(s, _)| *s),
+            device_id,
+            store,
+        })
+    }
+
+    pub fn vault_id(&self) -> String {
+        self.doc.vault_id().unwrap_or_default()
+    }
+
+    pub fn device_id(&self) -> &[u8] {
+        &self.device_id
+    }
+
+    pub fn storage(&self) -> &S {
+        &self.store
+    }
+
+    /// Commits pending edits and appends them durably as one chunk. Returns
+    /// only after the chunk is flushed; then compacts if it is time.
+    pub fn save(&mut self, message: &str) -> Result<Saved, StoreError> {
+        self.doc.commit(message);
+        let chunk = self.doc.save_after(&self.saved_heads);
+        if chunk.is_empty() {
+            return Ok(Saved::default());
+        }
+        self.last_seq = self.store.append(&chunk)?;
+        self.saved_heads = self.doc.heads();
+        self.chunk_count += 1;
+        self.chunk_bytes += chunk.len();
+        let mut saved = Saved {
+            wrote: true,
+            ..Saved::default()
+        };
+        if self.should_compact() {
+            match self.compact() {
+                Ok(()) => saved.compacted = true,
+                Err(e) => saved.compaction_error = Some(e.to_string()),
+            }
+        }
+        Ok(saved)
+    }
+
+    fn should_compact(&self) -> bool {
+        self.chunk_count >= COMPACT_AFTER_CHUNKS
+            || (self.chunk_bytes >= COMPACT_MIN_BYTES && self.chunk_bytes > self.snapshot_bytes)
+    }
+
+    /// Rewrites the store as one snapshot, atomically.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        let snapshot = self.doc.save();
+        self.store.compact(&snapshot, self.last_seq)?;
+        self.snapshot_bytes = snapshot.len();
+        self.chunk_count = 0;
+        self.chunk_bytes = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+    use crate::store::{MemoryStorage, SledStorage};
+    use serde_json::json;
+
+    fn fields(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn open_without_init_says_to_run_init() {
+        let err = Vault::open(MemoryStorage::new()).err().unwrap();
+        assert!(err.to_string().contains("interlog init"), "{err}");
+    }
+
+    #[test]
+    fn init_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Vault::init(SledStorage::open(&path).unwrap()).unwrap());
+        let err = Vault::init(SledStorage::open(&path).unwrap()).err().unwrap();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }));
+    }
+
+    #[test]
+    fn writes_survive_reopen_and_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let mut v = Vault::init(SledStorage::open(&path).unwrap()).unwrap();
+        let vault_id = v.vault_id();
+        let mut ids = Vec::new();
+        let mut compactions = 0;
+        for i in 0..(COMPACT_AFTER_CHUNKS + 10) {
+            let id = v
+                .doc
+                .create(Kind::Company, &fields(json!({"name": format!("Co {i}")})))
+                .unwrap();
+            ids.push(id);
+            if v.save("add").unwrap().compacted {
+                compactions += 1;
+            }
+        }
+        assert!(compactions >= 1, "the store compacted at least once");
+        drop(v);
+        let v = Vault::open(SledStorage::open(&path).unwrap()).unwrap();
+        assert_eq!(v.vault_id(), vault_id);
+        assert_eq!(v.doc.live(Kind::Company).len(), ids.len());
+        let stored = v.storage().load().unwrap();
+        assert!(stored.snapshot.is_some());
+        assert!(stored.chunks.len() < COMPACT_AFTER_CHUNKS);
+    }
+
+    #[test]
+    fn a_corrupt_chunk_is_an_error_naming_the_path_not_an_empty_vault() {
+        let mut store = MemoryStorage::new();
+        let v = Vault::init(store.clone()).unwrap();
+        drop(v);
+        store = {
+            let mut s = MemoryStorage::new();
+            s.put_meta("device_id", b"0123456789abcdef").unwrap();
+            s.put_meta("vault_id", b"whatever").unwrap();
+            s.append(b"definitely not automerge").unwrap();
+            s
+        };
+        let err = Vault::open(store).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("memory"));
+    }
+
+    #[test]
+    fn saving_nothing_writes_nothing() {
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        assert_eq!(v.save("noop").unwrap(), Saved::default());
+    }
+}
