@@ -27,7 +27,9 @@ pub enum DocError {
     },
     #[error("the document is missing its '{0}' map; it was not created by `interlog init`")]
     Malformed(&'static str),
-    #[error("this document belongs to vault {theirs}, not to this vault ({ours}); nothing was merged")]
+    #[error(
+        "this document belongs to vault {theirs}, not to this vault ({ours}); nothing was merged"
+    )]
     OtherVault { ours: String, theirs: String },
     #[error("the document data is not valid Automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),
@@ -60,6 +62,14 @@ impl VaultDoc {
         let profile = doc.put_object(ROOT, "profile", ObjType::Map)?;
         for spec in crate::model::PROFILE.iter().filter(|s| s.ty.is_container()) {
             doc.put_object(&profile, spec.name, ObjType::Map)?;
+        }
+        // Sensible defaults, so discretion warnings work from day one.
+        doc.put(&profile, "work_start", "09:00")?;
+        doc.put(&profile, "work_end", "18:00")?;
+        if let Some((automerge::Value::Object(_), days)) = doc.get(&profile, "work_days")? {
+            for day in &crate::model::WEEKDAYS[..5] {
+                doc.put(&days, *day, true)?;
+            }
         }
         for kind in Kind::ALL {
             doc.put_object(ROOT, kind.root_key(), ObjType::Map)?;
@@ -279,6 +289,18 @@ impl VaultDoc {
         }
     }
 
+    /// The shortest prefix of each id that no other id in the vault shares,
+    /// at least [`crate::model::SHORT_ID_MIN`] characters: what tables show.
+    pub fn short_ids(&self) -> crate::model::ShortIds {
+        let mut ids = Vec::new();
+        for kind in Kind::ALL {
+            if let Ok(map) = self.kind_map(kind) {
+                ids.extend(self.doc.keys(&map));
+            }
+        }
+        crate::model::ShortIds::new(ids)
+    }
+
     /// The live record of `kind` whose name (or an alias) matches, ignoring case.
     pub fn find_by_name(&self, kind: Kind, name: &str) -> Option<Record> {
         let want = name.trim().to_lowercase();
@@ -440,7 +462,22 @@ impl VaultDoc {
         members: &[String],
     ) -> Result<(), DocError> {
         let rec = self.record_obj(kind, id)?;
-        let set = self.ensure_map(&rec, field)?;
+        self.replace_set(&rec, field, members)
+    }
+
+    /// [`Self::set_members`] for a set in the profile.
+    pub fn set_profile_members(&mut self, field: &str, members: &[String]) -> Result<(), DocError> {
+        let profile = self.ensure_map(&ROOT.into(), "profile")?;
+        self.replace_set(&profile, field, members)
+    }
+
+    fn replace_set(
+        &mut self,
+        parent: &ObjId,
+        field: &str,
+        members: &[String],
+    ) -> Result<(), DocError> {
+        let set = self.ensure_map(parent, field)?;
         let current: Vec<String> = self.doc.keys(&set).collect();
         for m in &current {
             if !members.contains(m) {
@@ -632,7 +669,10 @@ mod tests {
     fn created_records_read_back_with_their_containers() {
         let mut d = vault();
         let id = d
-            .create(Kind::Company, &obj(json!({"name": "Acme", "priority": "dream"})))
+            .create(
+                Kind::Company,
+                &obj(json!({"name": "Acme", "priority": "dream"})),
+            )
             .unwrap();
         let r = d.record(Kind::Company, &id).unwrap();
         assert_eq!(r.str("name"), Some("Acme"));
@@ -646,22 +686,38 @@ mod tests {
         let a = d.create(Kind::Company, &obj(json!({"name": "A"}))).unwrap();
         let b = d.create(Kind::Company, &obj(json!({"name": "B"}))).unwrap();
         assert_eq!(d.find(&a.to_lowercase(), &[Kind::Company]).unwrap().id, a);
-        let common: String = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|p| p.0).collect();
+        let common: String = a
+            .chars()
+            .zip(b.chars())
+            .take_while(|(x, y)| x == y)
+            .map(|p| p.0)
+            .collect();
         assert!(matches!(
             d.find(&common, &[Kind::Company]),
             Err(DocError::Ambiguous { count: 2, .. })
         ));
-        assert!(matches!(d.find("ZZZZ", &[Kind::Company]), Err(DocError::NotFound { .. })));
+        assert!(matches!(
+            d.find("ZZZZ", &[Kind::Company]),
+            Err(DocError::NotFound { .. })
+        ));
     }
 
     #[test]
     fn concurrent_edits_of_different_fields_both_survive() {
         let mut a = vault();
-        let id = a.create(Kind::Interview, &obj(json!({"kind": "technical"}))).unwrap();
+        let id = a
+            .create(Kind::Interview, &obj(json!({"kind": "technical"})))
+            .unwrap();
         a.commit("create");
         let mut b = fork(&mut a, b"device-b");
-        a.update(Kind::Interview, &id, &obj(json!({"rating": 4}))).unwrap();
-        b.update(Kind::Interview, &id, &obj(json!({"notes": "asked about Raft"}))).unwrap();
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 4})))
+            .unwrap();
+        b.update(
+            Kind::Interview,
+            &id,
+            &obj(json!({"notes": "asked about Raft"})),
+        )
+        .unwrap();
         sync(&mut a, &mut b);
         assert_eq!(a.to_json(), b.to_json());
         let r = a.record(Kind::Interview, &id).unwrap();
@@ -673,11 +729,15 @@ mod tests {
     #[test]
     fn concurrent_edits_of_one_field_are_kept_as_a_conflict_and_resolvable() {
         let mut a = vault();
-        let id = a.create(Kind::Interview, &obj(json!({"rating": 3}))).unwrap();
+        let id = a
+            .create(Kind::Interview, &obj(json!({"rating": 3})))
+            .unwrap();
         a.commit("create");
         let mut b = fork(&mut a, b"device-b");
-        a.update(Kind::Interview, &id, &obj(json!({"rating": 4}))).unwrap();
-        b.update(Kind::Interview, &id, &obj(json!({"rating": 2}))).unwrap();
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 4})))
+            .unwrap();
+        b.update(Kind::Interview, &id, &obj(json!({"rating": 2})))
+            .unwrap();
         sync(&mut a, &mut b);
         let conflicts = a.conflicts();
         assert_eq!(conflicts, b.conflicts());
@@ -688,7 +748,10 @@ mod tests {
         a.resolve(&conflicts[0], &json!(2)).unwrap();
         sync(&mut a, &mut b);
         assert!(a.conflicts().is_empty() && b.conflicts().is_empty());
-        assert_eq!(b.record(Kind::Interview, &id).unwrap().int("rating"), Some(2));
+        assert_eq!(
+            b.record(Kind::Interview, &id).unwrap().int("rating"),
+            Some(2)
+        );
     }
 
     #[test]
@@ -696,8 +759,12 @@ mod tests {
         let mut a = vault();
         a.commit("init");
         let mut b = fork(&mut a, b"device-b");
-        let _x = a.create(Kind::Contact, &obj(json!({"name": "Ana"}))).unwrap();
-        let y = b.create(Kind::Contact, &obj(json!({"name": "Bo"}))).unwrap();
+        let _x = a
+            .create(Kind::Contact, &obj(json!({"name": "Ana"})))
+            .unwrap();
+        let y = b
+            .create(Kind::Contact, &obj(json!({"name": "Bo"})))
+            .unwrap();
         sync(&mut a, &mut b);
         assert_eq!(a.live(Kind::Contact).len(), 2);
         assert!(a.record(Kind::Contact, &y).is_some());
@@ -707,11 +774,19 @@ mod tests {
     #[test]
     fn an_edit_concurrent_with_a_delete_is_not_lost() {
         let mut a = vault();
-        let id = a.create(Kind::Company, &obj(json!({"name": "Acme"}))).unwrap();
+        let id = a
+            .create(Kind::Company, &obj(json!({"name": "Acme"})))
+            .unwrap();
         a.commit("create");
         let mut b = fork(&mut a, b"device-b");
-        a.update(Kind::Company, &id, &obj(json!({"deleted_at": "2026-11-20T10:00:00+00:00[UTC]"}))).unwrap();
-        b.update(Kind::Company, &id, &obj(json!({"notes": "great team"}))).unwrap();
+        a.update(
+            Kind::Company,
+            &id,
+            &obj(json!({"deleted_at": "2026-11-20T10:00:00+00:00[UTC]"})),
+        )
+        .unwrap();
+        b.update(Kind::Company, &id, &obj(json!({"notes": "great team"})))
+            .unwrap();
         sync(&mut a, &mut b);
         let r = a.record(Kind::Company, &id).unwrap();
         assert!(r.is_deleted());
@@ -723,12 +798,27 @@ mod tests {
     #[test]
     fn set_members_replaces_but_concurrent_adds_win() {
         let mut a = vault();
-        let id = a.create(Kind::Question, &obj(json!({"wording": "Why us?"}))).unwrap();
-        a.set_members(Kind::Question, &id, "tags", &["motivation".into(), "culture".into()]).unwrap();
+        let id = a
+            .create(Kind::Question, &obj(json!({"wording": "Why us?"})))
+            .unwrap();
+        a.set_members(
+            Kind::Question,
+            &id,
+            "tags",
+            &["motivation".into(), "culture".into()],
+        )
+        .unwrap();
         a.commit("tags");
         let mut b = fork(&mut a, b"device-b");
-        a.set_members(Kind::Question, &id, "tags", &["motivation".into()]).unwrap();
-        b.set_members(Kind::Question, &id, "tags", &["motivation".into(), "culture".into(), "opener".into()]).unwrap();
+        a.set_members(Kind::Question, &id, "tags", &["motivation".into()])
+            .unwrap();
+        b.set_members(
+            Kind::Question,
+            &id,
+            "tags",
+            &["motivation".into(), "culture".into(), "opener".into()],
+        )
+        .unwrap();
         sync(&mut a, &mut b);
         let r = a.record(Kind::Question, &id).unwrap();
         assert_eq!(r.set("tags"), vec!["motivation", "opener"]);
@@ -738,9 +828,13 @@ mod tests {
     fn unknown_fields_and_enum_values_round_trip_untouched() {
         let mut a = vault();
         let id = a
-            .create(Kind::Interview, &obj(json!({"kind": "hackathon", "future_field": {"x": 1}})))
+            .create(
+                Kind::Interview,
+                &obj(json!({"kind": "hackathon", "future_field": {"x": 1}})),
+            )
             .unwrap();
-        a.update(Kind::Interview, &id, &obj(json!({"rating": 5}))).unwrap();
+        a.update(Kind::Interview, &id, &obj(json!({"rating": 5})))
+            .unwrap();
         let r = a.record(Kind::Interview, &id).unwrap();
         assert_eq!(r.str("kind"), Some("hackathon"));
         assert_eq!(r.get("future_field"), Some(&json!({"x": 1})));
@@ -753,9 +847,12 @@ mod tests {
     #[test]
     fn unchanged_writes_make_no_change() {
         let mut a = vault();
-        let id = a.create(Kind::Company, &obj(json!({"name": "Acme"}))).unwrap();
+        let id = a
+            .create(Kind::Company, &obj(json!({"name": "Acme"})))
+            .unwrap();
         a.commit("create");
-        a.update(Kind::Company, &id, &obj(json!({"name": "Acme"}))).unwrap();
+        a.update(Kind::Company, &id, &obj(json!({"name": "Acme"})))
+            .unwrap();
         assert!(a.commit("noop").is_none());
     }
 
@@ -764,6 +861,9 @@ mod tests {
         let mut a = vault();
         let mut other = VaultDoc::new_vault("vault-2", b"device-z").unwrap();
         let bytes = other.save();
-        assert!(matches!(a.merge_bytes(&bytes), Err(DocError::OtherVault { .. })));
+        assert!(matches!(
+            a.merge_bytes(&bytes),
+            Err(DocError::OtherVault { .. })
+        ));
     }
 }

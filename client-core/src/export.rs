@@ -49,7 +49,10 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
             continue;
         };
         let records = records.as_object().ok_or_else(|| {
-            ImportError::Shape(format!("\"{}\" is not an object of records", kind.root_key()))
+            ImportError::Shape(format!(
+                "\"{}\" is not an object of records",
+                kind.root_key()
+            ))
         })?;
         for (id, fields) in records {
             let fields = fields.as_object().ok_or_else(|| {
@@ -122,12 +125,18 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
                 FieldType::Entries => row.push(r.entries(spec.name).len().to_string()),
                 FieldType::Set | FieldType::EnumSet(_) | FieldType::RefSet(_) => {
                     let members: Vec<String> = match spec.ty {
-                        FieldType::RefSet(_) => r.set(spec.name).iter().map(|id| ref_title(doc, id)).collect(),
+                        FieldType::RefSet(_) => r
+                            .set(spec.name)
+                            .iter()
+                            .map(|id| ref_title(doc, id))
+                            .collect(),
                         _ => r.set(spec.name).iter().map(|s| s.to_string()).collect(),
                     };
                     row.push(members.join(";"));
                 }
-                FieldType::Map => row.push(r.get(spec.name).map(|v| v.to_string()).unwrap_or_default()),
+                FieldType::Map => {
+                    row.push(r.get(spec.name).map(|v| v.to_string()).unwrap_or_default())
+                }
                 _ => row.push(r.get(spec.name).map(cell).unwrap_or_default()),
             }
         }
@@ -151,7 +160,9 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
     let mut out = String::from(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Interlog//Interlog//EN\r\nCALSCALE:GREGORIAN\r\n",
     );
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     for r in doc.live(Kind::Interview) {
         let Some(start) = r.str("start").and_then(stored_zoned) else {
             continue;
@@ -169,8 +180,14 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
         out.push_str("BEGIN:VEVENT\r\n");
         fold(&mut out, &format!("UID:{}@interlog", r.id));
         fold(&mut out, &format!("DTSTAMP:{stamp}"));
-        fold(&mut out, &format!("DTSTART:{}", start.timestamp().strftime("%Y%m%dT%H%M%SZ")));
-        fold(&mut out, &format!("DTEND:{}", end.strftime("%Y%m%dT%H%M%SZ")));
+        fold(
+            &mut out,
+            &format!("DTSTART:{}", start.timestamp().strftime("%Y%m%dT%H%M%SZ")),
+        );
+        fold(
+            &mut out,
+            &format!("DTEND:{}", end.strftime("%Y%m%dT%H%M%SZ")),
+        );
         fold(&mut out, &format!("SUMMARY:{}", escape(&summary)));
         if let Some(d) = description {
             fold(&mut out, &format!("DESCRIPTION:{}", escape(&d)));
@@ -186,7 +203,10 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
 
 /// "Interview: Acme (technical)".
 pub fn interview_title(doc: &VaultDoc, r: &Record) -> String {
-    let company = r.str("company").map(|c| ref_title(doc, c)).unwrap_or_else(|| "?".into());
+    let company = r
+        .str("company")
+        .map(|c| ref_title(doc, c))
+        .unwrap_or_else(|| "?".into());
     match r.str("kind") {
         Some(k) => format!("Interview: {company} ({})", k.replace('_', " ")),
         None => format!("Interview: {company}"),
@@ -226,7 +246,9 @@ mod tests {
 
     fn doc_with_interview() -> (VaultDoc, String) {
         let mut d = VaultDoc::new_vault("v", b"device-a").unwrap();
-        let co = d.create(Kind::Company, &obj(json!({"name": "Sensitive, Inc."}))).unwrap();
+        let co = d
+            .create(Kind::Company, &obj(json!({"name": "Sensitive, Inc."})))
+            .unwrap();
         let id = d
             .create(Kind::Interview, &obj(json!({"company": co, "kind": "technical", "start": "2026-11-20T14:00:00+01:00[Europe/Paris]", "duration_min": 45, "notes": "line one\nline two"})))
             .unwrap();
@@ -262,7 +284,10 @@ mod tests {
         let header = lines.next().unwrap();
         assert!(header.starts_with("id,opportunity,opportunity_name,company,company_name,start"));
         let row = lines.next().unwrap();
-        assert!(row.starts_with(&id) && row.contains("\"Sensitive, Inc.\""), "{row}");
+        assert!(
+            row.starts_with(&id) && row.contains("\"Sensitive, Inc.\""),
+            "{row}"
+        );
     }
 
     #[test]

@@ -310,7 +310,10 @@ pub fn stats(doc: &VaultDoc, now: &Zoned, months: usize) -> Stats {
         .collect();
     let mut most_asked: Vec<&QuestionStat> = questions.iter().collect();
     most_asked.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.id.cmp(&b.id)));
-    let mut weakest: Vec<&QuestionStat> = questions.iter().filter(|q| q.avg_rating.is_some()).collect();
+    let mut weakest: Vec<&QuestionStat> = questions
+        .iter()
+        .filter(|q| q.avg_rating.is_some())
+        .collect();
     weakest.sort_by(|a, b| {
         a.avg_rating
             .partial_cmp(&b.avg_rating)
@@ -445,7 +448,10 @@ fn snippet(s: &str, needle: &str) -> String {
     if chars.len() <= WIDTH {
         return s.replace('\n', " ");
     }
-    let at = lower.find(needle).map(|b| lower[..b].chars().count()).unwrap_or(0);
+    let at = lower
+        .find(needle)
+        .map(|b| lower[..b].chars().count())
+        .unwrap_or(0);
     let start = at.saturating_sub(WIDTH / 3);
     let end = (start + WIDTH).min(chars.len());
     let mut out: String = chars[start..end].iter().collect();
@@ -497,14 +503,34 @@ mod tests {
     fn due_followups_and_overdue_contacts_show_today() {
         let mut d = doc();
         let today: Date = "2026-11-20".parse().unwrap();
-        d.create(Kind::FollowUp, &obj(json!({"due": "2026-11-18", "note": "thank Ana"}))).unwrap();
-        d.create(Kind::FollowUp, &obj(json!({"due": "2026-11-25", "note": "later"}))).unwrap();
-        d.create(Kind::FollowUp, &obj(json!({"due": "2026-11-01", "done": true}))).unwrap();
-        d.create(Kind::FollowUp, &obj(json!({"due": "2026-11-01", "snoozed_until": "2026-11-30"}))).unwrap();
+        d.create(
+            Kind::FollowUp,
+            &obj(json!({"due": "2026-11-18", "note": "thank Ana"})),
+        )
+        .unwrap();
+        d.create(
+            Kind::FollowUp,
+            &obj(json!({"due": "2026-11-25", "note": "later"})),
+        )
+        .unwrap();
+        d.create(
+            Kind::FollowUp,
+            &obj(json!({"due": "2026-11-01", "done": true})),
+        )
+        .unwrap();
+        d.create(
+            Kind::FollowUp,
+            &obj(json!({"due": "2026-11-01", "snoozed_until": "2026-11-30"})),
+        )
+        .unwrap();
         let ana = d
             .create(Kind::Contact, &obj(json!({"name": "Ana", "keep_in_touch_days": 30, "last_contacted": "2026-09-01"})))
             .unwrap();
-        d.create(Kind::Contact, &obj(json!({"name": "Bo", "keep_in_touch_days": 30, "last_contacted": "2026-11-10"}))).unwrap();
+        d.create(
+            Kind::Contact,
+            &obj(json!({"name": "Bo", "keep_in_touch_days": 30, "last_contacted": "2026-11-10"})),
+        )
+        .unwrap();
         let t = today_report(&d, today);
         assert_eq!(t.followups.len(), 1);
         assert_eq!(t.followups[0].note.as_deref(), Some("thank Ana"));
@@ -526,8 +552,15 @@ mod tests {
         let mut d = doc();
         d.update_profile(&obj(json!({"monthly_goal": 4, "comp": {"currency": "EUR", "base": 10_000_000, "period": "year"}})))
             .unwrap();
-        let q1 = d.create(Kind::Question, &obj(json!({"wording": "Design a cache"}))).unwrap();
-        let q2 = d.create(Kind::Question, &obj(json!({"wording": "Tell me about a failure"}))).unwrap();
+        let q1 = d
+            .create(Kind::Question, &obj(json!({"wording": "Design a cache"})))
+            .unwrap();
+        let q2 = d
+            .create(
+                Kind::Question,
+                &obj(json!({"wording": "Tell me about a failure"})),
+            )
+            .unwrap();
         for (start, rating, q1r) in [
             ("2026-11-02T10:00:00+00:00[UTC]", 4, 2),
             ("2026-11-09T10:00:00+00:00[UTC]", 2, 1),
@@ -541,11 +574,14 @@ mod tests {
         }
         d.create(Kind::Interview, &obj(json!({"start": "2026-11-10T10:00:00+00:00[UTC]", "questions": {q2.clone(): {"rating": 4}}})))
             .unwrap();
-        d.create(Kind::Opportunity, &obj(json!({"source": "referral", "stages": {
+        d.create(
+            Kind::Opportunity,
+            &obj(json!({"source": "referral", "stages": {
             "01A": {"stage": "screen", "at": "2026-10-01T00:00:00+00:00[UTC]"},
             "01B": {"stage": "offer", "at": "2026-10-20T00:00:00+00:00[UTC]"},
-            "01C": {"stage": "declined", "at": "2026-10-30T00:00:00+00:00[UTC]"}}})))
-            .unwrap();
+            "01C": {"stage": "declined", "at": "2026-10-30T00:00:00+00:00[UTC]"}}})),
+        )
+        .unwrap();
         d.create(Kind::Opportunity, &obj(json!({"source": "referral", "stages": {"01A": {"stage": "applied", "at": "2026-10-01T00:00:00+00:00[UTC]"}}})))
             .unwrap();
         d.create(Kind::Offer, &obj(json!({"level_delta": 1, "comp": {"currency": "EUR", "base": 11_000_000, "period": "year", "bonus": 1_000_000}})))
@@ -554,7 +590,10 @@ mod tests {
         let now: Zoned = "2026-11-20T12:00:00+00:00[UTC]".parse().unwrap();
         let s = stats(&d, &now, 3);
         let nov = s.months.iter().find(|m| m.month == "2026-11").unwrap();
-        assert_eq!((nov.interviews, nov.goal, nov.avg_rating), (3, Some(4), Some(3.0)));
+        assert_eq!(
+            (nov.interviews, nov.goal, nov.avg_rating),
+            (3, Some(4), Some(3.0))
+        );
         assert_eq!(s.months.len(), 3);
         let referral = &s.funnel[0];
         assert_eq!(referral.reached["lead"], 2);
@@ -582,7 +621,9 @@ mod tests {
 
     #[test]
     fn working_hours_warning_fires_only_inside_hours() {
-        let profile = obj(json!({"work_start": "09:00", "work_end": "18:00", "work_days": {"mon": true, "tue": true}}));
+        let profile = obj(
+            json!({"work_start": "09:00", "work_end": "18:00", "work_days": {"mon": true, "tue": true}}),
+        );
         let monday_10: Zoned = "2026-11-16T10:00:00+01:00[Europe/Paris]".parse().unwrap();
         let monday_19: Zoned = "2026-11-16T19:00:00+01:00[Europe/Paris]".parse().unwrap();
         let saturday_10: Zoned = "2026-11-21T10:00:00+01:00[Europe/Paris]".parse().unwrap();

@@ -124,9 +124,15 @@ mod tests {
         let now = fixed_now();
         let p = |s| parse_when(s, &now).unwrap().to_string();
         assert_eq!(p("now"), now.to_string());
-        assert_eq!(p("yesterday 16:00"), "2026-11-19T16:00:00+01:00[Europe/Paris]");
+        assert_eq!(
+            p("yesterday 16:00"),
+            "2026-11-19T16:00:00+01:00[Europe/Paris]"
+        );
         assert_eq!(p("9:30"), "2026-11-20T09:30:00+01:00[Europe/Paris]");
-        assert_eq!(p("2026-11-02 14:00"), "2026-11-02T14:00:00+01:00[Europe/Paris]");
+        assert_eq!(
+            p("2026-11-02 14:00"),
+            "2026-11-02T14:00:00+01:00[Europe/Paris]"
+        );
         assert_eq!(
             p("2026-06-02T14:00:00+02:00[Europe/Paris]"),
             "2026-06-02T14:00:00+02:00[Europe/Paris]"

@@ -53,7 +53,10 @@ impl Hello {
 pub enum Frame {
     Hello(Hello),
     /// A refusal, with a message meant for the user.
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 /// Why a frame could not be encoded or decoded.

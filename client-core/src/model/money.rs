@@ -23,7 +23,11 @@ pub fn exponent(currency: &str) -> u32 {
 /// into minor units of `currency`, exactly, without going through floats.
 pub fn parse_amount(raw: &str, currency: &str) -> Result<i64, String> {
     let exp = exponent(currency);
-    let cleaned: String = raw.trim().chars().filter(|c| *c != ',' && *c != '_').collect();
+    let cleaned: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '_')
+        .collect();
     let (number, multiplier) = match cleaned.strip_suffix(['k', 'K']) {
         Some(n) => (n, 1_000i64),
         None => match cleaned.strip_suffix(['m', 'M']) {
@@ -40,7 +44,8 @@ pub fn parse_amount(raw: &str, currency: &str) -> Result<i64, String> {
     }
     let negative = whole.starts_with('-');
     let whole_digits = whole.trim_start_matches('-');
-    if !whole_digits.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit())
+    if !whole_digits.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
     {
         return Err(bad());
     }
@@ -48,18 +53,30 @@ pub fn parse_amount(raw: &str, currency: &str) -> Result<i64, String> {
     let scale = 10i64.pow(exp);
     let unit = scale.checked_mul(multiplier).ok_or_else(bad)?;
     let frac_digits = frac.len() as u32;
-    let frac_value: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let frac_value: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
     let frac_scale = 10i64.checked_pow(frac_digits).ok_or_else(bad)?;
     if unit % frac_scale != 0 && frac_value != 0 {
         return Err(format!(
             "'{raw}' has more decimals than {currency} allows ({exp})"
         ));
     }
-    let whole_value: i64 = if whole_digits.is_empty() { 0 } else { whole_digits.parse().map_err(|_| bad())? };
+    let whole_value: i64 = if whole_digits.is_empty() {
+        0
+    } else {
+        whole_digits.parse().map_err(|_| bad())?
+    };
     let minor = whole_value
         .checked_mul(unit)
         .and_then(|w| {
-            let f = if frac_value == 0 { 0 } else { frac_value * (unit / frac_scale) };
+            let f = if frac_value == 0 {
+                0
+            } else {
+                frac_value * (unit / frac_scale)
+            };
             w.checked_add(f)
         })
         .ok_or_else(bad)?;
@@ -72,7 +89,9 @@ pub fn parse_currency(raw: &str) -> Result<String, String> {
     if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
         Ok(c)
     } else {
-        Err(format!("'{raw}' is not an ISO 4217 currency code such as EUR, USD or GBP"))
+        Err(format!(
+            "'{raw}' is not an ISO 4217 currency code such as EUR, USD or GBP"
+        ))
     }
 }
 
@@ -94,7 +113,12 @@ impl fmt::Display for Money {
         if frac == 0 || exp == 0 {
             write!(f, "{sign}{grouped} {}", self.currency)
         } else {
-            write!(f, "{sign}{grouped}.{frac:0w$} {}", self.currency, w = exp as usize)
+            write!(
+                f,
+                "{sign}{grouped}.{frac:0w$} {}",
+                self.currency,
+                w = exp as usize
+            )
         }
     }
 }
@@ -118,9 +142,15 @@ mod tests {
 
     #[test]
     fn money_displays_grouped() {
-        let m = Money { minor: 12_000_050, currency: "EUR".into() };
+        let m = Money {
+            minor: 12_000_050,
+            currency: "EUR".into(),
+        };
         assert_eq!(m.to_string(), "120,000.50 EUR");
-        let y = Money { minor: 1_500_000, currency: "JPY".into() };
+        let y = Money {
+            minor: 1_500_000,
+            currency: "JPY".into(),
+        };
         assert_eq!(y.to_string(), "1,500,000 JPY");
     }
 

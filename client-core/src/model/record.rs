@@ -100,9 +100,48 @@ pub fn comp_amount(comp: &Map<String, Value>, key: &str) -> Option<Money> {
     Some(Money { minor, currency })
 }
 
-/// The first characters of an id, for display where space is short.
+/// Ids share their first 10 characters (the ULID's millisecond timestamp)
+/// when created by one command; two more make a collision unlikely.
+pub const SHORT_ID_MIN: usize = 12;
+
+/// The first characters of an id, for messages where no vault is at hand.
 pub fn short(id: &str) -> &str {
-    id.get(..10).unwrap_or(id)
+    id.get(..SHORT_ID_MIN).unwrap_or(id)
+}
+
+/// Unique id prefixes for a whole vault (see `VaultDoc::short_ids`).
+pub struct ShortIds {
+    sorted: Vec<String>,
+}
+
+impl ShortIds {
+    pub fn new(mut ids: Vec<String>) -> Self {
+        ids.sort_by_key(|a| a.to_ascii_uppercase());
+        ShortIds { sorted: ids }
+    }
+
+    /// The shortest unique prefix of `id` (the id itself if unknown).
+    pub fn get<'a>(&self, id: &'a str) -> &'a str {
+        let upper = id.to_ascii_uppercase();
+        let Ok(pos) = self
+            .sorted
+            .binary_search_by(|p| p.to_ascii_uppercase().cmp(&upper))
+        else {
+            return id;
+        };
+        let common = |other: Option<&String>| {
+            other.map_or(0, |o| {
+                o.to_ascii_uppercase()
+                    .chars()
+                    .zip(upper.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+        };
+        let before = pos.checked_sub(1).and_then(|p| self.sorted.get(p));
+        let len = (common(before).max(common(self.sorted.get(pos + 1))) + 1).max(SHORT_ID_MIN);
+        id.get(..len).unwrap_or(id)
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +172,19 @@ mod tests {
             "01A": {"stage": "offer", "at": "2026-03-01T10:00:00+00:00[UTC]"},
         }}));
         assert_eq!(r.current_stage(), Some("offer"));
+    }
+
+    #[test]
+    fn short_ids_are_unique_prefixes() {
+        let ids = ShortIds::new(vec![
+            "01M81G33V4AAAAAAAAAAAAAAAA".into(),
+            "01M81G33V4AAAB0000000000AA".into(),
+            "01M81G33V4ZZZZZZZZZZZZZZZZ".into(),
+        ]);
+        assert_eq!(ids.get("01M81G33V4AAAAAAAAAAAAAAAA"), "01M81G33V4AAAA");
+        assert_eq!(ids.get("01M81G33V4AAAB0000000000AA"), "01M81G33V4AAAB");
+        assert_eq!(ids.get("01M81G33V4ZZZZZZZZZZZZZZZZ"), "01M81G33V4ZZ");
+        assert_eq!(ids.get("unknown"), "unknown");
     }
 
     #[test]

@@ -98,7 +98,10 @@ pub enum FieldType {
     /// Text, so the document loads fast; concurrent writes surface as conflicts.
     Prose,
     /// An integer within bounds.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     /// A calendar date, `YYYY-MM-DD`.
     Date,
@@ -163,7 +166,13 @@ pub const CONTACT_KINDS: &[&str] = &[
     "peer",
     "other",
 ];
-pub const SOURCES: &[&str] = &["inbound_recruiter", "agency", "referral", "applied", "network"];
+pub const SOURCES: &[&str] = &[
+    "inbound_recruiter",
+    "agency",
+    "referral",
+    "applied",
+    "network",
+];
 pub const PURPOSES: &[&str] = &["practice", "network", "market_value", "explore", "serious"];
 pub const TOLD_RECRUITER: &[&str] = &["exploring", "open", "actively_looking"];
 /// Stages in funnel order; the last four close an opportunity.
@@ -223,7 +232,11 @@ pub const CURRENCIES: &[(&str, u32)] = &[
 
 const COMMON: [FieldSpec; 3] = [
     f("notes", FieldType::Prose, "free notes"),
-    f("created_at", FieldType::DateTime, "when the record was created"),
+    f(
+        "created_at",
+        FieldType::DateTime,
+        "when the record was created",
+    ),
     f(
         "deleted_at",
         FieldType::DateTime,
@@ -254,7 +267,11 @@ const COMPANY: &[FieldSpec] = &[
 
 const CONTACT: &[FieldSpec] = &[
     f("name", FieldType::Text, "the person's name"),
-    f("kind", FieldType::Enum(CONTACT_KINDS), "their role towards you"),
+    f(
+        "kind",
+        FieldType::Enum(CONTACT_KINDS),
+        "their role towards you",
+    ),
     f(
         "employment",
         FieldType::Entries,
@@ -277,7 +294,11 @@ const CONTACT: &[FieldSpec] = &[
 const OPPORTUNITY: &[FieldSpec] = &[
     f("company", FieldType::Ref(Kind::Company), "the company"),
     f("role", FieldType::Text, "the role's title"),
-    f("level", FieldType::Text, "the company's label for the level"),
+    f(
+        "level",
+        FieldType::Text,
+        "the company's label for the level",
+    ),
     f(
         "level_delta",
         FieldType::Int { min: -3, max: 3 },
@@ -330,10 +351,17 @@ const INTERVIEW: &[FieldSpec] = &[
         "the opportunity, if any",
     ),
     f("company", FieldType::Ref(Kind::Company), "the company"),
-    f("start", FieldType::DateTime, "start time with its time zone"),
+    f(
+        "start",
+        FieldType::DateTime,
+        "start time with its time zone",
+    ),
     f(
         "duration_min",
-        FieldType::Int { min: 1, max: 24 * 60 },
+        FieldType::Int {
+            min: 1,
+            max: 24 * 60,
+        },
         "length in minutes",
     ),
     f(
@@ -373,7 +401,11 @@ const INTERVIEW: &[FieldSpec] = &[
     ),
     f("went_well", FieldType::Prose, "what went well"),
     f("improve", FieldType::Prose, "what to improve"),
-    f("looking_for", FieldType::Prose, "what they seem to look for"),
+    f(
+        "looking_for",
+        FieldType::Prose,
+        "what they seem to look for",
+    ),
 ];
 
 const OFFER: &[FieldSpec] = &[
@@ -385,7 +417,11 @@ const OFFER: &[FieldSpec] = &[
     f("company", FieldType::Ref(Kind::Company), "the company"),
     f("received", FieldType::Date, "when it arrived"),
     f("expires", FieldType::Date, "when it expires"),
-    f("level", FieldType::Text, "the company's label for the level"),
+    f(
+        "level",
+        FieldType::Text,
+        "the company's label for the level",
+    ),
     f(
         "level_delta",
         FieldType::Int { min: -3, max: 3 },
@@ -569,16 +605,14 @@ pub fn parse_input(spec: &FieldSpec, raw: &str) -> Result<Value, ModelError> {
             Ok(Value::String(raw.to_string()))
         }
         FieldType::Int { min, max } => {
-            let n: i64 = raw
-                .strip_prefix('+')
-                .unwrap_or(raw)
-                .parse()
-                .map_err(|_| ModelError::OutOfRange {
+            let n: i64 = raw.strip_prefix('+').unwrap_or(raw).parse().map_err(|_| {
+                ModelError::OutOfRange {
                     field: field.clone(),
                     value: raw.into(),
                     min,
                     max,
-                })?;
+                }
+            })?;
             if n < min || n > max {
                 return Err(ModelError::OutOfRange {
                     field,
@@ -683,7 +717,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_list_the_known_ones() {
-        let err = field(Some(Kind::Company), "colour").unwrap_err().to_string();
+        let err = field(Some(Kind::Company), "colour")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("priority"), "{err}");
     }
 }

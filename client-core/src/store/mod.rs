@@ -50,6 +50,8 @@ pub trait Storage {
 pub enum StoreError {
     #[error("no vault at {path}; run `interlog init` to create one, or pass --home / INTERLOG_HOME to use another")]
     NoVault { path: String },
+    #[error("the data is not an Interlog vault ({detail}); nothing was written")]
+    NotAVault { detail: String },
     #[error("a vault already exists at {path}; nothing was changed")]
     AlreadyExists { path: String },
     #[error("the vault at {path} is in use by another interlog process; wait for it to finish and try again")]
@@ -86,7 +88,10 @@ macro_rules! storage_contract {
             assert_eq!(loaded.snapshot, None);
             let chunks: Vec<_> = loaded.chunks.iter().map(|(_, c)| c.as_slice()).collect();
             assert_eq!(chunks, vec![b"one".as_slice(), b"two".as_slice()]);
-            assert_eq!(s.get_meta("device").unwrap().as_deref(), Some(b"d1".as_slice()));
+            assert_eq!(
+                s.get_meta("device").unwrap().as_deref(),
+                Some(b"d1".as_slice())
+            );
         }
 
         #[test]

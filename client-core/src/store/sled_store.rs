@@ -171,7 +171,10 @@ impl Storage for SledStorage {
 mod contract {
     fn make() -> (super::SledStorage, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        (super::SledStorage::open(&dir.path().join("store")).unwrap(), dir)
+        (
+            super::SledStorage::open(&dir.path().join("store")).unwrap(),
+            dir,
+        )
     }
 
     fn reopen(s: super::SledStorage, dir: &tempfile::TempDir) -> super::SledStorage {

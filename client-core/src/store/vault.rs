@@ -36,18 +36,39 @@ pub struct Vault<S: Storage> {
 
 impl<S: Storage> Vault<S> {
     /// Creates a new vault in an empty storage.
-    pub fn init(mut store: S) -> Result<Self, StoreError> {
+    pub fn init(store: S) -> Result<Self, StoreError> {
+        let device_id = automerge::ActorId::random().to_bytes().to_vec();
+        let doc =
+            VaultDoc::new_vault(&crate::doc::new_id(), &device_id).map_err(|e| StoreError::Io {
+                path: store.location(),
+                detail: e.to_string(),
+            })?;
+        Self::start(store, doc, device_id)
+    }
+
+    /// Makes this storage a new device of an existing vault, starting from a
+    /// full document of it (`save()` bytes from another device).
+    pub fn join(store: S, document: &[u8]) -> Result<Self, StoreError> {
+        let mut doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
+            detail: e.to_string(),
+        })?;
+        if doc.vault_id().is_none() {
+            return Err(StoreError::NotAVault {
+                detail: "it has no vault id".into(),
+            });
+        }
+        let device_id = automerge::ActorId::random().to_bytes().to_vec();
+        doc.set_actor(&device_id);
+        Self::start(store, doc, device_id)
+    }
+
+    fn start(mut store: S, mut doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
         if store.get_meta("vault_id")?.is_some() || !store.load()?.chunks.is_empty() {
             return Err(StoreError::AlreadyExists {
                 path: store.location(),
             });
         }
-        let vault_id = crate::doc::new_id();
-        let device_id = automerge::ActorId::random().to_bytes().to_vec();
-        let mut doc = VaultDoc::new_vault(&vault_id, &device_id).map_err(|e| StoreError::Io {
-            path: store.location(),
-            detail: e.to_string(),
-        })?;
+        let vault_id = doc.vault_id().unwrap_or_default();
         let bytes = doc.save();
         // The device id goes first: a store with a vault id always has one.
         store.put_meta("device_id", &device_id)?;
@@ -182,7 +203,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         drop(Vault::init(SledStorage::open(&path).unwrap()).unwrap());
-        let err = Vault::init(SledStorage::open(&path).unwrap()).err().unwrap();
+        let err = Vault::init(SledStorage::open(&path).unwrap())
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::AlreadyExists { .. }));
     }
 
@@ -229,6 +252,23 @@ mod tests {
         let err = Vault::open(store).err().unwrap();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("memory"));
+    }
+
+    #[test]
+    fn a_joined_device_shares_the_vault_with_its_own_identity() {
+        let mut a = Vault::init(MemoryStorage::new()).unwrap();
+        a.doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        a.save("add").unwrap();
+        let b = Vault::join(MemoryStorage::new(), &a.doc.save()).unwrap();
+        assert_eq!(a.vault_id(), b.vault_id());
+        assert_ne!(a.device_id(), b.device_id());
+        assert_eq!(a.doc.to_json(), b.doc.to_json());
+        assert!(matches!(
+            Vault::join(MemoryStorage::new(), b"junk"),
+            Err(StoreError::NotAVault { .. })
+        ));
     }
 
     #[test]

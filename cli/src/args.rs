@@ -1,0 +1,523 @@
+//! The command tree. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A private, offline-first journal of your interviews, contacts, offers and follow-ups.
+///
+/// Start with `interlog init`, then log an interview in one line:
+/// `interlog log Acme --role "Staff Engineer" --kind technical --rating 4`.
+#[derive(Parser, Debug)]
+#[command(name = "interlog", version, propagate_version = true)]
+pub struct Cli {
+    /// Where this device keeps its vault [default: the platform's data directory]
+    #[arg(long, global = true, env = "INTERLOG_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a vault on this device
+    Init(InitArgs),
+    /// Log an interview in one line; creates the company, opportunity and contacts as needed
+    Log(LogArgs),
+    /// Write the retro of an interview in $EDITOR
+    Retro {
+        /// The interview's id (a unique prefix is enough)
+        id: String,
+    },
+    /// Show any record by id
+    Show { id: String },
+    /// List records of a kind: companies, contacts, opps, interviews, offers, followups, questions
+    List(ListArgs),
+    /// Edit any record by id with --set FIELD=VALUE and --unset FIELD
+    Edit(EditArgs),
+    /// Delete any record by id (soft: `restore` brings it back)
+    Delete { id: String },
+    /// Bring back a deleted record
+    Restore { id: String },
+    /// Companies: the places you talk to, and how discreet to be about each
+    #[command(subcommand)]
+    Company(CompanyCmd),
+    /// Contacts: recruiters, interviewers, referrers and their job history
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Opportunities: a role at a company, with its stages and how it ended
+    #[command(subcommand, name = "opp", alias = "opportunity")]
+    Opp(OppCmd),
+    /// Interviews: add or edit rounds (`log` is the quick way)
+    #[command(subcommand)]
+    Interview(InterviewCmd),
+    /// Offers: compensation, negotiation rounds and the decision
+    #[command(subcommand)]
+    Offer(OfferCmd),
+    /// Follow-ups: reminders that replace memory
+    #[command(subcommand, name = "followup", alias = "follow-up")]
+    Followup(FollowupCmd),
+    /// The question bank: what gets asked, and your prepared answers
+    #[command(subcommand)]
+    Question(QuestionCmd),
+    /// Your current role, compensation, monthly goal and working hours
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+    /// List the fields of a record kind, for `edit --set`
+    Fields {
+        /// company, contact, opp, interview, offer, followup, question or profile
+        kind: String,
+    },
+    /// Search every record for text
+    Search { text: String },
+    /// Follow-ups due and contacts to get back in touch with
+    Today,
+    /// Interviews per month against your goal, ratings, funnel, questions and offers
+    Stats {
+        /// How many months to show
+        #[arg(long, default_value_t = 12)]
+        months: usize,
+    },
+    /// Export the journal
+    Export(ExportArgs),
+    /// Import a JSON export (or merge an Automerge export of this vault)
+    Import(ImportArgs),
+    /// Fields two devices changed at the same time, and picking a value
+    Conflicts {
+        #[command(subcommand)]
+        action: Option<ConflictCmd>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Start from an `export --format automerge` of an existing vault, as a new device of it
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// The company (matched by name or alias, ignoring case; created if new)
+    pub company: String,
+    /// The role (matches an open opportunity at the company, or creates one)
+    #[arg(long)]
+    pub role: Option<String>,
+    /// recruiter_screen, hiring_manager, technical, system_design, behavioral, panel, take_home, informational, offer_call, other
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// When it started: now, 14:00, yesterday 16:00, 2026-11-20 14:00, RFC 3339 [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    /// How it went, 1-5
+    #[arg(long)]
+    pub rating: Option<String>,
+    /// Who you met (a contact's name or id; new names become contacts). Repeatable
+    #[arg(long = "with", value_name = "CONTACT")]
+    pub with: Vec<String>,
+    /// A first note
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Length in minutes
+    #[arg(long, value_name = "MIN")]
+    pub duration: Option<String>,
+    /// Attach to this opportunity (id) instead of matching by role
+    #[arg(long, value_name = "ID")]
+    pub opp: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// companies, contacts, opps, interviews, offers, followups or questions
+    pub kind: String,
+    /// Include deleted records
+    #[arg(long)]
+    pub deleted: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The record's id (a unique prefix is enough)
+    pub id: String,
+    /// Set a field: FIELD=VALUE (see `interlog fields KIND`). Repeatable
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Remove a field. Repeatable
+    #[arg(long = "unset", value_name = "FIELD")]
+    pub unset: Vec<String>,
+}
+
+/// The commands every record kind has.
+#[derive(Subcommand, Debug)]
+pub enum Common {
+    /// Show one record
+    Show { id: String },
+    /// List records
+    List {
+        /// Include deleted records
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Edit fields with --set FIELD=VALUE and --unset FIELD
+    Edit(EditArgs),
+    /// Delete (soft: `restore` brings it back)
+    Delete { id: String },
+    /// Bring back a deleted record
+    Restore { id: String },
+}
+
+/// Fields any `add` accepts beyond its own flags.
+#[derive(Args, Debug, Default)]
+pub struct Extra {
+    /// Notes
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Set any other field: FIELD=VALUE (see `interlog fields KIND`). Repeatable
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CompanyCmd {
+    /// Add a company
+    Add {
+        name: String,
+        #[arg(long)]
+        industry: Option<String>,
+        /// dream, interested, neutral or avoid
+        #[arg(long)]
+        priority: Option<String>,
+        /// none, caution or high: how discreet to be (e.g. a client of your employer)
+        #[arg(long)]
+        sensitivity: Option<String>,
+        /// Why it is sensitive
+        #[arg(long)]
+        reason: Option<String>,
+        /// Another name it goes by. Repeatable
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        #[command(flatten)]
+        extra: Extra,
+    },
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactCmd {
+    /// Add a contact
+    Add {
+        name: String,
+        /// recruiter, hiring_manager, interviewer, referrer, peer or other
+        #[arg(long)]
+        kind: Option<String>,
+        /// Where they work now (a company name or id)
+        #[arg(long)]
+        company: Option<String>,
+        /// Their title there
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
+        /// How you met
+        #[arg(long)]
+        met: Option<String>,
+        /// Get back in touch at least every N days
+        #[arg(long, value_name = "DAYS")]
+        keep_in_touch: Option<String>,
+        #[command(flatten)]
+        extra: Extra,
+    },
+    /// Record that a contact moved to another company
+    Moved {
+        contact: String,
+        /// The new company (name or id; created if new)
+        company: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// When they moved [default: today]
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+    },
+    /// Record that you were in touch with a contact
+    Touched {
+        contact: String,
+        /// When [default: today]
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+    },
+    #[command(flatten)]
+    Common(Common),
+}
+
+/// A compensation package, in major units (120000, 120k, 95,000.50).
+#[derive(Args, Debug, Default, Clone)]
+pub struct CompArgs {
+    /// ISO currency code [default: your profile's currency]
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Base pay
+    #[arg(long)]
+    pub base: Option<String>,
+    /// year, month or hour [default: year]
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Yearly bonus
+    #[arg(long)]
+    pub bonus: Option<String>,
+    /// One-off signing bonus
+    #[arg(long)]
+    pub signing: Option<String>,
+    /// Equity per year
+    #[arg(long)]
+    pub equity: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OppCmd {
+    /// Add an opportunity
+    Add {
+        /// The company (name or id; created if new)
+        company: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// The company's label for the level
+        #[arg(long)]
+        level: Option<String>,
+        /// Relative to your current level: -1, 0, +1, +2
+        #[arg(long, allow_hyphen_values = true)]
+        level_delta: Option<String>,
+        /// inbound_recruiter, agency, referral, applied or network
+        #[arg(long)]
+        source: Option<String>,
+        /// practice, network, market_value, explore, serious (comma-separated)
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Your interest, 1-5
+        #[arg(long)]
+        interest: Option<String>,
+        /// What you told the recruiter: exploring, open, actively_looking
+        #[arg(long)]
+        told: Option<String>,
+        /// The first stage [default: lead]
+        #[arg(long)]
+        stage: Option<String>,
+        #[command(flatten)]
+        extra: Extra,
+    },
+    /// Move an opportunity to a stage: lead, applied, screen, interviewing, final, offer, accepted, rejected, withdrawn, declined, ghosted
+    Stage {
+        id: String,
+        stage: String,
+        /// When [default: now]
+        #[arg(long, value_name = "WHEN")]
+        at: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Withdraw from an opportunity, with integrity
+    Withdraw {
+        id: String,
+        /// Why (kept for you; say something kind to them)
+        #[arg(long)]
+        reason: String,
+        /// You would talk to them again
+        #[arg(long)]
+        door_open: bool,
+    },
+    /// Record that they closed it (a rejection)
+    Rejected {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// They said they would talk to you again
+        #[arg(long)]
+        door_open: bool,
+    },
+    /// Record the compensation as posted (--posted) or what you asked for
+    Comp {
+        id: String,
+        /// This is the posted range, not your ask
+        #[arg(long)]
+        posted: bool,
+        #[command(flatten)]
+        comp: CompArgs,
+    },
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InterviewCmd {
+    /// Add an interview (same as `interlog log`)
+    Add(LogArgs),
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OfferCmd {
+    /// Add an offer for an opportunity
+    Add {
+        /// The opportunity's id
+        opp: String,
+        /// When it arrived [default: today]
+        #[arg(long, value_name = "DATE")]
+        received: Option<String>,
+        /// When it expires
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[arg(long)]
+        level: Option<String>,
+        /// Relative to your current level: -1, 0, +1, +2
+        #[arg(long, allow_hyphen_values = true)]
+        level_delta: Option<String>,
+        #[command(flatten)]
+        comp: CompArgs,
+        #[command(flatten)]
+        extra: Extra,
+    },
+    /// Record a negotiation round: what you asked and what they offered (base pay)
+    Round {
+        id: String,
+        #[arg(long)]
+        asked: Option<String>,
+        #[arg(long)]
+        offered: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Decide: pending, negotiating, accepted or declined
+    Decide { id: String, decision: String },
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FollowupCmd {
+    /// Add a follow-up
+    Add {
+        /// What to do
+        note: String,
+        /// When: a date, today, tomorrow or +N days [default: +7]
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+        /// thank_you, follow_up, reconnect, keep_in_touch, decision_deadline or custom
+        #[arg(long)]
+        kind: Option<String>,
+        /// Who or what it is about: a contact, opportunity or company (name or id)
+        #[arg(long = "for", value_name = "TARGET")]
+        target: Option<String>,
+    },
+    /// Mark a follow-up done
+    Done { id: String },
+    /// Hide a follow-up until a date
+    Snooze {
+        id: String,
+        #[arg(long, value_name = "DATE", default_value = "+7")]
+        until: String,
+    },
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuestionCmd {
+    /// Add a question to the bank
+    Add {
+        wording: String,
+        #[arg(long)]
+        category: Option<String>,
+        /// Your prepared answer
+        #[arg(long)]
+        answer: Option<String>,
+        /// Repeatable
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    #[command(flatten)]
+    Common(Common),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// Show your profile
+    Show,
+    /// Set profile fields
+    Set {
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        level: Option<String>,
+        /// Interviews per month you aim for
+        #[arg(long)]
+        goal: Option<String>,
+        /// Working hours, e.g. 09:00-18:00 (interviews inside them draw a warning)
+        #[arg(long, value_name = "HH:MM-HH:MM")]
+        work_hours: Option<String>,
+        /// Working days, e.g. mon,tue,wed,thu,fri
+        #[arg(long)]
+        work_days: Option<String>,
+        #[command(flatten)]
+        comp: CompArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Ics,
+    Automerge,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// For csv: which records [default: interviews]
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// For ics: use real titles ("Interview: Acme") instead of neutral ones
+    #[arg(long)]
+    pub real_titles: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ImportFormat {
+    Json,
+    Automerge,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
+    /// The file to read, or - for standard input
+    pub file: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictCmd {
+    /// List conflicts (the default)
+    List,
+    /// Keep one value of conflict N: `interlog conflicts pick 1 2`
+    Pick {
+        /// The conflict's number in `interlog conflicts`
+        number: usize,
+        /// Which value to keep (its number)
+        choice: usize,
+    },
+}

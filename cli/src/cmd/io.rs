@@ -1,0 +1,139 @@
+//! `init`, `export` and `import`.
+
+use std::io::{IsTerminal, Read, Write as _};
+
+use anyhow::{bail, Context, Result};
+use interlog_core::export;
+use interlog_core::model::Kind;
+use interlog_core::Vault;
+use serde_json::json;
+
+use super::{save, Ctx};
+use crate::args::{ExportArgs, ExportFormat, ImportArgs, ImportFormat, InitArgs};
+use crate::{home, out};
+
+pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
+    // Read the seed first, so a bad file leaves no half-made vault behind.
+    let seed = match &a.from {
+        Some(path) => Some(
+            std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let storage = home::create_store(&ctx.home)?;
+    let mut v = match seed {
+        None => Vault::init(storage)?,
+        Some(bytes) => {
+            let result = Vault::join(storage, &bytes);
+            if result.is_err() {
+                let _ = std::fs::remove_dir_all(ctx.home.join("store"));
+            }
+            result.context("that file is not an `interlog export --format automerge` of a vault")?
+        }
+    };
+    save(&mut v, "init")?;
+    let vault_id = v.vault_id();
+    if ctx.json {
+        return out::json(&json!({"vault_id": vault_id, "home": ctx.home}));
+    }
+    println!("Created vault {vault_id} in {}", ctx.home.display());
+    println!("Next: `interlog log Acme --role \"Staff Engineer\" --kind technical --rating 4`");
+    Ok(())
+}
+
+fn write_out(a: &ExportArgs, bytes: &[u8]) -> Result<()> {
+    match &a.out {
+        Some(path) => {
+            // Exports hold the whole journal: owner-only, written then renamed.
+            let tmp = path.with_extension("interlog-tmp");
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts
+                .open(&tmp)
+                .with_context(|| format!("could not write {}", tmp.display()))?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("could not write {}", path.display()))?;
+            Ok(())
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<()> {
+    let mut v = ctx.open()?;
+    if a.kind.is_some() && a.format != ExportFormat::Csv {
+        bail!("--kind applies to --format csv only");
+    }
+    if a.real_titles && a.format != ExportFormat::Ics {
+        bail!("--real-titles applies to --format ics only");
+    }
+    let bytes = match a.format {
+        ExportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&v.doc.to_json())?;
+            s.push('\n');
+            s.into_bytes()
+        }
+        ExportFormat::Csv => {
+            let kind = Kind::parse(a.kind.as_deref().unwrap_or("interviews"))?;
+            export::csv(&v.doc, kind)?.into_bytes()
+        }
+        ExportFormat::Ics => export::ics(&v.doc, a.real_titles).into_bytes(),
+        ExportFormat::Automerge => {
+            if a.out.is_none() && std::io::stdout().is_terminal() {
+                bail!("the automerge format is binary; write it to a file with --out FILE");
+            }
+            v.doc.save()
+        }
+    };
+    write_out(&a, &bytes)
+}
+
+pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
+    let mut bytes = Vec::new();
+    if a.file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("could not read standard input")?;
+    } else {
+        bytes = std::fs::read(&a.file)
+            .with_context(|| format!("could not read {}", a.file.display()))?;
+    }
+    let mut v = ctx.open()?;
+    let summary = match a.format {
+        ImportFormat::Json => {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} is not valid JSON; nothing was imported",
+                    a.file.display()
+                )
+            })?;
+            let s = export::import_json(&mut v.doc, &value)?;
+            json!({"records": s.records})
+        }
+        ImportFormat::Automerge => {
+            v.doc.merge_bytes(&bytes).context("nothing was merged")?;
+            json!({"merged": true})
+        }
+    };
+    save(&mut v, "import")?;
+    if ctx.json {
+        return out::json(&summary);
+    }
+    match a.format {
+        ImportFormat::Json => println!("imported {} records", summary["records"]),
+        ImportFormat::Automerge => println!("merged {}", a.file.display()),
+    }
+    Ok(())
+}

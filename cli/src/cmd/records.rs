@@ -1,0 +1,430 @@
+//! Generic record commands: show, list, edit, delete, restore, fields.
+
+use anyhow::{bail, Result};
+use interlog_core::doc::VaultDoc;
+use interlog_core::model::{self, comp_amount, short, FieldType, Kind, Record};
+use interlog_core::report::{annual_total, ref_title};
+use interlog_core::time::stored_zoned;
+use serde_json::{json, Map, Value};
+
+use super::{apply, live, parse_sets, save, Ctx};
+use crate::args::EditArgs;
+use crate::out;
+
+pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
+    let v = ctx.open()?;
+    let r = v.doc.find(id, kinds)?;
+    if ctx.json {
+        return out::json(&record_json(&v.doc, &r));
+    }
+    let mut t = out::table(["field", "value"]);
+    t.add_row([r.kind.name().to_string(), r.id.clone()]);
+    for spec in model::fields(r.kind) {
+        if let Some(text) = field_text(&v.doc, &r, spec.name, spec.ty) {
+            t.add_row([spec.name.to_string(), text]);
+        }
+    }
+    // Fields from a newer version, shown as they are.
+    for (k, val) in &r.fields {
+        if model::field(Some(r.kind), k).is_err() && !val.is_null() {
+            t.add_row([k.clone(), val.to_string()]);
+        }
+    }
+    out::print_table(&t, "");
+    Ok(())
+}
+
+/// A record for `--json`: its fields plus its kind and id.
+pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
+    let mut m = r.fields.clone();
+    m.insert("id".into(), Value::String(r.id.clone()));
+    m.insert("kind".into(), Value::String(r.kind.name().into()));
+    Value::Object(m)
+}
+
+/// A field as text for people; `None` when empty.
+fn field_text(doc: &VaultDoc, r: &Record, name: &str, ty: FieldType) -> Option<String> {
+    let text = match ty {
+        FieldType::Ref(_) | FieldType::AnyRef => {
+            let id = r.str(name)?;
+            format!("{} ({})", ref_title(doc, id), short(id))
+        }
+        FieldType::RefSet(_) => r
+            .set(name)
+            .iter()
+            .map(|id| ref_title(doc, id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        FieldType::Set | FieldType::EnumSet(_) => r.set(name).join(", "),
+        FieldType::Comp => comp_text(r.map(name)?)?,
+        FieldType::Entries => entries_text(doc, r, name),
+        FieldType::Map => r
+            .map(name)?
+            .iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| {
+                format!(
+                    "{k}: {}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        FieldType::DateTime => {
+            let s = r.str(name)?;
+            stored_zoned(s).map_or_else(
+                || s.to_string(),
+                |z| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+            )
+        }
+        FieldType::Bool => if r.bool(name) { "yes" } else { "no" }.into(),
+        _ => match r.get(name)? {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// A compensation map for people: "120,000 EUR/year + 10,000 bonus (= 130,000 EUR)".
+pub fn comp_text(c: &Map<String, Value>) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(base) = comp_amount(c, "base") {
+        let period = c.get("period").and_then(Value::as_str).unwrap_or("year");
+        parts.push(format!("{base}/{period}"));
+    }
+    for k in ["bonus", "signing", "equity"] {
+        if let Some(m) = comp_amount(c, k) {
+            parts.push(format!("{k} {m}"));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut text = parts.join(" + ");
+    if let Some(total) = annual_total(c) {
+        text.push_str(&format!(" (= {total} a year)"));
+    }
+    Some(text)
+}
+
+fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
+    let s = |m: &Map<String, Value>, k: &str| {
+        m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    };
+    let mut lines: Vec<String> = r
+        .entries(name)
+        .into_iter()
+        .map(|(key, e)| match name {
+            "stages" => {
+                let at = stored_zoned(&s(e, "at"))
+                    .map_or_else(|| s(e, "at"), |z| z.strftime("%Y-%m-%d").to_string());
+                format!("{at} {} {}", s(e, "stage"), s(e, "note"))
+                    .trim_end()
+                    .to_string()
+            }
+            "employment" => {
+                let company = e
+                    .get("company")
+                    .and_then(Value::as_str)
+                    .map(|c| ref_title(doc, c))
+                    .unwrap_or_default();
+                let to = match s(e, "to").as_str() {
+                    "" => "now".to_string(),
+                    t => t.to_string(),
+                };
+                format!("{} at {company}, {} to {to}", s(e, "title"), s(e, "from"))
+                    .trim()
+                    .to_string()
+            }
+            "questions" => {
+                let rating = e
+                    .get("rating")
+                    .and_then(Value::as_i64)
+                    .map(|r| format!("[{r}/5] "))
+                    .unwrap_or_default();
+                format!("{rating}{}", ref_title(doc, key))
+            }
+            "rounds" => {
+                let currency = s(e, "currency");
+                let money = |k: &str| {
+                    e.get(k)
+                        .and_then(Value::as_i64)
+                        .map(|minor| {
+                            model::Money {
+                                minor,
+                                currency: currency.clone(),
+                            }
+                            .to_string()
+                        })
+                        .unwrap_or_else(|| "-".into())
+                };
+                format!(
+                    "{} asked {} offered {} {}",
+                    s(e, "at"),
+                    money("asked"),
+                    money("offered"),
+                    s(e, "note")
+                )
+                .trim_end()
+                .to_string()
+            }
+            _ => Value::Object(e.clone()).to_string(),
+        })
+        .collect();
+    if name == "stages" {
+        lines.sort();
+    }
+    lines.join("\n")
+}
+
+pub fn list(ctx: &Ctx, kind: Kind, deleted: bool) -> Result<()> {
+    let v = ctx.open()?;
+    let doc = &v.doc;
+    let mut records = if deleted {
+        doc.records(kind)
+    } else {
+        doc.live(kind)
+    };
+    sort(&mut records);
+    if ctx.json {
+        let all: Vec<Value> = records.iter().map(|r| record_json(doc, r)).collect();
+        return out::json(&all);
+    }
+    let (header, cols) = columns(kind);
+    let mut t = out::table(std::iter::once("id").chain(header.iter().copied()));
+    let ids = doc.short_ids();
+    for r in &records {
+        let mut row = vec![ids.get(&r.id).to_string()];
+        row.extend(cols(doc, r));
+        if r.is_deleted() {
+            row[0].push_str(" (deleted)");
+        }
+        t.add_row(row);
+    }
+    out::print_table(&t, &format!("No {} yet.", kind.root_key()));
+    Ok(())
+}
+
+fn sort(records: &mut [Record]) {
+    let Some(first) = records.first() else { return };
+    match first.kind {
+        // Most recent first.
+        Kind::Interview => records.sort_by(|a, b| {
+            let key = |r: &Record| r.str("start").and_then(stored_zoned).map(|z| z.timestamp());
+            key(b).cmp(&key(a)).then(b.id.cmp(&a.id))
+        }),
+        Kind::FollowUp => records.sort_by(|a, b| {
+            (a.bool("done"), a.str("due"), &a.id).cmp(&(b.bool("done"), b.str("due"), &b.id))
+        }),
+        Kind::Opportunity | Kind::Offer => records.sort_by(|a, b| b.id.cmp(&a.id)),
+        _ => records.sort_by_key(|r| (r.title().to_lowercase(), r.id.clone())),
+    }
+}
+
+type Cols = fn(&VaultDoc, &Record) -> Vec<String>;
+
+fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
+    fn s(r: &Record, f: &str) -> String {
+        r.str(f).unwrap_or("").replace('_', " ")
+    }
+    fn i(r: &Record, f: &str) -> String {
+        r.int(f).map(|n| n.to_string()).unwrap_or_default()
+    }
+    fn company(doc: &VaultDoc, r: &Record) -> String {
+        r.str("company")
+            .map(|c| ref_title(doc, c))
+            .unwrap_or_default()
+    }
+    match kind {
+        Kind::Company => (&["name", "priority", "sensitivity", "industry"], |_, r| {
+            vec![
+                r.title(),
+                s(r, "priority"),
+                s(r, "sensitivity"),
+                s(r, "industry"),
+            ]
+        }),
+        Kind::Contact => (&["name", "kind", "works at", "keep in touch"], |doc, r| {
+            let job = r
+                .entries("employment")
+                .values()
+                .filter(|e| e.get("to").and_then(Value::as_str).unwrap_or("").is_empty())
+                .filter_map(|e| e.get("company").and_then(Value::as_str))
+                .next_back()
+                .map(|c| ref_title(doc, c))
+                .unwrap_or_default();
+            let kit = r
+                .int("keep_in_touch_days")
+                .map(|d| format!("every {d} days"))
+                .unwrap_or_default();
+            vec![r.title(), s(r, "kind"), job, kit]
+        }),
+        Kind::Opportunity => (
+            &["company", "role", "stage", "source", "interest"],
+            |doc, r| {
+                vec![
+                    company(doc, r),
+                    s(r, "role"),
+                    r.current_stage().unwrap_or("").to_string(),
+                    s(r, "source"),
+                    i(r, "interest_now"),
+                ]
+            },
+        ),
+        Kind::Interview => (
+            &["when", "company", "kind", "rating", "status"],
+            |doc, r| {
+                let when = r
+                    .str("start")
+                    .and_then(stored_zoned)
+                    .map(|z| z.strftime("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default();
+                vec![
+                    when,
+                    company(doc, r),
+                    s(r, "kind"),
+                    i(r, "rating"),
+                    s(r, "status"),
+                ]
+            },
+        ),
+        Kind::Offer => (
+            &["company", "level", "package", "decision", "expires"],
+            |doc, r| {
+                let total = r
+                    .map("comp")
+                    .and_then(annual_total)
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                vec![
+                    company(doc, r),
+                    s(r, "level"),
+                    total,
+                    s(r, "decision"),
+                    s(r, "expires"),
+                ]
+            },
+        ),
+        Kind::FollowUp => (&["due", "kind", "about", "note", "done"], |doc, r| {
+            let about = r
+                .str("target")
+                .map(|t| ref_title(doc, t))
+                .unwrap_or_default();
+            let done = if r.bool("done") { "done" } else { "" };
+            vec![
+                s(r, "due"),
+                s(r, "kind"),
+                about,
+                r.str("note").unwrap_or("").into(),
+                done.into(),
+            ]
+        }),
+        Kind::Question => (&["question", "category", "tags"], |_, r| {
+            vec![r.title(), s(r, "category"), r.set("tags").join(", ")]
+        }),
+    }
+}
+
+pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
+    if a.set.is_empty() && a.unset.is_empty() {
+        bail!("nothing to change; give --set FIELD=VALUE or --unset FIELD (`interlog fields KIND` lists the fields)");
+    }
+    let mut v = ctx.open()?;
+    let r = live(&v.doc, &a.id, kinds)?;
+    let writes = parse_sets(&v.doc, Some(r.kind), &a.set)?;
+    for f in &a.unset {
+        let spec = model::field(Some(r.kind), f)?;
+        if matches!(spec.name, "created_at" | "deleted_at") {
+            bail!("{} is kept by interlog itself", spec.name);
+        }
+    }
+    apply(&mut v.doc, r.kind, &r.id, writes)?;
+    for f in &a.unset {
+        v.doc.unset(r.kind, &r.id, &[f.as_str()])?;
+    }
+    save(&mut v, &format!("edit {} {}", r.kind, r.id))?;
+    done(ctx, &r, "updated")
+}
+
+pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
+    let mut v = ctx.open()?;
+    let r = v.doc.find(id, kinds)?;
+    if delete {
+        if r.is_deleted() {
+            bail!("{} {} is already deleted", r.kind, r.id);
+        }
+        let mut patch = Map::new();
+        patch.insert(
+            "deleted_at".into(),
+            Value::String(interlog_core::time::now().to_string()),
+        );
+        v.doc.update(r.kind, &r.id, &patch)?;
+    } else {
+        if !r.is_deleted() {
+            bail!("{} {} is not deleted", r.kind, r.id);
+        }
+        v.doc.unset(r.kind, &r.id, &["deleted_at"])?;
+    }
+    save(
+        &mut v,
+        &format!(
+            "{} {} {}",
+            if delete { "delete" } else { "restore" },
+            r.kind,
+            r.id
+        ),
+    )?;
+    done(ctx, &r, if delete { "deleted" } else { "restored" })
+}
+
+fn done(ctx: &Ctx, r: &Record, what: &str) -> Result<()> {
+    if ctx.json {
+        out::json(&json!({"kind": r.kind.name(), "id": r.id, "status": what}))
+    } else {
+        println!("{what} {} {} ({})", r.kind, short(&r.id), r.title());
+        Ok(())
+    }
+}
+
+pub fn fields(ctx: &Ctx, kind: &str) -> Result<()> {
+    let (specs, name): (Vec<&model::FieldSpec>, &str) = if kind.eq_ignore_ascii_case("profile") {
+        (model::PROFILE.iter().collect(), "profile")
+    } else {
+        let k = Kind::parse(kind)?;
+        (model::fields(k).collect(), k.name())
+    };
+    if ctx.json {
+        let v: Vec<Value> = specs
+            .iter()
+            .map(|s| json!({"name": s.name, "type": type_name(s.ty), "help": s.help}))
+            .collect();
+        return out::json(&v);
+    }
+    let mut t = out::table(["field", "type", "meaning"]);
+    for s in specs {
+        t.add_row([s.name.to_string(), type_name(s.ty), s.help.to_string()]);
+    }
+    println!("Fields of a {name} (edit with --set FIELD=VALUE):");
+    out::print_table(&t, "");
+    Ok(())
+}
+
+fn type_name(ty: FieldType) -> String {
+    match ty {
+        FieldType::Text => "text".into(),
+        FieldType::Prose => "prose".into(),
+        FieldType::Int { min, max } => format!("number {min}..{max}"),
+        FieldType::Bool => "yes/no".into(),
+        FieldType::Date => "date".into(),
+        FieldType::DateTime => "time".into(),
+        FieldType::Enum(v) => format!("one of {}", v.join("|")),
+        FieldType::EnumSet(v) => format!("some of {}", v.join(",")),
+        FieldType::Ref(k) => format!("{} (name or id)", k.name()),
+        FieldType::AnyRef => "contact, opp or company".into(),
+        FieldType::Set => "list a,b,c".into(),
+        FieldType::RefSet(k) => format!("{}s a,b", k.name()),
+        FieldType::Comp => "compensation (own flags)".into(),
+        FieldType::Entries | FieldType::Map => "(own command)".into(),
+    }
+}

@@ -1,0 +1,330 @@
+//! `today`, `stats`, `search` and `conflicts`.
+
+use std::io::{BufRead, IsTerminal, Write as _};
+
+use anyhow::{bail, Result};
+use interlog_core::doc::Conflict;
+use interlog_core::model::{short, Money};
+use interlog_core::report;
+use interlog_core::time::{now, stored_zoned};
+use serde_json::{json, Value};
+
+use super::{save, Ctx};
+use crate::args::ConflictCmd;
+use crate::out;
+
+pub fn today(ctx: &Ctx) -> Result<()> {
+    let v = ctx.open()?;
+    let t = report::today(&v.doc, now().date());
+    let ids = v.doc.short_ids();
+    let short = |id: &str| ids.get(id).to_string();
+    if ctx.json {
+        return out::json(&t);
+    }
+    if !t.interviews.is_empty() {
+        out::heading("Interviews today");
+        let mut tab = out::table(["id", "time", "company", "kind"]);
+        for i in &t.interviews {
+            let time = i
+                .start
+                .as_deref()
+                .and_then(stored_zoned)
+                .map(|z| z.strftime("%H:%M").to_string());
+            tab.add_row([
+                short(&i.id),
+                time.unwrap_or_default(),
+                i.company.clone().unwrap_or_default(),
+                i.kind.clone().unwrap_or_default().replace('_', " "),
+            ]);
+        }
+        out::print_table(&tab, "");
+    }
+    out::heading("Follow-ups due");
+    let mut tab = out::table(["id", "due", "kind", "about", "note"]);
+    for f in &t.followups {
+        let due = match f.days_overdue {
+            0 => "today".to_string(),
+            n => format!("{} ({n}d late)", f.due),
+        };
+        tab.add_row([
+            short(&f.id),
+            due,
+            f.kind.clone().unwrap_or_default().replace('_', " "),
+            f.target.clone().unwrap_or_default(),
+            f.note.clone().unwrap_or_default(),
+        ]);
+    }
+    out::print_table(&tab, "Nothing due.");
+    out::heading("Get back in touch");
+    let mut tab = out::table(["id", "name", "last contact", "every", "overdue"]);
+    for c in &t.reconnect {
+        tab.add_row([
+            short(&c.id),
+            c.name.clone(),
+            c.last_contact.clone().unwrap_or_else(|| "never".into()),
+            format!("{} days", c.interval_days),
+            format!("{} days", c.days_overdue),
+        ]);
+    }
+    out::print_table(&tab, "Everyone is up to date.");
+    Ok(())
+}
+
+pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
+    if months == 0 || months > 240 {
+        bail!("--months must be from 1 to 240");
+    }
+    let v = ctx.open()?;
+    let s = report::stats(&v.doc, &now(), months);
+    if ctx.json {
+        return out::json(&s);
+    }
+    out::heading("Interviews per month");
+    let mut t = out::table(["month", "interviews", "goal", "avg rating"]);
+    for m in &s.months {
+        let goal = match m.goal {
+            Some(g) if m.interviews as i64 >= g => format!("{g} ✓"),
+            Some(g) => g.to_string(),
+            None => String::new(),
+        };
+        let bar = "█".repeat(m.interviews.min(30));
+        t.add_row([
+            m.month.clone(),
+            format!("{:>3} {bar}", m.interviews),
+            goal,
+            m.avg_rating.map(|r| format!("{r:.1}")).unwrap_or_default(),
+        ]);
+    }
+    out::print_table(&t, "");
+
+    out::heading("Funnel by source (how many reached each stage)");
+    let mut t =
+        out::table(std::iter::once("source".to_string()).chain(s.funnel_stages.iter().cloned()));
+    for f in &s.funnel {
+        let mut row = vec![f.source.replace('_', " ")];
+        row.extend(
+            s.funnel_stages
+                .iter()
+                .map(|st| f.reached.get(st).copied().unwrap_or(0).to_string()),
+        );
+        t.add_row(row);
+    }
+    out::print_table(&t, "No opportunities yet.");
+
+    for (title, list) in [
+        ("Most asked questions", &s.most_asked),
+        ("Weakest questions", &s.weakest),
+    ] {
+        out::heading(title);
+        let mut t = out::table(["question", "asked", "avg rating"]);
+        for q in list {
+            t.add_row([
+                q.wording.clone(),
+                q.asked.to_string(),
+                q.avg_rating.map(|r| format!("{r:.1}")).unwrap_or_default(),
+            ]);
+        }
+        out::print_table(
+            &t,
+            "No rated questions yet; `interlog retro ID` records them.",
+        );
+    }
+
+    out::heading("Offers against your current package");
+    let current = match (s.current_annual_total, &s.current_currency) {
+        (Some(minor), Some(c)) => Money {
+            minor,
+            currency: c.clone(),
+        }
+        .to_string(),
+        _ => "not set (interlog profile set --base ... --currency ...)".into(),
+    };
+    println!("current: {current}");
+    let mut t = out::table([
+        "company",
+        "level",
+        "vs you",
+        "package/year",
+        "vs current",
+        "decision",
+    ]);
+    for o in &s.offers {
+        let total = match (o.annual_total, &o.currency) {
+            (Some(minor), Some(c)) => Money {
+                minor,
+                currency: c.clone(),
+            }
+            .to_string(),
+            _ => String::new(),
+        };
+        t.add_row([
+            o.company.clone().unwrap_or_default(),
+            o.level.clone().unwrap_or_default(),
+            o.level_delta.map(|d| format!("{d:+}")).unwrap_or_default(),
+            total,
+            o.vs_current_pct
+                .map(|p| format!("{p:+.1}%"))
+                .unwrap_or_default(),
+            o.decision.clone().unwrap_or_default(),
+        ]);
+    }
+    out::print_table(&t, "No offers yet.");
+    Ok(())
+}
+
+pub fn search(ctx: &Ctx, text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        bail!("search for something: `interlog search raft`");
+    }
+    let v = ctx.open()?;
+    let hits = report::search(&v.doc, text.trim());
+    let ids = v.doc.short_ids();
+    let short = |id: &str| ids.get(id).to_string();
+    if ctx.json {
+        return out::json(&hits);
+    }
+    let mut t = out::table(["id", "kind", "record", "field", "match"]);
+    for h in &hits {
+        t.add_row([
+            short(&h.id),
+            h.kind.clone(),
+            h.title.clone(),
+            h.field.clone(),
+            h.snippet.clone(),
+        ]);
+    }
+    out::print_table(&t, "No matches.");
+    Ok(())
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn sorted_conflicts(doc: &interlog_core::VaultDoc) -> Vec<Conflict> {
+    let mut c = doc.conflicts();
+    c.sort_by(|a, b| (a.kind, &a.id, &a.path).cmp(&(b.kind, &b.id, &b.path)));
+    c
+}
+
+pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
+    let mut v = ctx.open()?;
+    let list = sorted_conflicts(&v.doc);
+    match action {
+        Some(ConflictCmd::Pick { number, choice }) => {
+            let c = list.get(number.wrapping_sub(1)).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "there is no conflict {number}; `interlog conflicts` lists {} of them",
+                    list.len()
+                )
+            })?;
+            let value = c.values.get(choice.wrapping_sub(1)).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "conflict {number} has {} values; pick one of 1-{}",
+                    c.values.len(),
+                    c.values.len()
+                )
+            })?;
+            v.doc.resolve(c, value)?;
+            save(
+                &mut v,
+                &format!("resolve conflict {} {}", c.id, c.path.join(".")),
+            )?;
+            if ctx.json {
+                return out::json(
+                    &json!({"kind": c.kind.name(), "id": c.id, "field": c.path.join("."), "value": value}),
+                );
+            }
+            println!(
+                "kept {} for {} {} {}",
+                value_text(value),
+                c.kind,
+                short(&c.id),
+                c.path.join(".")
+            );
+            Ok(())
+        }
+        None | Some(ConflictCmd::List) => {
+            if ctx.json {
+                let rows: Vec<Value> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| json!({"number": i + 1, "kind": c.kind.name(), "id": c.id, "field": c.path.join("."), "values": c.values}))
+                    .collect();
+                return out::json(&rows);
+            }
+            if list.is_empty() {
+                println!("No conflicts.");
+                return Ok(());
+            }
+            let mut t = out::table(["#", "record", "field", "values"]);
+            for (i, c) in list.iter().enumerate() {
+                let title = v
+                    .doc
+                    .record(c.kind, &c.id)
+                    .map(|r| r.title())
+                    .unwrap_or_default();
+                let values: Vec<String> = c
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, val)| format!("{}) {}", j + 1, value_text(val)))
+                    .collect();
+                t.add_row([
+                    (i + 1).to_string(),
+                    format!("{} {} ({title})", c.kind, short(&c.id)),
+                    c.path.join("."),
+                    values.join("\n"),
+                ]);
+            }
+            out::print_table(&t, "");
+            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                pick_interactively(&mut v, &list)
+            } else {
+                println!("Keep one value with `interlog conflicts pick <#> <value number>`.");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn pick_interactively(v: &mut crate::home::DeviceVault, list: &[Conflict]) -> Result<()> {
+    let stdin = std::io::stdin();
+    let mut picked = 0;
+    for (i, c) in list.iter().enumerate() {
+        print!(
+            "Keep which value for #{} {}? [1-{}, Enter to skip] ",
+            i + 1,
+            c.path.join("."),
+            c.values.len()
+        );
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            break;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match line
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| c.values.get(n.wrapping_sub(1)))
+        {
+            Some(value) => {
+                v.doc.resolve(c, value)?;
+                picked += 1;
+            }
+            None => println!("'{line}' is not one of 1-{}; skipped", c.values.len()),
+        }
+    }
+    if picked > 0 {
+        save(v, "resolve conflicts")?;
+        println!("resolved {picked} conflict(s)");
+    }
+    Ok(())
+}

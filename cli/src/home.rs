@@ -1,0 +1,66 @@
+//! Where a device keeps its vault, and opening it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use interlog_core::store::{SledStorage, StoreError};
+use interlog_core::Vault;
+
+pub type DeviceVault = Vault<SledStorage>;
+
+/// The home directory: `--home`, then `INTERLOG_HOME` (both via clap), then
+/// the platform's data directory.
+pub fn resolve(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    directories::ProjectDirs::from("", "", "interlog")
+        .map(|d| d.data_dir().to_path_buf())
+        .context(
+            "could not find a data directory for this user; pass --home DIR or set INTERLOG_HOME",
+        )
+}
+
+fn store_path(home: &Path) -> PathBuf {
+    home.join("store")
+}
+
+/// Opens the vault in `home`, refusing to create one by accident.
+pub fn open(home: &Path) -> Result<DeviceVault> {
+    let path = store_path(home);
+    if !path.exists() {
+        return Err(StoreError::NoVault {
+            path: home.display().to_string(),
+        }
+        .into());
+    }
+    let storage = SledStorage::open(&path)?;
+    Ok(Vault::open(storage)?)
+}
+
+/// Creates the home directory (owner-only) and an empty store in it.
+pub fn create_store(home: &Path) -> Result<SledStorage> {
+    let path = store_path(home);
+    if path.exists() {
+        return Err(StoreError::AlreadyExists {
+            path: home.display().to_string(),
+        }
+        .into());
+    }
+    std::fs::create_dir_all(home)
+        .with_context(|| format!("could not create the home directory {}", home.display()))?;
+    restrict(home)?;
+    Ok(SledStorage::open(&path)?)
+}
+
+/// Makes a directory or file readable by its owner only.
+pub fn restrict(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("could not restrict permissions on {}", path.display()))?;
+    }
+    Ok(())
+}
