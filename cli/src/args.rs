@@ -365,6 +365,7 @@ pub enum InterviewCmd {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum OfferCmd {
     /// Add an offer for an opportunity
     Add {
@@ -449,6 +450,7 @@ pub enum QuestionCmd {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ProfileCmd {
     /// Show your profile
     Show,

@@ -12,7 +12,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 use serde_json::{Map, Number, Value};
 
-use crate::model::{fields, FieldType, Kind, Record, SCHEMA_VERSION};
+use crate::model::{fields, Kind, Record, SCHEMA_VERSION};
 
 /// Why the document could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -467,7 +467,7 @@ impl VaultDoc {
 
     /// [`Self::set_members`] for a set in the profile.
     pub fn set_profile_members(&mut self, field: &str, members: &[String]) -> Result<(), DocError> {
-        let profile = self.ensure_map(&ROOT.into(), "profile")?;
+        let profile = self.ensure_map(&ROOT, "profile")?;
         self.replace_set(&profile, field, members)
     }
 
@@ -523,7 +523,7 @@ impl VaultDoc {
 
     /// Writes profile fields, merging nested maps.
     pub fn update_profile(&mut self, patch: &Map<String, Value>) -> Result<(), DocError> {
-        let profile = self.ensure_map(&ROOT.into(), "profile")?;
+        let profile = self.ensure_map(&ROOT, "profile")?;
         self.merge_map(&profile, patch)
     }
 
@@ -629,11 +629,6 @@ fn json_to_scalar(v: &Value) -> ScalarValue {
         },
         _ => ScalarValue::Null,
     }
-}
-
-/// Whether a field of this type may be written directly by `edit --set`.
-pub fn settable(ty: FieldType) -> bool {
-    !matches!(ty, FieldType::Comp | FieldType::Entries | FieldType::Map)
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
                 header.push(spec.name.to_string());
                 header.push(format!("{}_name", spec.name));
             }
-            FieldType::Entries => header.push(format!("{}_count", spec.name)),
+            FieldType::Entries | FieldType::Ratings => header.push(format!("{}_count", spec.name)),
             _ => header.push(spec.name.to_string()),
         }
     }
@@ -123,6 +123,7 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
                     row.push(id.map(|id| ref_title(doc, id)).unwrap_or_default());
                 }
                 FieldType::Entries => row.push(r.entries(spec.name).len().to_string()),
+                FieldType::Ratings => row.push(r.ratings(spec.name).len().to_string()),
                 FieldType::Set | FieldType::EnumSet(_) | FieldType::RefSet(_) => {
                     let members: Vec<String> = match spec.ty {
                         FieldType::RefSet(_) => r

@@ -289,11 +289,8 @@ pub fn stats(doc: &VaultDoc, now: &Zoned, months: usize) -> Stats {
 
     let mut asked: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
     for i in &interviews {
-        for (qid, entry) in i.entries("questions") {
-            asked
-                .entry(qid.to_string())
-                .or_default()
-                .push(entry.get("rating").and_then(Value::as_i64));
+        for (qid, rating) in i.ratings("questions") {
+            asked.entry(qid.to_string()).or_default().push(rating);
         }
     }
     let questions: Vec<QuestionStat> = asked
@@ -386,7 +383,8 @@ fn average(v: &[i64]) -> Option<f64> {
 /// One search match.
 #[derive(Debug, Serialize)]
 pub struct Hit {
-    pub kind: String,
+    /// The kind of record matched.
+    pub record: String,
     pub id: String,
     pub title: String,
     pub field: String,
@@ -408,7 +406,7 @@ pub fn search(doc: &VaultDoc, text: &str) -> Vec<Hit> {
             });
             for (field, snippet) in found {
                 hits.push(Hit {
-                    kind: kind.name().into(),
+                    record: kind.name().into(),
                     id: r.id.clone(),
                     title: r.title(),
                     field,
@@ -568,11 +566,11 @@ mod tests {
         ] {
             d.create(
                 Kind::Interview,
-                &obj(json!({"start": start, "rating": rating, "questions": {q1.clone(): {"rating": q1r}}})),
+                &obj(json!({"start": start, "rating": rating, "questions": {q1.clone(): q1r}})),
             )
             .unwrap();
         }
-        d.create(Kind::Interview, &obj(json!({"start": "2026-11-10T10:00:00+00:00[UTC]", "questions": {q2.clone(): {"rating": 4}}})))
+        d.create(Kind::Interview, &obj(json!({"start": "2026-11-10T10:00:00+00:00[UTC]", "questions": {q2.clone(): 4, q1.clone(): null}})))
             .unwrap();
         d.create(
             Kind::Opportunity,
@@ -601,7 +599,7 @@ mod tests {
         assert_eq!(referral.reached["offer"], 1);
         assert_eq!(referral.reached["accepted"], 0);
         assert_eq!(s.most_asked[0].id, q1);
-        assert_eq!(s.most_asked[0].asked, 3);
+        assert_eq!(s.most_asked[0].asked, 4, "an unrated ask still counts as asked");
         assert_eq!(s.weakest[0].id, q1);
         assert_eq!(s.weakest[0].avg_rating, Some(2.0));
         assert_eq!(s.offers[0].annual_total, Some(12_000_000));

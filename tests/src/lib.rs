@@ -1,1 +1,122 @@
-//! End-to-end tests live in `tests/tests/`; this crate has no library code of its own.
+//! Helpers for the end-to-end tests in `tests/tests/`: each test drives the
+//! real `interlog` binary as a user would, one [`Device`] per home directory.
+//!
+//! The binary is built once per test run with the same profile as the tests
+//! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The `interlog` binary, built on first use.
+pub fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/<test-binary>
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary lives in target/<profile>/deps");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "interlog", "--bin", "interlog"]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the interlog binary failed");
+        profile_dir.join(format!("interlog{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// One device: its own home directory, removed on drop.
+pub struct Device {
+    pub home: tempfile::TempDir,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Device {
+    /// A device with no vault yet.
+    pub fn new() -> Self {
+        Device {
+            home: tempfile::tempdir().expect("temp home"),
+        }
+    }
+
+    /// A device with a fresh vault.
+    pub fn init() -> Self {
+        let d = Self::new();
+        d.ok(&["init"]);
+        d
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// A command for this device, with a clean, predictable environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args)
+            .env("INTERLOG_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env_remove("VISUAL")
+            .env_remove("EDITOR")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run interlog")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "interlog {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs a command that must fail; returns its standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "interlog {args:?} should have failed but printed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 output")
+    }
+
+    /// Runs a command with `--json` and parses its output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
+    }
+
+    /// The full JSON export, as text.
+    pub fn export(&self) -> String {
+        self.ok(&["export", "--format", "json"])
+    }
+
+    /// Logs an interview and returns its id.
+    pub fn log(&self, args: &[&str]) -> String {
+        let mut all = vec!["log"];
+        all.extend_from_slice(args);
+        self.ok(&all).trim().to_string()
+    }
+}

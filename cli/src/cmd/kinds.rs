@@ -6,7 +6,7 @@ use interlog_core::time::{now, parse_date, parse_when};
 use serde_json::{json, Map, Value};
 
 use super::{
-    comp, company_or_new, create, field_value, live, opt, parse_sets, print_created, records,
+    comp, company_or_new, create, field_value, live, obj, opt, parse_sets, print_created, records,
     resolve, save, Ctx, Write,
 };
 use crate::args::{
@@ -34,10 +34,6 @@ fn extra(
     opt(doc, Some(kind), writes, "notes", &e.notes)?;
     writes.extend(parse_sets(doc, Some(kind), &e.set)?);
     Ok(())
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
 }
 
 pub fn company(ctx: &Ctx, c: CompanyCmd) -> Result<()> {
@@ -176,7 +172,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
             doc.add_entry(Kind::Contact, &person.id, "employment", &job)?;
             save(&mut v, &format!("contact {} moved", person.id))?;
             if ctx.json {
-                out::json(&json!({"kind": "contact", "id": person.id, "company": company_id}))
+                out::json(&json!({"record": "contact", "id": person.id, "company": company_id}))
             } else {
                 println!(
                     "{} now works at {}",
@@ -197,7 +193,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
             super::apply(doc, Kind::Contact, &person.id, w)?;
             save(&mut v, &format!("contact {} touched", person.id))?;
             if ctx.json {
-                out::json(&json!({"kind": "contact", "id": person.id}))
+                out::json(&json!({"record": "contact", "id": person.id}))
             } else {
                 println!("noted: in touch with {}", person.title());
                 Ok(())

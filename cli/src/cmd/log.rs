@@ -11,7 +11,7 @@ use interlog_core::report::working_hours_warning;
 use interlog_core::time::{now, parse_when, stored_zoned};
 use serde_json::{json, Map, Value};
 
-use super::{company_or_new, live, print_created, save, Ctx};
+use super::{company_or_new, live, obj, print_created, save, Ctx};
 use crate::args::LogArgs;
 use crate::out;
 
@@ -170,17 +170,10 @@ fn contact_or_new(doc: &mut VaultDoc, who: &str, company: &str) -> Result<String
     }
     let id = doc.create(
         Kind::Contact,
-        json!({"name": name, "kind": "interviewer"})
-            .as_object()
-            .unwrap_or(&Map::new()),
+        &obj(json!({"name": name, "kind": "interviewer"})),
     )?;
     let job = json!({"company": company, "from": interlog_core::time::now().date().to_string()});
-    doc.add_entry(
-        Kind::Contact,
-        &id,
-        "employment",
-        job.as_object().unwrap_or(&Map::new()),
-    )?;
+    doc.add_entry(Kind::Contact, &id, "employment", &obj(job))?;
     Ok(id)
 }
 
@@ -218,14 +211,14 @@ fn template(doc: &VaultDoc, r: &Record) -> String {
         r.str("looking_for").unwrap_or(""),
     );
     let questions: Vec<String> = r
-        .entries("questions")
+        .ratings("questions")
         .into_iter()
-        .map(|(qid, e)| {
+        .map(|(qid, rating)| {
             let wording = doc
                 .record(Kind::Question, qid)
                 .map(|q| q.title())
                 .unwrap_or_else(|| qid.to_string());
-            match e.get("rating").and_then(Value::as_i64) {
+            match rating {
                 Some(n) => format!("- [{n}] {wording}"),
                 None => format!("- {wording}"),
             }
@@ -364,30 +357,14 @@ fn apply_retro(doc: &mut VaultDoc, id: &str, retro: Retro) -> Result<()> {
     for (wording, rating) in retro.questions {
         let qid = match doc.find_by_name(Kind::Question, &wording) {
             Some(q) => q.id,
-            None => doc.create(
-                Kind::Question,
-                json!({"wording": wording})
-                    .as_object()
-                    .unwrap_or(&Map::new()),
-            )?,
+            None => doc.create(Kind::Question, &obj(json!({"wording": wording})))?,
         };
-        let entry = match rating {
-            Some(n) => json!({"rating": n}),
-            None => json!({}),
-        };
-        doc.put_entry(
-            Kind::Interview,
-            id,
-            "questions",
-            &qid,
-            entry.as_object().unwrap_or(&Map::new()),
-        )?;
-        if rating.is_none() {
-            doc.unset(Kind::Interview, id, &["questions", &qid, "rating"])?;
-        }
+        let mut entry = Map::new();
+        entry.insert(qid.clone(), rating.map_or(Value::Null, Value::from));
+        doc.update(Kind::Interview, id, &obj(json!({ "questions": entry })))?;
         keep.push(qid);
     }
-    for (qid, _) in current.entries("questions") {
+    for qid in current.ratings("questions").keys() {
         if !keep.iter().any(|k| k == qid) {
             doc.unset(Kind::Interview, id, &["questions", qid])?;
         }
@@ -431,7 +408,7 @@ pub fn retro(ctx: &Ctx, id: &str) -> Result<()> {
         Ok(()) => {
             let _ = std::fs::remove_file(&path);
             if ctx.json {
-                out::json(&json!({"kind": "interview", "id": r.id, "status": "retro saved"}))
+                out::json(&json!({"record": "interview", "id": r.id, "status": "retro saved"}))
             } else {
                 println!("retro saved for {}", r.id);
                 Ok(())

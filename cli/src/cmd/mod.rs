@@ -74,6 +74,14 @@ pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     Ok(())
 }
 
+/// A JSON object literal as a field map (empty if `v` is not an object).
+pub fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
 /// A validated write: either plain fields for `update`, or a set to replace.
 pub enum Write {
     Field(String, Value),
@@ -140,8 +148,11 @@ pub fn opt(
     Ok(())
 }
 
+/// Set fields and their new members.
+pub type SetWrites = Vec<(String, Vec<String>)>;
+
 /// Splits validated writes into a patch of plain fields and the sets.
-pub fn split(writes: Vec<Write>) -> (Map<String, Value>, Vec<(String, Vec<String>)>) {
+pub fn split(writes: Vec<Write>) -> (Map<String, Value>, SetWrites) {
     let mut patch = Map::new();
     let mut sets = Vec::new();
     for w in writes {
@@ -271,7 +282,7 @@ pub fn comp(doc: &VaultDoc, args: &CompArgs) -> Result<Option<Map<String, Value>
 pub fn print_created(ctx: &Ctx, kind: Kind, id: &str, extra: Map<String, Value>) -> Result<()> {
     if ctx.json {
         let mut m = extra;
-        m.insert("kind".into(), Value::String(kind.name().into()));
+        m.insert("record".into(), Value::String(kind.name().into()));
         m.insert("id".into(), Value::String(id.into()));
         out::json(&m)
     } else {

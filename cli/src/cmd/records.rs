@@ -38,7 +38,7 @@ pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
 pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
     let mut m = r.fields.clone();
     m.insert("id".into(), Value::String(r.id.clone()));
-    m.insert("kind".into(), Value::String(r.kind.name().into()));
+    m.insert("record".into(), Value::String(r.kind.name().into()));
     Value::Object(m)
 }
 
@@ -58,6 +58,15 @@ fn field_text(doc: &VaultDoc, r: &Record, name: &str, ty: FieldType) -> Option<S
         FieldType::Set | FieldType::EnumSet(_) => r.set(name).join(", "),
         FieldType::Comp => comp_text(r.map(name)?)?,
         FieldType::Entries => entries_text(doc, r, name),
+        FieldType::Ratings => r
+            .ratings(name)
+            .into_iter()
+            .map(|(id, rating)| match rating {
+                Some(n) => format!("[{n}/5] {}", ref_title(doc, id)),
+                None => ref_title(doc, id),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         FieldType::Map => r
             .map(name)?
             .iter()
@@ -114,8 +123,8 @@ fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
     };
     let mut lines: Vec<String> = r
         .entries(name)
-        .into_iter()
-        .map(|(key, e)| match name {
+        .into_values()
+        .map(|e| match name {
             "stages" => {
                 let at = stored_zoned(&s(e, "at"))
                     .map_or_else(|| s(e, "at"), |z| z.strftime("%Y-%m-%d").to_string());
@@ -136,14 +145,6 @@ fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
                 format!("{} at {company}, {} to {to}", s(e, "title"), s(e, "from"))
                     .trim()
                     .to_string()
-            }
-            "questions" => {
-                let rating = e
-                    .get("rating")
-                    .and_then(Value::as_i64)
-                    .map(|r| format!("[{r}/5] "))
-                    .unwrap_or_default();
-                format!("{rating}{}", ref_title(doc, key))
             }
             "rounds" => {
                 let currency = s(e, "currency");
@@ -333,15 +334,33 @@ pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
     let mut v = ctx.open()?;
     let r = live(&v.doc, &a.id, kinds)?;
     let writes = parse_sets(&v.doc, Some(r.kind), &a.set)?;
+    let mut unsets = Vec::new();
     for f in &a.unset {
         let spec = model::field(Some(r.kind), f)?;
         if matches!(spec.name, "created_at" | "deleted_at") {
             bail!("{} is kept by interlog itself", spec.name);
         }
+        match spec.ty {
+            // A set is emptied, not removed: its map must stay, or a device
+            // adding to it concurrently would race to create a new one.
+            FieldType::Set | FieldType::EnumSet(_) | FieldType::RefSet(_) => {
+                unsets.push(super::Write::Set(spec.name.into(), Vec::new()))
+            }
+            ty if ty.is_container() => {
+                bail!(
+                    "{} cannot be removed with --unset; use its own command",
+                    spec.name
+                )
+            }
+            _ => {}
+        }
     }
     apply(&mut v.doc, r.kind, &r.id, writes)?;
+    apply(&mut v.doc, r.kind, &r.id, unsets)?;
     for f in &a.unset {
-        v.doc.unset(r.kind, &r.id, &[f.as_str()])?;
+        if !model::field(Some(r.kind), f)?.ty.is_container() {
+            v.doc.unset(r.kind, &r.id, &[f.as_str()])?;
+        }
     }
     save(&mut v, &format!("edit {} {}", r.kind, r.id))?;
     done(ctx, &r, "updated")
@@ -380,7 +399,7 @@ pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
 
 fn done(ctx: &Ctx, r: &Record, what: &str) -> Result<()> {
     if ctx.json {
-        out::json(&json!({"kind": r.kind.name(), "id": r.id, "status": what}))
+        out::json(&json!({"record": r.kind.name(), "id": r.id, "status": what}))
     } else {
         println!("{what} {} {} ({})", r.kind, short(&r.id), r.title());
         Ok(())
@@ -425,6 +444,7 @@ fn type_name(ty: FieldType) -> String {
         FieldType::Set => "list a,b,c".into(),
         FieldType::RefSet(k) => format!("{}s a,b", k.name()),
         FieldType::Comp => "compensation (own flags)".into(),
+        FieldType::Ratings => "ratings (set by `retro`)".into(),
         FieldType::Entries | FieldType::Map => "(own command)".into(),
     }
 }

@@ -187,7 +187,7 @@ pub fn search(ctx: &Ctx, text: &str) -> Result<()> {
     for h in &hits {
         t.add_row([
             short(&h.id),
-            h.kind.clone(),
+            h.record.clone(),
             h.title.clone(),
             h.field.clone(),
             h.snippet.clone(),
@@ -235,7 +235,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             )?;
             if ctx.json {
                 return out::json(
-                    &json!({"kind": c.kind.name(), "id": c.id, "field": c.path.join("."), "value": value}),
+                    &json!({"record": c.kind.name(), "id": c.id, "field": c.path.join("."), "value": value}),
                 );
             }
             println!(
@@ -252,7 +252,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                 let rows: Vec<Value> = list
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| json!({"number": i + 1, "kind": c.kind.name(), "id": c.id, "field": c.path.join("."), "values": c.values}))
+                    .map(|(i, c)| json!({"number": i + 1, "record": c.kind.name(), "id": c.id, "field": c.path.join("."), "values": c.values}))
                     .collect();
                 return out::json(&rows);
             }

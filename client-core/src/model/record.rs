@@ -65,6 +65,13 @@ impl Record {
             .unwrap_or_default()
     }
 
+    /// A ratings field: each key with its rating (`None` when unrated).
+    pub fn ratings(&self, field: &str) -> BTreeMap<&str, Option<i64>> {
+        self.map(field)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_i64())).collect())
+            .unwrap_or_default()
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.str("deleted_at").is_some()
     }

@@ -124,6 +124,10 @@ pub enum FieldType {
     /// A map of entries keyed by ULID (stage events, employment, rounds...),
     /// edited through dedicated commands.
     Entries,
+    /// Record id (a question) to a 1-5 rating, `null` when unrated. Scalars,
+    /// not nested maps: two devices rating the same question concurrently
+    /// then conflict visibly instead of one nested map hiding the other.
+    Ratings,
     /// A nested map with fields of its own, edited through dedicated commands.
     Map,
 }
@@ -139,6 +143,7 @@ impl FieldType {
                 | FieldType::RefSet(_)
                 | FieldType::Comp
                 | FieldType::Entries
+                | FieldType::Ratings
                 | FieldType::Map
         )
     }
@@ -391,8 +396,8 @@ const INTERVIEW: &[FieldSpec] = &[
     ),
     f(
         "questions",
-        FieldType::Entries,
-        "questions asked, keyed by question id, each with a rating",
+        FieldType::Ratings,
+        "questions asked: question id to your 1-5 rating (null if unrated)",
     ),
     f(
         "resume_items",
@@ -650,7 +655,7 @@ pub fn parse_input(spec: &FieldSpec, raw: &str) -> Result<Value, ModelError> {
             }
             Ok(Value::Object(set))
         }
-        FieldType::Comp | FieldType::Entries | FieldType::Map => {
+        FieldType::Comp | FieldType::Entries | FieldType::Ratings | FieldType::Map => {
             Err(ModelError::NotSettable { field })
         }
     }

@@ -3,8 +3,8 @@
 //! Chunks live in the `chunks` tree keyed by big-endian sequence numbers, the
 //! snapshot and metadata in the `meta` tree. Every write is followed by
 //! `flush()`, which fsyncs sled's log, before it is acknowledged. sled holds an
-//! exclusive lock on the directory while open; a second process waits briefly
-//! for it and then gets [`StoreError::Busy`].
+//! exclusive lock on the directory while open; so do we, one step earlier, so
+//! a second process waits briefly for it and then gets [`StoreError::Busy`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use super::{Storage, StoreError, Stored};
 
 const SNAPSHOT_KEY: &[u8] = b"snapshot";
+/// Our own lock file inside the store directory (see [`SledStorage::open`]).
+const LOCK_FILE: &str = "interlog.lock";
 const META_PREFIX: &str = "meta:";
 /// How long to wait for another interlog process to release the store.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -21,29 +23,74 @@ pub struct SledStorage {
     db: sled::Db,
     chunks: sled::Tree,
     meta: sled::Tree,
+    /// Held for as long as the store is open; released by the OS if the
+    /// process dies.
+    _lock: std::fs::File,
+}
+
+/// Removes `snap.*.generating` files. sled 0.34.7 writes a snapshot of its
+/// page table to `snap.<lsn>.generating` and renames it when complete, but on
+/// open it considers every `snap.*` file and picks the last by name, so a
+/// process killed mid-snapshot leaves a file that makes every later open fail
+/// with "Read corrupted data" (sled issues #1527, #1533). A `.generating` file
+/// is incomplete by construction and the log it summarises is intact, so
+/// removing it is safe; we only do so while holding the store's lock, when no
+/// other process can be writing one. tests/tests/crash.rs found this.
+fn clear_interrupted_snapshots(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 impl SledStorage {
     /// Opens (creating if needed) the store in directory `path`.
+    ///
+    /// Takes the store's own lock first, then clears snapshot files that a
+    /// killed process left half-written (see [`clear_interrupted_snapshots`]),
+    /// then opens sled.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_waiting(path, LOCK_WAIT)
+    }
+
+    /// [`Self::open`], waiting at most `wait` for another process to let go.
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let io = |e: std::io::Error| StoreError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        std::fs::create_dir_all(path).map_err(io)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.join(LOCK_FILE))
+            .map_err(io)?;
         let started = Instant::now();
-        let db = loop {
-            match sled::Config::new().path(path).open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.to_string().contains("lock") =>
-                {
-                    if started.elapsed() > LOCK_WAIT {
-                        return Err(StoreError::Busy {
-                            path: path.display().to_string(),
-                        });
-                    }
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => return Err(map_err(path, e)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Busy {
+                        path: path.display().to_string(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
-        };
+        }
+        clear_interrupted_snapshots(path).map_err(io)?;
+        let db = sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(|e| map_err(path, e))?;
         let chunks = db.open_tree("chunks").map_err(|e| map_err(path, e))?;
         let meta = db.open_tree("meta").map_err(|e| map_err(path, e))?;
         Ok(SledStorage {
@@ -51,6 +98,7 @@ impl SledStorage {
             db,
             chunks,
             meta,
+            _lock: lock,
         })
     }
 
@@ -183,4 +231,29 @@ mod contract {
     }
 
     super::super::storage_contract!(make(), reopen);
+
+    #[test]
+    fn an_interrupted_sled_snapshot_does_not_make_the_store_unreadable() {
+        use super::super::Storage;
+        let (mut s, dir) = make();
+        s.append(b"one").unwrap();
+        drop(s);
+        // What a process killed while sled writes its snapshot leaves behind.
+        let store = dir.path().join("store");
+        std::fs::write(store.join("snap.FFFFFFFFFFFFFFFF.generating"), b"").unwrap();
+        let s = super::SledStorage::open(&store).unwrap();
+        assert_eq!(s.load().unwrap().chunks.len(), 1);
+    }
+
+    #[test]
+    fn a_second_opener_waits_for_the_lock() {
+        let (_s, dir) = make();
+        let wait = std::time::Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let err = super::SledStorage::open_waiting(&dir.path().join("store"), wait)
+            .err()
+            .unwrap();
+        assert!(matches!(err, super::StoreError::Busy { .. }), "{err}");
+        assert!(started.elapsed() >= wait);
+    }
 }
