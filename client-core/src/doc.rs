@@ -38,7 +38,9 @@ pub enum DocError {
 /// One field written concurrently with different values on two devices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
-    pub kind: Kind,
+    /// The record's kind; `None` for the profile.
+    pub kind: Option<Kind>,
+    /// The record's id (`profile` for the profile).
     pub id: String,
     /// The path inside the record, e.g. `["notes"]` or `["comp", "base"]`.
     pub path: Vec<String>,
@@ -344,15 +346,18 @@ impl VaultDoc {
             };
             for item in self.doc.map_range(&map, ..) {
                 let id = item.key.to_string();
-                self.collect_conflicts(kind, &id, &item.id(), &mut Vec::new(), &mut out);
+                self.collect_conflicts(Some(kind), &id, &item.id(), &mut Vec::new(), &mut out);
             }
+        }
+        if let Some(profile) = self.obj(&ROOT, "profile") {
+            self.collect_conflicts(None, "profile", &profile, &mut Vec::new(), &mut out);
         }
         out
     }
 
     fn collect_conflicts(
         &self,
-        kind: Kind,
+        kind: Option<Kind>,
         id: &str,
         obj: &ObjId,
         path: &mut Vec<String>,
@@ -364,7 +369,7 @@ impl VaultDoc {
         for item in self.doc.map_range(obj, ..) {
             path.push(item.key.to_string());
             if item.conflict {
-                let values = self
+                let values: Vec<Value> = self
                     .doc
                     .get_all(obj, item.key.as_ref())
                     .unwrap_or_default()
@@ -374,6 +379,12 @@ impl VaultDoc {
                         automerge::Value::Scalar(s) => scalar_to_json(&s),
                     })
                     .collect();
+                // Two devices writing the same value (adding the same set
+                // member, say) is agreement, not a conflict worth a question.
+                if values.windows(2).all(|w| w[0] == w[1]) {
+                    path.pop();
+                    continue;
+                }
                 out.push(Conflict {
                     kind,
                     id: id.to_string(),
@@ -529,7 +540,10 @@ impl VaultDoc {
 
     /// Settles a conflict by writing `value` over every concurrent value.
     pub fn resolve(&mut self, c: &Conflict, value: &Value) -> Result<(), DocError> {
-        let mut obj = self.record_obj(c.kind, &c.id)?;
+        let mut obj = match c.kind {
+            Some(kind) => self.record_obj(kind, &c.id)?,
+            None => self.ensure_map(&ROOT, "profile")?,
+        };
         let Some((last, parents)) = c.path.split_last() else {
             return Ok(());
         };
@@ -565,6 +579,12 @@ impl VaultDoc {
     /// does not create changes or conflicts) unless `force` settles a conflict.
     fn write(&mut self, obj: &ObjId, key: &str, v: &Value, force: bool) -> Result<(), DocError> {
         match v {
+            // Settling a conflict between two maps takes a fresh map: merging
+            // into the visible one would leave the other competing with it.
+            Value::Object(m) if force => {
+                let child = self.doc.put_object(obj, key, ObjType::Map)?;
+                self.merge_map(&child, m)
+            }
             Value::Object(m) => {
                 let child = self.ensure_map(obj, key)?;
                 self.merge_map(&child, m)
@@ -746,6 +766,54 @@ mod tests {
         assert_eq!(
             b.record(Kind::Interview, &id).unwrap().int("rating"),
             Some(2)
+        );
+    }
+
+    #[test]
+    fn agreeing_concurrent_writes_are_not_conflicts_but_profile_conflicts_are() {
+        let mut a = vault();
+        let id = a
+            .create(Kind::Question, &obj(json!({"wording": "Why us?"})))
+            .unwrap();
+        a.commit("create");
+        let mut b = fork(&mut a, b"device-b");
+        a.set_members(Kind::Question, &id, "tags", &["motivation".into()])
+            .unwrap();
+        b.set_members(Kind::Question, &id, "tags", &["motivation".into()])
+            .unwrap();
+        a.update_profile(&obj(json!({"monthly_goal": 2}))).unwrap();
+        b.update_profile(&obj(json!({"monthly_goal": 5}))).unwrap();
+        sync(&mut a, &mut b);
+        let conflicts = a.conflicts();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(conflicts[0].kind, None);
+        assert_eq!(conflicts[0].path, vec!["monthly_goal"]);
+        a.resolve(&conflicts[0], &json!(5)).unwrap();
+        assert!(a.conflicts().is_empty());
+        assert_eq!(a.profile()["monthly_goal"], 5);
+    }
+
+    #[test]
+    fn settling_a_conflict_between_two_maps_keeps_only_the_chosen_one() {
+        let mut a = vault();
+        let id = a.create(Kind::Offer, &obj(json!({}))).unwrap();
+        a.commit("create");
+        let mut b = fork(&mut a, b"device-b");
+        // A map created on both devices under the same key (a record written
+        // before containers were created with it, or an import race).
+        a.update(Kind::Offer, &id, &obj(json!({"extra": {"x": 1}})))
+            .unwrap();
+        b.update(Kind::Offer, &id, &obj(json!({"extra": {"y": 2}})))
+            .unwrap();
+        sync(&mut a, &mut b);
+        let c = a.conflicts();
+        assert_eq!(c.len(), 1);
+        a.resolve(&c[0], &json!({"y": 2})).unwrap();
+        sync(&mut a, &mut b);
+        assert!(b.conflicts().is_empty());
+        assert_eq!(
+            b.record(Kind::Offer, &id).unwrap().get("extra"),
+            Some(&json!({"y": 2}))
         );
     }
 

@@ -599,7 +599,10 @@ mod tests {
         assert_eq!(referral.reached["offer"], 1);
         assert_eq!(referral.reached["accepted"], 0);
         assert_eq!(s.most_asked[0].id, q1);
-        assert_eq!(s.most_asked[0].asked, 4, "an unrated ask still counts as asked");
+        assert_eq!(
+            s.most_asked[0].asked, 4,
+            "an unrated ask still counts as asked"
+        );
         assert_eq!(s.weakest[0].id, q1);
         assert_eq!(s.weakest[0].avg_rating, Some(2.0));
         assert_eq!(s.offers[0].annual_total, Some(12_000_000));

@@ -90,7 +90,9 @@ fn csv_and_calendar_exports() {
         .unwrap()
         .starts_with("id,opportunity,opportunity_name,company,company_name,start"));
     // Rows start with a 26-character id; the multi-line note continues a row.
-    let rows = lines.filter(|l| l.len() > 26 && l.as_bytes()[26] == b',').count();
+    let rows = lines
+        .filter(|l| l.len() > 26 && l.as_bytes()[26] == b',')
+        .count();
     assert_eq!(rows, 1, "one live interview");
     assert!(csv.contains("Initech") && csv.contains("\"line one\nline two\""));
     let contacts = a.ok(&["export", "--format", "csv", "--kind", "contacts"]);

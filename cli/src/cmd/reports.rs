@@ -204,6 +204,24 @@ fn value_text(v: &Value) -> String {
     }
 }
 
+/// "interview 01M8... (technical)", or "profile".
+fn describe(doc: &interlog_core::VaultDoc, c: &Conflict) -> String {
+    match c.kind {
+        Some(kind) => {
+            let title = doc
+                .record(kind, &c.id)
+                .map(|r| r.title())
+                .unwrap_or_default();
+            format!("{kind} {} ({title})", short(&c.id))
+        }
+        None => "profile".into(),
+    }
+}
+
+fn kind_name(c: &Conflict) -> &'static str {
+    c.kind.map_or("profile", |k| k.name())
+}
+
 fn sorted_conflicts(doc: &interlog_core::VaultDoc) -> Vec<Conflict> {
     let mut c = doc.conflicts();
     c.sort_by(|a, b| (a.kind, &a.id, &a.path).cmp(&(b.kind, &b.id, &b.path)));
@@ -235,14 +253,13 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             )?;
             if ctx.json {
                 return out::json(
-                    &json!({"record": c.kind.name(), "id": c.id, "field": c.path.join("."), "value": value}),
+                    &json!({"record": kind_name(c), "id": c.id, "field": c.path.join("."), "value": value}),
                 );
             }
             println!(
-                "kept {} for {} {} {}",
+                "kept {} for {} {}",
                 value_text(value),
-                c.kind,
-                short(&c.id),
+                describe(&v.doc, c),
                 c.path.join(".")
             );
             Ok(())
@@ -252,7 +269,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                 let rows: Vec<Value> = list
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| json!({"number": i + 1, "record": c.kind.name(), "id": c.id, "field": c.path.join("."), "values": c.values}))
+                    .map(|(i, c)| json!({"number": i + 1, "record": kind_name(c), "id": c.id, "field": c.path.join("."), "values": c.values}))
                     .collect();
                 return out::json(&rows);
             }
@@ -262,11 +279,6 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             }
             let mut t = out::table(["#", "record", "field", "values"]);
             for (i, c) in list.iter().enumerate() {
-                let title = v
-                    .doc
-                    .record(c.kind, &c.id)
-                    .map(|r| r.title())
-                    .unwrap_or_default();
                 let values: Vec<String> = c
                     .values
                     .iter()
@@ -275,7 +287,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                     .collect();
                 t.add_row([
                     (i + 1).to_string(),
-                    format!("{} {} ({title})", c.kind, short(&c.id)),
+                    describe(&v.doc, c),
                     c.path.join("."),
                     values.join("\n"),
                 ]);

@@ -84,19 +84,20 @@ impl Record {
     }
 
     /// The current stage of an opportunity: the latest stage event.
+    /// Events are ordered by their instant (time zones included), then by
+    /// entry id, which is the order they were recorded in.
     pub fn current_stage(&self) -> Option<&str> {
         self.entries("stages")
-            .values()
-            .max_by(|a, b| {
-                let at = |m: &Map<String, Value>| {
-                    m.get("at")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                at(a).cmp(&at(b))
+            .into_iter()
+            .max_by_key(|(key, m)| {
+                let at = m
+                    .get("at")
+                    .and_then(Value::as_str)
+                    .and_then(crate::time::stored_zoned)
+                    .map(|z| z.timestamp());
+                (at, *key)
             })
-            .and_then(|m| m.get("stage").and_then(Value::as_str))
+            .and_then(|(_, m)| m.get("stage").and_then(Value::as_str))
     }
 }
 
@@ -179,6 +180,12 @@ mod tests {
             "01A": {"stage": "offer", "at": "2026-03-01T10:00:00+00:00[UTC]"},
         }}));
         assert_eq!(r.current_stage(), Some("offer"));
+        // Instants compare across time zones: 10:30+02:00 is before 09:00Z.
+        let r = rec(json!({"stages": {
+            "01A": {"stage": "screen", "at": "2026-02-01T09:00:00+00:00[UTC]"},
+            "01B": {"stage": "applied", "at": "2026-02-01T10:30:00+02:00[Europe/Athens]"},
+        }}));
+        assert_eq!(r.current_stage(), Some("screen"));
     }
 
     #[test]
