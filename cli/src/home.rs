@@ -38,15 +38,10 @@ pub fn open(home: &Path) -> Result<DeviceVault> {
     Ok(Vault::open(storage)?)
 }
 
-/// Creates the home directory (owner-only) and an empty store in it.
+/// Creates the home directory (owner-only) and opens a store in it; `init`
+/// refuses it if it already holds a vault.
 pub fn create_store(home: &Path) -> Result<SledStorage> {
     let path = store_path(home);
-    if path.exists() {
-        return Err(StoreError::AlreadyExists {
-            path: home.display().to_string(),
-        }
-        .into());
-    }
     std::fs::create_dir_all(home)
         .with_context(|| format!("could not create the home directory {}", home.display()))?;
     restrict(home)?;

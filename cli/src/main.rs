@@ -19,7 +19,18 @@ mod out;
 use clap::Parser;
 
 fn main() {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error; `--help` has the rest.
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            out::error(&anyhow::anyhow!("{first} (see `interlog --help`)"));
+            std::process::exit(2);
+        }
+    };
     if let Err(e) = cmd::run(cli) {
         out::error(&e);
         std::process::exit(1);

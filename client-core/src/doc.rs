@@ -31,6 +31,8 @@ pub enum DocError {
         "this document belongs to vault {theirs}, not to this vault ({ours}); nothing was merged"
     )]
     OtherVault { ours: String, theirs: String },
+    #[error("{0} change(s) the document depends on are missing")]
+    MissingChanges(usize),
     #[error("the document data is not valid Automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),
 }
@@ -91,6 +93,12 @@ impl VaultDoc {
         };
         for chunk in chunks {
             doc.load_incremental(chunk)?;
+        }
+        // Changes whose dependencies never arrived are queued silently by
+        // Automerge; in a local store that means a damaged or missing chunk.
+        let missing = doc.get_missing_deps(&[]);
+        if !missing.is_empty() {
+            return Err(DocError::MissingChanges(missing.len()));
         }
         Ok(VaultDoc { doc })
     }

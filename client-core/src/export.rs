@@ -12,6 +12,9 @@ use crate::model::{fields, FieldType, Kind, Record, SCHEMA_VERSION};
 use crate::report::ref_title;
 use crate::time::stored_zoned;
 
+/// The CSV columns of a compensation map, in order.
+const COMP_COLUMNS: [&str; 6] = ["currency", "base", "period", "bonus", "signing", "equity"];
+
 /// Why an import was refused. Nothing is written when it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -93,7 +96,7 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
     for spec in &specs {
         match spec.ty {
             FieldType::Comp => {
-                for k in ["currency", "base", "period", "bonus", "signing", "equity"] {
+                for k in COMP_COLUMNS {
                     header.push(format!("{}_{k}", spec.name));
                 }
             }
@@ -113,7 +116,7 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
             match spec.ty {
                 FieldType::Comp => {
                     let comp = r.map(spec.name);
-                    for k in ["currency", "base", "period", "bonus", "signing", "equity"] {
+                    for k in COMP_COLUMNS {
                         row.push(comp.and_then(|c| c.get(k)).map(cell).unwrap_or_default());
                     }
                 }
@@ -172,7 +175,12 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
             continue;
         }
         let minutes = r.int("duration_min").unwrap_or(60);
-        let end = start.timestamp() + jiff::SignedDuration::from_mins(minutes);
+        let Ok(end) = start
+            .timestamp()
+            .checked_add(jiff::SignedDuration::from_mins(minutes))
+        else {
+            continue;
+        };
         let (summary, description) = if real_titles {
             (interview_title(doc, &r), r.str("notes").map(str::to_string))
         } else {

@@ -18,8 +18,16 @@
 //!   with flushed, append-only writes and atomic compaction.
 //! - [`report`] (feature `vault`): `today`, `stats` and `search`.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
+//! - [`crypto`] (feature `sync`): the vault key, key derivation and sealing.
+//! - [`sync`] (feature `sync`): the relay client: push, pull, live sync,
+//!   snapshots and joining a vault.
 
 pub mod wire;
+
+#[cfg(feature = "sync")]
+pub mod crypto;
+#[cfg(feature = "sync")]
+pub mod sync;
 
 #[cfg(feature = "vault")]
 pub mod doc;

@@ -450,7 +450,11 @@ fn snippet(s: &str, needle: &str) -> String {
         .find(needle)
         .map(|b| lower[..b].chars().count())
         .unwrap_or(0);
-    let start = at.saturating_sub(WIDTH / 3);
+    // Lower-casing can change the number of chars ("İ" becomes two), so the
+    // position is only a hint: clamp it into the original text.
+    let start = at
+        .saturating_sub(WIDTH / 3)
+        .min(chars.len().saturating_sub(WIDTH));
     let end = (start + WIDTH).min(chars.len());
     let mut out: String = chars[start..end].iter().collect();
     if start > 0 {
@@ -618,6 +622,12 @@ mod tests {
         assert_eq!(hits[0].id, id);
         assert_eq!(search(&d, "kafka")[0].field, "resume_items.Kafka migration");
         assert!(search(&d, "nothing-like-this").is_empty());
+    }
+
+    #[test]
+    fn snippets_survive_case_folding_that_changes_lengths() {
+        let text = format!("{}x", "İ".repeat(70));
+        assert!(snippet(&text, "x").ends_with('x'));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::args::{ExportArgs, ExportFormat, ImportArgs, ImportFormat, InitArgs};
 use crate::{home, out};
 
 pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
-    // Read the seed first, so a bad file leaves no half-made vault behind.
+    // Read the seed first, so a missing file stops us before the store exists.
     let seed = match &a.from {
         Some(path) => Some(
             std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?,
@@ -23,13 +23,9 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
     let storage = home::create_store(&ctx.home)?;
     let mut v = match seed {
         None => Vault::init(storage)?,
-        Some(bytes) => {
-            let result = Vault::join(storage, &bytes);
-            if result.is_err() {
-                let _ = std::fs::remove_dir_all(ctx.home.join("store"));
-            }
-            result.context("that file is not an `interlog export --format automerge` of a vault")?
-        }
+        // A bad seed is refused before anything is written; a store that
+        // already holds a vault is refused and left as it is.
+        Some(bytes) => Vault::join(storage, &bytes)?,
     };
     save(&mut v, "init")?;
     let vault_id = v.vault_id();

@@ -302,10 +302,10 @@ pub fn opp(ctx: &Ctx, c: OppCmd) -> Result<()> {
             comp: args,
         } => {
             let o = live(doc, &id, &[Kind::Opportunity])?;
-            let c = comp(doc, &args)?.ok_or_else(|| {
+            let field = if posted { "posted_comp" } else { "asked_comp" };
+            let c = comp(doc, &args, o.map(field))?.ok_or_else(|| {
                 anyhow!("give the amounts: --base, --bonus, --signing, --equity, with --currency")
             })?;
-            let field = if posted { "posted_comp" } else { "asked_comp" };
             doc.update(Kind::Opportunity, &o.id, &obj(json!({ field: c })))?;
             (o.id.clone(), format!("opportunity {} {field}", o.id))
         }
@@ -331,9 +331,8 @@ fn close(
         &stage_event(stage, &now.to_string(), reason.clone()),
     )?;
     let mut close = obj(json!({"by": by, "door_open": door_open, "at": now.to_string()}));
-    if let Some(r) = reason {
-        close.insert("reason".into(), Value::String(r));
-    }
+    // Always written, so a reason from an earlier close never lingers.
+    close.insert("reason".into(), reason.map_or(Value::Null, Value::String));
     doc.update(Kind::Opportunity, id, &obj(json!({ "close": close })))?;
     Ok(())
 }
@@ -384,7 +383,7 @@ pub fn offer(ctx: &Ctx, c: OfferCmd) -> Result<()> {
                 Value::String("pending".into()),
             ));
             extra(doc, Kind::Offer, &mut w, &e)?;
-            if let Some(c) = comp(doc, &args)? {
+            if let Some(c) = comp(doc, &args, None)? {
                 w.push(Write::Field("comp".into(), Value::Object(c)));
             }
             let id = create(doc, Kind::Offer, w)?;
@@ -612,7 +611,12 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                     Value::String(b.trim().into()),
                 ));
             }
-            let c = comp(doc, &args)?;
+            let current = doc
+                .profile()
+                .get("comp")
+                .and_then(Value::as_object)
+                .cloned();
+            let c = comp(doc, &args, current.as_ref())?;
             if w.is_empty() && c.is_none() {
                 bail!("nothing to set; see `interlog profile set --help`");
             }

@@ -9,6 +9,8 @@ use interlog_core::export::interview_title;
 use interlog_core::model::{self, Kind, Record};
 use interlog_core::report::working_hours_warning;
 use interlog_core::time::{now, parse_when, stored_zoned};
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::{company_or_new, live, obj, print_created, save, Ctx};
@@ -55,12 +57,23 @@ pub fn log(ctx: &Ctx, a: LogArgs) -> Result<()> {
     };
 
     let (company, new_company) = match &given_opp {
-        Some(o) => (
-            o.str("company")
+        Some(o) => {
+            let company = o
+                .str("company")
                 .map(str::to_string)
-                .ok_or_else(|| anyhow!("opportunity {} has no company", o.id))?,
-            false,
-        ),
+                .ok_or_else(|| anyhow!("opportunity {} has no company", o.id))?;
+            let named = doc.find_by_name(Kind::Company, company_name).map(|c| c.id);
+            if named.as_deref() != Some(company.as_str())
+                && !company.eq_ignore_ascii_case(company_name)
+            {
+                bail!(
+                    "opportunity {} is at {}, not {company_name}; leave out --opp or name that company",
+                    o.id,
+                    interlog_core::report::ref_title(doc, &company)
+                );
+            }
+            (company, false)
+        }
         None => company_or_new(doc, company_name)?,
     };
     let opp = match given_opp {
@@ -118,16 +131,15 @@ fn opportunity_for(
     kind: &Option<String>,
     start: &jiff::Zoned,
 ) -> Result<String> {
-    let closed = ["accepted", "rejected", "withdrawn", "declined", "ghosted"];
     let mut open: Vec<Record> = doc
         .live(Kind::Opportunity)
         .into_iter()
         .filter(|o| o.str("company") == Some(company))
-        .filter(|o| !o.current_stage().is_some_and(|s| closed.contains(&s)))
+        .filter(|o| !o.current_stage().is_some_and(model::is_closed_stage))
         .filter(|o| match role {
             Some(r) => o
                 .str("role")
-                .is_some_and(|x| x.eq_ignore_ascii_case(r.trim())),
+                .is_some_and(|x| x.to_lowercase() == r.trim().to_lowercase()),
             None => true,
         })
         .collect();
@@ -235,64 +247,75 @@ fn template(doc: &VaultDoc, r: &Record) -> String {
     t
 }
 
-/// What the user wrote, parsed and validated.
+/// What the user wrote, parsed and validated. `None` is a section that is
+/// missing from the text: it is left as it was.
 #[derive(Debug, Default, PartialEq)]
 struct Retro {
-    rating: Option<i64>,
-    went_well: String,
-    improve: String,
-    looking_for: String,
-    questions: Vec<(String, Option<i64>)>,
-    resume_items: Vec<String>,
-    notes: String,
+    rating: Option<Option<i64>>,
+    prose: BTreeMap<&'static str, String>,
+    questions: Option<Vec<(String, Option<i64>)>>,
+    resume_items: Option<Vec<String>>,
+}
+
+/// Section titles (lower-cased) and the prose field each one fills.
+const PROSE_SECTIONS: [(&str, &str); 4] = [
+    ("what went well", "went_well"),
+    ("what to improve", "improve"),
+    ("what they seem to look for", "looking_for"),
+    ("notes", "notes"),
+];
+
+fn section_of(title: &str) -> Option<&'static str> {
+    let t = title.trim().to_lowercase();
+    if t.starts_with("rating") {
+        return Some("rating");
+    }
+    if t == "questions asked" {
+        return Some("questions");
+    }
+    if t == "resume items they probed" {
+        return Some("resume_items");
+    }
+    PROSE_SECTIONS
+        .iter()
+        .find(|(title, _)| *title == t)
+        .map(|(_, f)| *f)
 }
 
 fn parse_retro(text: &str) -> Result<Retro> {
     let mut retro = Retro::default();
-    let mut current: Option<String> = None;
-    let mut bodies: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut bodies: Vec<(&'static str, Vec<&str>)> = Vec::new();
     for line in text.lines() {
-        if line.trim_start().starts_with('#') && !line.starts_with("## ") {
-            continue;
+        // A known heading starts a section; anything else, `#` lines and
+        // unknown `##` lines included, is text of the current section.
+        if let Some(section) = line.strip_prefix("## ").and_then(section_of) {
+            bodies.push((section, Vec::new()));
+        } else if let Some((_, lines)) = bodies.last_mut() {
+            lines.push(line);
         }
-        if let Some(title) = line.strip_prefix("## ") {
-            current = Some(title.trim().to_lowercase());
-            bodies.push((title.trim().to_lowercase(), Vec::new()));
-            continue;
-        }
-        if current.is_some() {
-            if let Some((_, lines)) = bodies.last_mut() {
-                lines.push(line);
-            }
-        }
+        // Before the first heading: the template's help, ignored.
     }
-    for (title, lines) in bodies {
+    for (section, lines) in bodies {
         let body = lines.join("\n").trim().to_string();
         let items = || {
             lines
                 .iter()
                 .map(|l| l.trim())
-                .filter_map(|l| {
-                    l.strip_prefix("- ")
-                        .or_else(|| l.strip_prefix('-'))
-                        .or((!l.is_empty()).then_some(l))
-                })
-                .map(str::trim)
+                .map(|l| l.strip_prefix('-').unwrap_or(l).trim())
                 .filter(|l| !l.is_empty())
                 .collect::<Vec<_>>()
         };
-        match title.as_str() {
-            t if t.starts_with("rating") => {
-                if !body.is_empty() {
+        match section {
+            "rating" => {
+                retro.rating = Some(if body.is_empty() {
+                    None
+                } else {
                     let spec = model::field(Some(Kind::Interview), "rating")?;
-                    retro.rating = model::parse_input(spec, &body)?.as_i64();
-                }
+                    model::parse_input(spec, &body)?.as_i64()
+                });
             }
-            "what went well" => retro.went_well = body,
-            "what to improve" => retro.improve = body,
-            "what they seem to look for" => retro.looking_for = body,
-            "notes" => retro.notes = body,
-            "questions asked" => {
+            "questions" => {
+                let mut questions = Vec::new();
                 for item in items() {
                     let (rating, wording) = match item
                         .strip_prefix('[')
@@ -307,69 +330,99 @@ fn parse_retro(text: &str) -> Result<Retro> {
                         None => (None, item),
                     };
                     if !wording.is_empty() {
-                        retro.questions.push((wording.to_string(), rating));
+                        questions.push((wording.to_string(), rating));
                     }
                 }
+                retro.questions = Some(questions);
             }
-            "resume items they probed" => {
-                retro.resume_items = items().into_iter().map(str::to_string).collect();
+            "resume_items" => {
+                retro.resume_items = Some(items().into_iter().map(str::to_string).collect())
             }
-            other => bail!(
-                "unknown section '## {other}' in the retro; keep the template's section titles"
-            ),
+            field => {
+                retro.prose.insert(field, body);
+            }
         }
     }
     Ok(retro)
 }
 
-fn apply_retro(doc: &mut VaultDoc, id: &str, retro: Retro) -> Result<()> {
+/// Writes what changed between the template the user was given (`before`)
+/// and what they saved (`after`), and nothing else: a field edited elsewhere
+/// while the editor was open keeps that edit unless the retro changed it too.
+fn apply_retro(doc: &mut VaultDoc, id: &str, before: &Retro, after: &Retro) -> Result<()> {
     let mut patch = Map::new();
-    let text_fields = [
-        ("went_well", retro.went_well),
-        ("improve", retro.improve),
-        ("looking_for", retro.looking_for),
-        ("notes", retro.notes),
-    ];
     let mut cleared = Vec::new();
-    for (k, v) in text_fields {
-        if v.is_empty() {
-            cleared.push(k);
-        } else {
-            patch.insert(k.into(), Value::String(v));
+    for (field, text) in &after.prose {
+        if before.prose.get(field) != Some(text) {
+            if text.is_empty() {
+                cleared.push(*field);
+            } else {
+                patch.insert(field.to_string(), Value::String(text.clone()));
+            }
         }
     }
-    match retro.rating {
-        Some(n) => {
-            patch.insert("rating".into(), Value::from(n));
+    if let Some(rating) = after.rating.filter(|r| Some(*r) != before.rating) {
+        match rating {
+            Some(n) => {
+                patch.insert("rating".into(), Value::from(n));
+            }
+            None => cleared.push("rating"),
         }
-        None => cleared.push("rating"),
     }
     doc.update(Kind::Interview, id, &patch)?;
-    let current = doc
-        .record(Kind::Interview, id)
-        .ok_or_else(|| anyhow!("interview {id} vanished"))?;
-    for k in cleared {
-        if current.get(k).is_some() {
-            doc.unset(Kind::Interview, id, &[k])?;
+    for field in cleared {
+        doc.unset(Kind::Interview, id, &[field])?;
+    }
+
+    if let Some(questions) = after
+        .questions
+        .as_ref()
+        .filter(|q| Some(*q) != before.questions.as_ref())
+    {
+        let key = |w: &str| w.trim().to_lowercase();
+        let old: BTreeMap<String, Option<i64>> = before
+            .questions
+            .iter()
+            .flatten()
+            .map(|(w, r)| (key(w), *r))
+            .collect();
+        let new: BTreeMap<String, Option<i64>> =
+            questions.iter().map(|(w, r)| (key(w), *r)).collect();
+        for wording in old.keys().filter(|w| !new.contains_key(*w)) {
+            if let Some(q) = doc.find_by_name(Kind::Question, wording) {
+                doc.unset(Kind::Interview, id, &["questions", &q.id])?;
+            }
+        }
+        for (wording, rating) in questions {
+            if old.get(&key(wording)) == Some(rating) {
+                continue;
+            }
+            let qid = match doc.find_by_name(Kind::Question, wording) {
+                Some(q) => q.id,
+                None => doc.create(Kind::Question, &obj(json!({"wording": wording})))?,
+            };
+            let mut ratings = Map::new();
+            ratings.insert(qid, rating.map_or(Value::Null, Value::from));
+            doc.update(Kind::Interview, id, &obj(json!({ "questions": ratings })))?;
         }
     }
-    let mut keep = Vec::new();
-    for (wording, rating) in retro.questions {
-        let qid = match doc.find_by_name(Kind::Question, &wording) {
-            Some(q) => q.id,
-            None => doc.create(Kind::Question, &obj(json!({"wording": wording})))?,
-        };
-        let mut entry = Map::new();
-        entry.insert(qid.clone(), rating.map_or(Value::Null, Value::from));
-        doc.update(Kind::Interview, id, &obj(json!({ "questions": entry })))?;
-        keep.push(qid);
-    }
-    for qid in current.ratings("questions").keys() {
-        if !keep.iter().any(|k| k == qid) {
-            doc.unset(Kind::Interview, id, &["questions", qid])?;
+
+    if let Some(items) = after
+        .resume_items
+        .as_ref()
+        .filter(|i| Some(*i) != before.resume_items.as_ref())
+    {
+        let old: Vec<&String> = before.resume_items.iter().flatten().collect();
+        for gone in old.iter().filter(|o| !items.contains(o)) {
+            doc.unset(Kind::Interview, id, &["resume_items", gone])?;
         }
+        let added: Map<String, Value> = items
+            .iter()
+            .filter(|i| !old.contains(i))
+            .map(|i| (i.clone(), Value::Bool(true)))
+            .collect();
+        doc.update(Kind::Interview, id, &obj(json!({ "resume_items": added })))?;
     }
-    doc.set_members(Kind::Interview, id, "resume_items", &retro.resume_items)?;
     Ok(())
 }
 
@@ -380,8 +433,12 @@ pub fn retro(ctx: &Ctx, id: &str) -> Result<()> {
     // Close the store while the editor is open: other commands may run meanwhile.
     drop(v);
 
+    // A retro that failed to save earlier is still there: carry on editing it.
     let path = ctx.home.join(format!("retro-{}.md", r.id));
-    write_private(&path, &original)?;
+    let resumed = path.exists();
+    if !resumed {
+        write_private(&path, &original)?;
+    }
     let edited = edit_file(&path).and_then(|()| {
         std::fs::read_to_string(&path)
             .with_context(|| format!("could not read back {}", path.display()))
@@ -394,14 +451,17 @@ pub fn retro(ctx: &Ctx, id: &str) -> Result<()> {
     };
     if edited == original {
         let _ = std::fs::remove_file(&path);
-        if !ctx.json {
+        return if ctx.json {
+            out::json(&json!({"record": "interview", "id": r.id, "status": "unchanged"}))
+        } else {
             println!("retro unchanged; nothing saved");
-        }
-        return Ok(());
+            Ok(())
+        };
     }
-    let result = parse_retro(&edited).and_then(|retro| {
+    let result = parse_retro(&original).and_then(|before| {
+        let after = parse_retro(&edited)?;
         let mut v = ctx.open()?;
-        apply_retro(&mut v.doc, &r.id, retro)?;
+        apply_retro(&mut v.doc, &r.id, &before, &after)?;
         save(&mut v, &format!("retro {}", r.id))
     });
     match result {
@@ -415,7 +475,7 @@ pub fn retro(ctx: &Ctx, id: &str) -> Result<()> {
             }
         }
         Err(e) => Err(e.context(format!(
-            "nothing was saved; your text is kept in {} (fix it and paste it into `interlog retro {}` again)",
+            "nothing was saved; your text is kept in {} and `interlog retro {}` reopens it",
             path.display(),
             r.id
         ))),
@@ -467,25 +527,58 @@ mod tests {
 
     #[test]
     fn retro_parses_sections_questions_and_items() {
-        let text = "# header\n## Rating (1-5)\n4\n\n## What went well\nClear story.\nGood pace.\n\n## What to improve\n\n## What they seem to look for\nOwnership\n\n## Questions asked\n# a comment\n- [2] Design a rate limiter\n- Why us?\n\n## Resume items they probed\n- Kafka migration\n\n## Notes\n";
+        let text = "# header\n## Rating (1-5)\n4\n\n## What went well\nClear story.\n# of rounds: 4\n## not a section\n\n## What to improve\n\n## Questions asked\n- [2] Design a rate limiter\n- Why us?\n\n## Resume items they probed\n- Kafka migration\n";
         let r = parse_retro(text).unwrap();
-        assert_eq!(r.rating, Some(4));
-        assert_eq!(r.went_well, "Clear story.\nGood pace.");
-        assert_eq!(r.improve, "");
+        assert_eq!(r.rating, Some(Some(4)));
+        assert_eq!(
+            r.prose["went_well"],
+            "Clear story.\n# of rounds: 4\n## not a section"
+        );
+        assert_eq!(r.prose["improve"], "");
+        assert!(
+            !r.prose.contains_key("notes"),
+            "a missing section is left alone"
+        );
         assert_eq!(
             r.questions,
-            vec![
+            Some(vec![
                 ("Design a rate limiter".to_string(), Some(2)),
                 ("Why us?".to_string(), None)
-            ]
+            ])
         );
-        assert_eq!(r.resume_items, vec!["Kafka migration"]);
+        assert_eq!(r.resume_items, Some(vec!["Kafka migration".to_string()]));
     }
 
     #[test]
     fn retro_refuses_bad_ratings() {
         assert!(parse_retro("## Rating (1-5)\n7\n").is_err());
         assert!(parse_retro("## Questions asked\n- [9] What?\n").is_err());
-        assert!(parse_retro("## Favourite colour\nblue\n").is_err());
+    }
+
+    #[test]
+    fn retro_writes_only_what_changed() {
+        let mut doc = VaultDoc::new_vault("v", b"device-a").unwrap();
+        let id = doc
+            .create(Kind::Interview, &obj(json!({"notes": "old", "rating": 3})))
+            .unwrap();
+        let before =
+            parse_retro(&template(&doc, &doc.record(Kind::Interview, &id).unwrap())).unwrap();
+        // Meanwhile, in another terminal:
+        doc.update(
+            Kind::Interview,
+            &id,
+            &obj(json!({"notes": "edited elsewhere"})),
+        )
+        .unwrap();
+        let mut after =
+            parse_retro(&template(&doc, &doc.record(Kind::Interview, &id).unwrap())).unwrap();
+        after.prose.insert("notes", "old".into()); // the user did not touch notes
+        after.prose.insert("went_well", "calm".into());
+        after.rating = Some(Some(5));
+        apply_retro(&mut doc, &id, &before, &after).unwrap();
+        let r = doc.record(Kind::Interview, &id).unwrap();
+        assert_eq!(r.str("notes"), Some("edited elsewhere"));
+        assert_eq!(r.str("went_well"), Some("calm"));
+        assert_eq!(r.int("rating"), Some(5));
     }
 }

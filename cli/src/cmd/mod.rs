@@ -236,9 +236,21 @@ pub fn company_or_new(doc: &mut VaultDoc, raw: &str) -> Result<(String, bool)> {
     Ok((doc.create(Kind::Company, &fields)?, true))
 }
 
-/// Turns compensation flags into a compensation map (amounts in minor units).
-/// Returns `None` when no flag was given.
-pub fn comp(doc: &VaultDoc, args: &CompArgs) -> Result<Option<Map<String, Value>>> {
+/// Turns compensation flags into a compensation map (amounts in minor units)
+/// to merge over `existing`. Returns `None` when no flag was given.
+///
+/// The currency defaults to the existing package's, then the profile's. When
+/// it changes, amounts not given are cleared: a number in minor units means
+/// nothing under another currency.
+pub fn comp(
+    doc: &VaultDoc,
+    args: &CompArgs,
+    existing: Option<&Map<String, Value>>,
+) -> Result<Option<Map<String, Value>>> {
+    let existing_currency = existing
+        .and_then(|c| c.get("currency"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let amounts = [
         ("base", &args.base),
         ("bonus", &args.bonus),
@@ -251,20 +263,26 @@ pub fn comp(doc: &VaultDoc, args: &CompArgs) -> Result<Option<Map<String, Value>
     }
     let currency = match &args.currency {
         Some(c) => model::parse_currency(c).map_err(|e| anyhow!(e))?,
-        None => doc
+        None => match &existing_currency {
+            Some(c) => c.clone(),
+            None => doc
             .profile()
             .get("comp")
             .and_then(|c| c.get("currency"))
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| anyhow!("say which currency with --currency EUR (or set one in your profile with `interlog profile set --currency EUR`)"))?,
+        },
     };
+    let currency_changed = existing_currency.is_some_and(|c| c != currency);
     let mut m = Map::new();
     m.insert("currency".into(), Value::String(currency.clone()));
     for (key, raw) in amounts {
         if let Some(raw) = raw {
             let minor = model::parse_amount(raw, &currency).map_err(|e| anyhow!("--{key}: {e}"))?;
             m.insert(key.into(), Value::from(minor));
+        } else if currency_changed {
+            m.insert(key.into(), Value::Null);
         }
     }
     if let Some(p) = &args.period {
@@ -291,7 +309,7 @@ pub fn print_created(ctx: &Ctx, kind: Kind, id: &str, extra: Map<String, Value>)
     }
 }
 
-/// Opens the vault, refusing to touch deleted records in edits.
+/// Finds a record to change, refusing deleted ones.
 pub fn live(doc: &VaultDoc, raw: &str, kinds: &[Kind]) -> Result<Record> {
     let r = doc.find(raw, kinds)?;
     if r.is_deleted() {

@@ -16,10 +16,10 @@ mod schema;
 pub use money::{exponent, parse_amount, parse_currency, Money};
 pub use record::{comp_amount, short, Record, ShortIds, Value, SHORT_ID_MIN};
 pub use schema::{
-    enum_values, field, fields, parse_enum, parse_input, CompField, FieldSpec, FieldType, Kind,
-    ModelError, CLOSED_BY, CONTACT_KINDS, CURRENCIES, DECISIONS, FOLLOWUP_KINDS, INTERVIEW_FORMATS,
-    INTERVIEW_KINDS, INTERVIEW_STATUSES, PERIODS, PRIORITIES, PROFILE, PURPOSES, SENSITIVITIES,
-    SOURCES, STAGES, TOLD_RECRUITER, WEEKDAYS,
+    enum_values, field, fields, is_closed_stage, parse_enum, parse_input, FieldSpec, FieldType,
+    Kind, ModelError, CLOSED_BY, COMP_AMOUNTS, CONTACT_KINDS, CURRENCIES, DECISIONS,
+    FOLLOWUP_KINDS, INTERVIEW_FORMATS, INTERVIEW_KINDS, INTERVIEW_STATUSES, PERIODS, PRIORITIES,
+    PROFILE, PURPOSES, SENSITIVITIES, SOURCES, STAGES, TOLD_RECRUITER, WEEKDAYS,
 };
 
 /// The schema version this build writes. Documents from a newer version are

@@ -119,7 +119,8 @@ pub enum FieldType {
     EnumSet(&'static [&'static str]),
     /// A set of record ids of the given kind.
     RefSet(Kind),
-    /// A compensation package (a nested map, see [`CompField`]).
+    /// A compensation package: a nested map of `currency`, `period` and the
+    /// [`COMP_AMOUNTS`] in minor units.
     Comp,
     /// A map of entries keyed by ULID (stage events, employment, rounds...),
     /// edited through dedicated commands.
@@ -180,7 +181,8 @@ pub const SOURCES: &[&str] = &[
 ];
 pub const PURPOSES: &[&str] = &["practice", "network", "market_value", "explore", "serious"];
 pub const TOLD_RECRUITER: &[&str] = &["exploring", "open", "actively_looking"];
-/// Stages in funnel order; the last four close an opportunity.
+/// Stages in funnel order; `accepted` and everything after it close an
+/// opportunity (see [`is_closed_stage`]).
 pub const STAGES: &[&str] = &[
     "lead",
     "applied",
@@ -194,6 +196,14 @@ pub const STAGES: &[&str] = &[
     "declined",
     "ghosted",
 ];
+/// Whether an opportunity at this stage is over.
+pub fn is_closed_stage(stage: &str) -> bool {
+    STAGES
+        .iter()
+        .position(|s| *s == stage)
+        .is_some_and(|i| i >= 6)
+}
+
 pub const INTERVIEW_KINDS: &[&str] = &[
     "recruiter_screen",
     "hiring_manager",
@@ -496,36 +506,8 @@ pub const PROFILE: &[FieldSpec] = &[
     f("work_days", FieldType::EnumSet(WEEKDAYS), "working days"),
 ];
 
-/// The fields of a compensation map. Amounts are integers in minor units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompField {
-    Currency,
-    Base,
-    Period,
-    Bonus,
-    Signing,
-    Equity,
-}
-
-impl CompField {
-    pub const AMOUNTS: [CompField; 4] = [
-        CompField::Base,
-        CompField::Bonus,
-        CompField::Signing,
-        CompField::Equity,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            CompField::Currency => "currency",
-            CompField::Base => "base",
-            CompField::Period => "period",
-            CompField::Bonus => "bonus",
-            CompField::Signing => "signing",
-            CompField::Equity => "equity",
-        }
-    }
-}
+/// The amounts of a compensation map, integers in minor units of its currency.
+pub const COMP_AMOUNTS: [&str; 4] = ["base", "bonus", "signing", "equity"];
 
 /// The fields of a kind, its own first, then the common ones.
 pub fn fields(kind: Kind) -> impl Iterator<Item = &'static FieldSpec> {

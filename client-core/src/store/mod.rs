@@ -50,7 +50,7 @@ pub trait Storage {
 pub enum StoreError {
     #[error("no vault at {path}; run `interlog init` to create one, or pass --home / INTERLOG_HOME to use another")]
     NoVault { path: String },
-    #[error("the data is not an Interlog vault ({detail}); nothing was written")]
+    #[error("that is not an Interlog vault document (as written by `interlog export --format automerge`): {detail}; nothing was written")]
     NotAVault { detail: String },
     #[error("a vault already exists at {path}; nothing was changed")]
     AlreadyExists { path: String },

@@ -62,27 +62,32 @@ impl<S: Storage> Vault<S> {
         Self::start(store, doc, device_id)
     }
 
+    /// Writes a new device's first state. The vault id goes last: it is the
+    /// commit point, so a store killed halfway through holds no vault and a
+    /// new `init` simply starts over.
     fn start(mut store: S, mut doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
-        if store.get_meta("vault_id")?.is_some() || !store.load()?.chunks.is_empty() {
+        if store.get_meta("vault_id")?.is_some() {
             return Err(StoreError::AlreadyExists {
                 path: store.location(),
             });
         }
         let vault_id = doc.vault_id().unwrap_or_default();
         let bytes = doc.save();
-        // The device id goes first: a store with a vault id always has one.
+        let leftover = store.load()?.chunks.last().map_or(0, |(seq, _)| *seq);
         store.put_meta("device_id", &device_id)?;
-        let seq = store.append(&bytes)?;
+        // One atomic step: the document as a snapshot, and any chunks an
+        // interrupted init left behind dropped.
+        store.compact(&bytes, leftover)?;
         store.put_meta("vault_id", vault_id.as_bytes())?;
         let saved_heads = doc.heads();
         Ok(Vault {
             doc,
             store,
             saved_heads,
-            chunk_count: 1,
-            chunk_bytes: bytes.len(),
-            snapshot_bytes: 0,
-            last_seq: seq,
+            chunk_count: 0,
+            chunk_bytes: 0,
+            snapshot_bytes: bytes.len(),
+            last_seq: leftover,
             device_id,
         })
     }
@@ -269,6 +274,25 @@ mod tests {
             Vault::join(MemoryStorage::new(), b"junk"),
             Err(StoreError::NotAVault { .. })
         ));
+    }
+
+    #[test]
+    fn an_init_interrupted_before_its_commit_point_can_be_redone() {
+        let mut store = MemoryStorage::new();
+        // What a kill -9 after the first writes of an init leaves behind.
+        store.put_meta("device_id", b"0123456789abcdef").unwrap();
+        store.append(b"half of something").unwrap();
+        assert!(matches!(
+            Vault::open(store.clone()),
+            Err(StoreError::NoVault { .. })
+        ));
+        let mut v = Vault::init(store).unwrap();
+        v.doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        v.save("add").unwrap();
+        let reopened = Vault::open(v.storage().clone()).unwrap();
+        assert_eq!(reopened.doc.live(Kind::Company).len(), 1);
     }
 
     #[test]
