@@ -56,8 +56,17 @@ where
         .set_style(TableComponent::MiddleHeaderIntersections, '─')
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header);
-    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        t.set_width(w);
+    // Wrap to $COLUMNS, or to a comfortable width on a terminal; pipes get
+    // whole lines.
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    match width {
+        Some(w) => {
+            t.set_width(w);
+        }
+        None if std::io::stdout().is_terminal() => {
+            t.set_width(110);
+        }
+        None => {}
     }
     t
 }

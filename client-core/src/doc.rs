@@ -17,7 +17,7 @@ use crate::model::{fields, Kind, Record, SCHEMA_VERSION};
 /// Why the document could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
-    #[error("no {what} has an id starting with '{prefix}'; `interlog list` shows the ids")]
+    #[error("no {what} has an id starting with '{prefix}'; `interlog list <kind>` shows the ids")]
     NotFound { what: String, prefix: String },
     #[error("'{prefix}' matches {count} records ({examples}); type more of the id")]
     Ambiguous {

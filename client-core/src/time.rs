@@ -9,8 +9,11 @@ use jiff::tz::TimeZone;
 use jiff::{ToSpan, Zoned};
 
 /// Now, in the system time zone.
+/// Now, in the system time zone, to the second: stored times stay readable
+/// in exports and spreadsheets.
 pub fn now() -> Zoned {
-    Zoned::now()
+    let z = Zoned::now();
+    z.round(jiff::Unit::Second).unwrap_or(z)
 }
 
 const WHEN_HELP: &str = "write it like 2026-11-20 14:00, 2026-11-20T14:00+01:00, today 9:30, yesterday 16:00, 14:00 or now";

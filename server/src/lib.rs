@@ -1,1 +1,211 @@
-//! Placeholder
+//! # interlog-relay
+//!
+//! The self-hosted relay: it stores and forwards sealed change records so a
+//! user's devices converge, and it cannot read them. Devices hold the truth;
+//! the relay only helps them meet. Protocol: docs/protocol.md.
+//!
+//! # Layout
+//! - [`settings`]: flags, environment, TOML file, defaults.
+//! - [`store`]: the storage trait, its sled and in-memory implementations.
+//! - [`conn`]: one WebSocket connection's protocol state machine.
+//! - [`hub`]: per-vault live fan-out and connection limits.
+//! - [`invites`]: one-time registration codes.
+//!
+//! [`run`] takes a bound listener and a shutdown future, so tests bind
+//! `127.0.0.1:0` and stop the relay cleanly.
+
+pub mod conn;
+pub mod hub;
+pub mod invites;
+pub mod settings;
+pub mod store;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use settings::{Limits, Registration, RelayArgs, Settings};
+use store::{RelayStore, SledRelayStore};
+
+/// Counters served on the metrics listener.
+#[derive(Default)]
+pub struct Metrics {
+    pub connections_total: AtomicU64,
+    pub connections_open: AtomicU64,
+    pub appends_total: AtomicU64,
+    pub append_bytes_total: AtomicU64,
+    pub records_sent_total: AtomicU64,
+    pub refusals_total: AtomicU64,
+}
+
+impl Metrics {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, v) in [
+            ("interlog_relay_connections_total", &self.connections_total),
+            ("interlog_relay_connections_open", &self.connections_open),
+            ("interlog_relay_appends_total", &self.appends_total),
+            (
+                "interlog_relay_append_bytes_total",
+                &self.append_bytes_total,
+            ),
+            (
+                "interlog_relay_records_sent_total",
+                &self.records_sent_total,
+            ),
+            ("interlog_relay_refusals_total", &self.refusals_total),
+        ] {
+            out.push_str(&format!("{name} {}\n", v.load(Ordering::Relaxed)));
+        }
+        out
+    }
+}
+
+/// Everything a connection needs.
+pub struct Shared<S: RelayStore> {
+    pub settings: Settings,
+    pub store: Arc<S>,
+    pub hub: hub::Hub,
+    pub metrics: Metrics,
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("relay I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+}
+
+/// Runs a relay on `listener` with the sled store in `settings.data` until
+/// `shutdown` resolves; then connections finish their in-flight append, are
+/// told the relay is going away, and close.
+pub async fn run(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    std::fs::create_dir_all(&settings.data)?;
+    let data = settings.data.clone();
+    let store = tokio::task::spawn_blocking(move || SledRelayStore::open(&data))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    run_with_store(listener, metrics, settings, Arc::new(store), shutdown).await
+}
+
+/// [`run`] with any store.
+pub async fn run_with_store<S: RelayStore>(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    settings: Settings,
+    store: Arc<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let shared = Arc::new(Shared {
+        hub: hub::Hub::new(settings.limits.max_connections_per_vault),
+        settings,
+        store,
+        metrics: Metrics::default(),
+        shutdown: rx.clone(),
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    if let Some(ml) = metrics_listener {
+        let shared = shared.clone();
+        let mut stop = rx.clone();
+        let app = Router::new().route(
+            "/metrics",
+            get(move || {
+                let shared = shared.clone();
+                async move { shared.metrics.render() }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(ml, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+    }
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/v1/sync", get(upgrade::<S>))
+        .with_state(shared.clone());
+    tracing::info!(addr = %listener.local_addr()?, "relay listening");
+    let mut stop = rx.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await?;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+async fn upgrade<S: RelayStore>(
+    ws: WebSocketUpgrade,
+    State(shared): State<Arc<Shared<S>>>,
+) -> impl IntoResponse {
+    let limits = &shared.settings.limits;
+    ws.max_message_size(limits.max_frame_bytes)
+        .max_frame_size(limits.max_frame_bytes)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(limits.max_pending_bytes)
+        .on_upgrade(move |socket| conn::serve(socket, shared))
+}
+
+/// Opens and binds what `settings` name, then runs until Ctrl-C or SIGTERM.
+pub async fn serve_forever(settings: Settings) -> Result<(), RelayError> {
+    let listener = TcpListener::bind(&settings.listen).await?;
+    let metrics = match &settings.metrics {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    run(listener, metrics, settings, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Sets up logging from `INTERLOG_LOG` or `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = std::env::var("INTERLOG_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

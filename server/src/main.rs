@@ -1,1 +1,28 @@
-fn main() {}
+//! `interlog-relay`: the relay as its own binary. It reads settings and calls
+//! `interlog_relay::serve_forever`; `interlog relay` does the same.
+
+use clap::Parser;
+
+/// The Interlog relay: stores and forwards end-to-end encrypted change records.
+#[derive(Parser)]
+#[command(name = "interlog-relay", version)]
+struct Cli {
+    #[command(flatten)]
+    args: interlog_relay::RelayArgs,
+}
+
+#[tokio::main]
+async fn main() {
+    interlog_relay::init_logging();
+    let settings = match Cli::parse().args.resolve() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = interlog_relay::serve_forever(settings).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

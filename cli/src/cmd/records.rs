@@ -298,9 +298,15 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
                     .and_then(annual_total)
                     .map(|m| m.to_string())
                     .unwrap_or_default();
+                let level = match (r.str("level"), r.int("level_delta")) {
+                    (Some(l), Some(d)) => format!("{l} ({d:+})"),
+                    (Some(l), None) => l.to_string(),
+                    (None, Some(d)) => format!("{d:+}"),
+                    (None, None) => String::new(),
+                };
                 vec![
                     company(doc, r),
-                    s(r, "level"),
+                    level,
                     total,
                     s(r, "decision"),
                     s(r, "expires"),
@@ -363,7 +369,8 @@ pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
         }
     }
     save(&mut v, &format!("edit {} {}", r.kind, r.id))?;
-    done(ctx, &r, "updated")
+    let updated = v.doc.record(r.kind, &r.id).unwrap_or(r);
+    done(ctx, &updated, "updated")
 }
 
 pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
@@ -422,9 +429,16 @@ pub fn fields(ctx: &Ctx, kind: &str) -> Result<()> {
     }
     let mut t = out::table(["field", "type", "meaning"]);
     for s in specs {
-        t.add_row([s.name.to_string(), type_name(s.ty), s.help.to_string()]);
+        // Enum values are in the type column; keep the meaning short.
+        let help = match s.ty {
+            FieldType::Enum(_) | FieldType::EnumSet(_) => {
+                s.help.split(':').next().unwrap_or(s.help)
+            }
+            _ => s.help,
+        };
+        t.add_row([s.name.to_string(), type_name(s.ty), help.to_string()]);
     }
-    println!("Fields of a {name} (edit with --set FIELD=VALUE):");
+    println!("Fields of {name} records (edit with --set FIELD=VALUE):");
     out::print_table(&t, "");
     Ok(())
 }
@@ -437,8 +451,8 @@ fn type_name(ty: FieldType) -> String {
         FieldType::Bool => "yes/no".into(),
         FieldType::Date => "date".into(),
         FieldType::DateTime => "time".into(),
-        FieldType::Enum(v) => format!("one of {}", v.join("|")),
-        FieldType::EnumSet(v) => format!("some of {}", v.join(",")),
+        FieldType::Enum(v) => format!("one of {}", v.join(", ")),
+        FieldType::EnumSet(v) => format!("some of {}", v.join(", ")),
         FieldType::Ref(k) => format!("{} (name or id)", k.name()),
         FieldType::AnyRef => "contact, opp or company".into(),
         FieldType::Set => "list a,b,c".into(),

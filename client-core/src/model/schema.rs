@@ -266,12 +266,12 @@ const COMPANY: &[FieldSpec] = &[
     f(
         "priority",
         FieldType::Enum(PRIORITIES),
-        "dream, interested, neutral or avoid",
+        "how much you want to work there",
     ),
     f(
         "sensitivity",
         FieldType::Enum(SENSITIVITIES),
-        "none, caution or high: how discreet to be",
+        "how discreet to be",
     ),
     f(
         "sensitivity_reason",
@@ -323,7 +323,7 @@ const OPPORTUNITY: &[FieldSpec] = &[
     f(
         "purpose",
         FieldType::EnumSet(PURPOSES),
-        "why you are in it: practice, network, market_value, explore, serious",
+        "why you are in this process",
     ),
     f(
         "interest_before",
@@ -338,7 +338,7 @@ const OPPORTUNITY: &[FieldSpec] = &[
     f(
         "told_recruiter",
         FieldType::Enum(TOLD_RECRUITER),
-        "what you told them: exploring, open, actively_looking",
+        "what you told the recruiter about your interest",
     ),
     f(
         "recruiter",
@@ -382,17 +382,17 @@ const INTERVIEW: &[FieldSpec] = &[
     f(
         "kind",
         FieldType::Enum(INTERVIEW_KINDS),
-        "recruiter_screen, technical, system_design, ...",
+        "the type of round",
     ),
     f(
         "format",
         FieldType::Enum(INTERVIEW_FORMATS),
-        "video, phone, onsite, async",
+        "how it took place",
     ),
     f(
         "status",
         FieldType::Enum(INTERVIEW_STATUSES),
-        "scheduled, done, cancelled, no_show",
+        "whether it happened",
     ),
     f(
         "interviewers",
@@ -451,7 +451,7 @@ const OFFER: &[FieldSpec] = &[
     f(
         "decision",
         FieldType::Enum(DECISIONS),
-        "pending, negotiating, accepted, declined",
+        "where the offer stands",
     ),
 ];
 
@@ -460,7 +460,7 @@ const FOLLOWUP: &[FieldSpec] = &[
     f(
         "kind",
         FieldType::Enum(FOLLOWUP_KINDS),
-        "thank_you, follow_up, reconnect, keep_in_touch, decision_deadline, custom",
+        "what kind of reminder",
     ),
     f(
         "target",
@@ -555,7 +555,7 @@ pub fn enum_values(kind: Option<Kind>, name: &str) -> &'static [&'static str] {
 pub enum ModelError {
     #[error("unknown record kind '{0}'; use one of: company, contact, opp, interview, offer, followup, question")]
     UnknownKind(String),
-    #[error("a {kind} has no field '{field}'; its fields are: {known}")]
+    #[error("{kind} records have no field '{field}'; their fields are: {known}")]
     UnknownField {
         kind: &'static str,
         field: String,

@@ -1,0 +1,460 @@
+//! One WebSocket connection: hello, then sync, appends and snapshots.
+//!
+//! Nothing a peer sends can panic the relay: every frame is decoded into a
+//! typed [`Frame`], a bad one closes this connection with an error frame, and
+//! storage runs on blocking threads so a slow disk cannot stall the runtime.
+//! Tokens, keys and payloads are never logged.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket};
+use interlog_core::wire::{self, codes, Frame, Record, PROTOCOL_VERSION};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::hub::Membership;
+use crate::store::{Appended, RelayStore, VaultMeta};
+use crate::{Registration, Shared};
+
+/// How long a peer has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one send may wait on a peer that does not read.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Payload bytes per `Records` frame.
+const PAGE_BYTES: usize = 1024 * 1024;
+
+/// Why a connection ends early; becomes the error frame the peer gets.
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+fn unauthorized() -> Refusal {
+    // Same answer for an unknown vault and a wrong token: a stranger learns
+    // nothing about which vaults exist.
+    refuse(
+        codes::AUTH,
+        "this relay does not know that vault with that key; check the relay URL, or join the vault again with a fresh code from `interlog pair`",
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A live subscription and, per device, the last seq sent on it.
+type Live = (tokio::sync::broadcast::Receiver<Arc<Record>>, BTreeMap<String, u64>);
+
+struct Conn<S: RelayStore> {
+    shared: Arc<Shared<S>>,
+    socket: WebSocket,
+    vault: String,
+    device: String,
+    /// Token bucket for appends.
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// Serves one upgraded connection to the end.
+pub async fn serve<S: RelayStore>(mut socket: WebSocket, shared: Arc<Shared<S>>) {
+    shared
+        .metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics
+        .connections_open
+        .fetch_add(1, Ordering::Relaxed);
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, recv_frame(&mut socket)).await;
+    let result = match hello {
+        Err(_) => Err(refuse(codes::BAD_FRAME, "no hello within 10 seconds")),
+        Ok(Err(r)) => Err(r),
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(frame))) => match admit(&shared, frame).await {
+            Err(r) => Err(r),
+            Ok(a) => {
+                tracing::info!(vault = %a.vault, device = %a.device, "device connected");
+                let mut conn = Conn {
+                    tokens: shared.settings.limits.appends_per_second as f64 * 2.0,
+                    refilled: Instant::now(),
+                    shared: shared.clone(),
+                    socket,
+                    vault: a.vault,
+                    device: a.device,
+                };
+                let r = match conn.send(&a.welcome).await {
+                    Ok(()) => conn.run(a.membership).await,
+                    Err(r) => Err(r),
+                };
+                tracing::info!(vault = %conn.vault, device = %conn.device, "device disconnected");
+                socket = conn.socket;
+                r
+            }
+        },
+    };
+    if let Err(r) = result {
+        shared
+            .metrics
+            .refusals_total
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(code = r.code, "closing connection: {}", r.message);
+        let frame = Frame::Error {
+            code: r.code.into(),
+            message: r.message,
+        };
+        if let Ok(bytes) = wire::encode(&frame) {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into())))
+                .await;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
+    shared
+        .metrics
+        .connections_open
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Reads the next protocol frame; `None` when the peer closed.
+async fn recv_frame(socket: &mut WebSocket) -> Result<Option<Frame>, Refusal> {
+    loop {
+        match socket.recv().await {
+            None | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Err(e)) => return Err(refuse(codes::BAD_FRAME, format!("connection error: {e}"))),
+            Some(Ok(Message::Binary(bytes))) => {
+                return wire::decode(&bytes).map(Some).map_err(|e| match e {
+                    wire::WireError::TooLarge { .. } => refuse(codes::TOO_LARGE, e.to_string()),
+                    other => refuse(codes::BAD_FRAME, other.to_string()),
+                })
+            }
+            Some(Ok(Message::Text(_))) => {
+                return Err(refuse(codes::BAD_FRAME, "frames are binary CBOR, not text"))
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+        }
+    }
+}
+
+/// Checks a hello: version, then membership (or registration).
+async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<Admitted, Refusal> {
+    let Frame::Hello {
+        version,
+        vault,
+        device,
+        token,
+        register,
+        invite,
+        ..
+    } = frame
+    else {
+        return Err(refuse(codes::BAD_FRAME, "the first frame must be a hello"));
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(refuse(
+            codes::VERSION,
+            wire::WireError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: version,
+            }
+            .to_string(),
+        ));
+    }
+    let hash: [u8; 32] = Sha256::digest(&token).into();
+    let store = shared.store.clone();
+    let v = vault.clone();
+    let existing = blocking(move || store.vault(&v)).await?;
+    match existing {
+        Some(meta) => {
+            if !bool::from(meta.token_hash.as_slice().ct_eq(&hash)) {
+                return Err(unauthorized());
+            }
+        }
+        None if register => {
+            if shared.settings.registration == Registration::Invite
+                && !invite
+                    .as_deref()
+                    .is_some_and(|code| crate::invites::take(&shared.settings.data, code))
+            {
+                return Err(refuse(
+                    codes::AUTH,
+                    "this relay registers vaults by invite: ask its operator for a code (`interlog relay invite`) and pass it with --invite",
+                ));
+            }
+            let store = shared.store.clone();
+            let v = vault.clone();
+            let meta = VaultMeta {
+                token_hash: hash.to_vec(),
+                created: now(),
+            };
+            blocking(move || store.create_vault(&v, &meta)).await?;
+            tracing::info!(vault = %vault, "vault registered");
+        }
+        None => return Err(unauthorized()),
+    }
+    let membership = shared.hub.join(&vault).ok_or_else(|| {
+        refuse(
+            codes::TOO_MANY_CONNECTIONS,
+            "too many devices of this vault are connected; close one and retry",
+        )
+    })?;
+    let store = shared.store.clone();
+    let (v, d) = (vault.clone(), device.clone());
+    let devices = blocking(move || {
+        store.touch(&v, &d, now())?;
+        store.devices(&v)
+    })
+    .await?;
+    let welcome = Frame::Welcome {
+        version: PROTOCOL_VERSION,
+        capabilities: vec!["snapshot".into(), "live".into()],
+        devices,
+    };
+    Ok(Admitted {
+        vault,
+        device,
+        membership,
+        welcome,
+    })
+}
+
+struct Admitted {
+    vault: String,
+    device: String,
+    membership: Membership,
+    welcome: Frame,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Refusal> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!("storage failed: {e}");
+            Err(refuse(
+                codes::STORAGE,
+                "the relay could not read or write its storage; try again later",
+            ))
+        }
+        Err(_) => Err(refuse(
+            codes::STORAGE,
+            "the relay's storage task failed; try again later",
+        )),
+    }
+}
+
+impl<S: RelayStore> Conn<S> {
+    async fn send(&mut self, frame: &Frame) -> Result<(), Refusal> {
+        let bytes = wire::encode(frame).map_err(|e| refuse(codes::TOO_LARGE, e.to_string()))?;
+        match tokio::time::timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Binary(bytes.into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(refuse(codes::TOO_SLOW, format!("could not send: {e}"))),
+            Err(_) => Err(refuse(codes::TOO_SLOW, "the device stopped reading")),
+        }
+    }
+
+    /// The main loop: frames from the device, live records from the vault's
+    /// other devices, and shutdown.
+    async fn run(&mut self, membership: Membership) -> Result<(), Refusal> {
+        let mut live: Option<Live> = None;
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            tokio::select! {
+                frame = recv_frame(&mut self.socket) => {
+                    let Some(frame) = frame? else { return Ok(()) };
+                    self.handle(frame, &membership, &mut live).await?;
+                }
+                rec = async {
+                    match live.as_mut() {
+                        Some((rx, _)) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    match rec {
+                        Ok(record) => {
+                            let Some((_, sent)) = live.as_mut() else { continue };
+                            let seen = sent.get(&record.device).copied().unwrap_or(0);
+                            if record.device != self.device && record.seq > seen {
+                                sent.insert(record.device.clone(), record.seq);
+                                self.shared.metrics.records_sent_total.fetch_add(1, Ordering::Relaxed);
+                                self.send(&Frame::Records { records: vec![(*record).clone()] }).await?;
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => {
+                            return Err(refuse(codes::TOO_SLOW, "fell behind the live stream; reconnect to resume"));
+                        }
+                        Err(RecvError::Closed) => live = None,
+                    }
+                }
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                    return Err(refuse(codes::SHUTTING_DOWN, "the relay is restarting; reconnect in a moment"));
+                }
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        frame: Frame,
+        membership: &Membership,
+        live: &mut Option<Live>,
+    ) -> Result<(), Refusal> {
+        match frame {
+            Frame::Sync {
+                cursors,
+                live: want_live,
+                want_snapshot,
+            } => {
+                // Subscribe before reading the backlog, so nothing appended in
+                // between is missed; duplicates are filtered by seq.
+                let rx = want_live.then(|| membership.tx.subscribe());
+                let mut sent = cursors.clone();
+                if want_snapshot {
+                    let store = self.shared.store.clone();
+                    let vault = self.vault.clone();
+                    if let Some(snap) = blocking(move || store.snapshot(&vault)).await? {
+                        let newer = snap
+                            .covers
+                            .iter()
+                            .any(|(d, seq)| *seq > cursors.get(d).copied().unwrap_or(0));
+                        if newer {
+                            for (d, seq) in &snap.covers {
+                                let e = sent.entry(d.clone()).or_insert(0);
+                                *e = (*e).max(*seq);
+                            }
+                            self.send(&Frame::Snapshot { snapshot: snap }).await?;
+                        }
+                    }
+                }
+                let mut from = 0;
+                loop {
+                    let store = self.shared.store.clone();
+                    let (vault, c) = (self.vault.clone(), sent.clone());
+                    let page = blocking(move || store.page(&vault, &c, from, PAGE_BYTES)).await?;
+                    for r in &page.records {
+                        let e = sent.entry(r.device.clone()).or_insert(0);
+                        *e = (*e).max(r.seq);
+                    }
+                    if !page.records.is_empty() {
+                        self.shared
+                            .metrics
+                            .records_sent_total
+                            .fetch_add(page.records.len() as u64, Ordering::Relaxed);
+                        self.send(&Frame::Records {
+                            records: page.records,
+                        })
+                        .await?;
+                    }
+                    match page.next {
+                        Some(n) => from = n,
+                        None => break,
+                    }
+                }
+                self.send(&Frame::CaughtUp).await?;
+                *live = rx.map(|rx| (rx, sent));
+                Ok(())
+            }
+            Frame::Append { record } => {
+                if record.device != self.device {
+                    return Err(refuse(
+                        codes::BAD_FRAME,
+                        "a device may only append to its own log",
+                    ));
+                }
+                self.take_token()?;
+                let store = self.shared.store.clone();
+                let vault = self.vault.clone();
+                let r = record.clone();
+                let size = record.payload.len() as u64;
+                match blocking(move || store.append(&vault, &r, now())).await? {
+                    Appended::Stored(_) => {
+                        self.shared.metrics.appends_total.fetch_add(1, Ordering::Relaxed);
+                        self.shared.metrics.append_bytes_total.fetch_add(size, Ordering::Relaxed);
+                        let seq = record.seq;
+                        let _ = membership.tx.send(Arc::new(record));
+                        self.send(&Frame::Ack { device: self.device.clone(), seq }).await
+                    }
+                    Appended::Duplicate => {
+                        self.send(&Frame::Ack { device: self.device.clone(), seq: record.seq }).await
+                    }
+                    Appended::Conflict => Err(refuse(
+                        codes::DEVICE_ID_REUSED,
+                        format!(
+                            "record {} of device {} already exists with different contents: this device id was reused (a restored backup?); the device must take a new id",
+                            record.seq, record.device
+                        ),
+                    )),
+                    Appended::Gap { expected } => Err(refuse(
+                        codes::OUT_OF_ORDER,
+                        format!("expected record {expected} of this device next, got {}", record.seq),
+                    )),
+                }
+            }
+            Frame::Snapshot { snapshot } => {
+                if snapshot.device != self.device {
+                    return Err(refuse(
+                        codes::BAD_FRAME,
+                        "a device may only upload its own snapshots",
+                    ));
+                }
+                let store = self.shared.store.clone();
+                let vault = self.vault.clone();
+                let id = snapshot.id;
+                blocking(move || store.put_snapshot(&vault, &snapshot)).await?;
+                self.send(&Frame::SnapshotAck { id }).await
+            }
+            Frame::Hello { .. } => Err(refuse(codes::BAD_FRAME, "hello was already said")),
+            other => Err(refuse(
+                codes::BAD_FRAME,
+                format!("a device does not send {}", frame_name(&other)),
+            )),
+        }
+    }
+
+    fn take_token(&mut self) -> Result<(), Refusal> {
+        let rate = self.shared.settings.limits.appends_per_second as f64;
+        let elapsed = self.refilled.elapsed().as_secs_f64();
+        self.refilled = Instant::now();
+        self.tokens = (self.tokens + elapsed * rate).min(rate * 2.0);
+        if self.tokens < 1.0 {
+            return Err(refuse(
+                codes::RATE_LIMITED,
+                format!("more than {rate} appends per second; slow down and reconnect"),
+            ));
+        }
+        self.tokens -= 1.0;
+        Ok(())
+    }
+}
+
+fn frame_name(f: &Frame) -> &'static str {
+    match f {
+        Frame::Hello { .. } => "hello",
+        Frame::Welcome { .. } => "welcome",
+        Frame::Sync { .. } => "sync",
+        Frame::Append { .. } => "append",
+        Frame::Ack { .. } => "ack",
+        Frame::Snapshot { .. } => "snapshot",
+        Frame::SnapshotAck { .. } => "snapshot_ack",
+        Frame::Records { .. } => "records",
+        Frame::CaughtUp => "caught_up",
+        Frame::Error { .. } => "error",
+    }
+}

@@ -1,0 +1,565 @@
+//! The relay's storage: sealed records, snapshots, devices and vault tokens.
+//!
+//! [`RelayStore`] is the seam; [`SledRelayStore`] is the real one and
+//! [`MemoryRelayStore`] serves tests. Both pass one contract suite. The relay
+//! never looks inside a payload: it stores bytes under (vault, device, seq)
+//! and streams them back in the order it received them (its own `relay_seq`),
+//! which keeps every device's changes after the changes they depend on.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use interlog_core::wire::{DeviceInfo, Record, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("relay storage at {path} failed: {detail}")]
+    Io { path: String, detail: String },
+    #[error("relay storage holds a malformed entry: {0}")]
+    Corrupt(String),
+}
+
+/// What the relay keeps about a vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultMeta {
+    /// SHA-256 of the access token derived from the vault key.
+    #[serde(with = "serde_bytes")]
+    pub token_hash: Vec<u8>,
+    pub created: i64,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored durably under this relay sequence number.
+    Stored(u64),
+    /// The same (device, seq) with the same bytes was already stored.
+    Duplicate,
+    /// The same (device, seq) with different bytes: the device id was reused.
+    Conflict,
+    /// The device skipped a seq; it must send `expected` first.
+    Gap { expected: u64 },
+}
+
+/// A page of records, and where the next page starts.
+pub struct Page {
+    pub records: Vec<Record>,
+    pub next: Option<u64>,
+}
+
+/// A place to keep every vault's sealed records.
+pub trait RelayStore: Send + Sync + 'static {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError>;
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError>;
+    /// Stores a record durably (flushed) before returning `Stored`.
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError>;
+    /// Records with relay seq >= `from` whose seq is above the device's
+    /// cursor (absent: 0), at most about `max_bytes` of payload.
+    fn page(
+        &self,
+        vault: &str,
+        cursors: &BTreeMap<String, u64>,
+        from: u64,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError>;
+    /// Stores a snapshot durably, replacing the vault's previous one.
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError>;
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError>;
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError>;
+    /// Records that a device connected.
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError>;
+}
+
+fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Serializing plain structs into a Vec cannot fail.
+    ciborium::into_writer(v, &mut out).expect("CBOR into memory");
+    out
+}
+
+fn uncbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
+    ciborium::from_reader(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The sled-backed store. Trees: `vaults`, `records` (vault, relay_seq),
+/// `index` (vault, device, seq) -> relay_seq, `devices`, `snapshots`.
+pub struct SledRelayStore {
+    path: String,
+    db: sled::Db,
+    vaults: sled::Tree,
+    records: sled::Tree,
+    index: sled::Tree,
+    devices: sled::Tree,
+    snapshots: sled::Tree,
+}
+
+impl SledRelayStore {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("store");
+        let p = path.display().to_string();
+        let io = |e: sled::Error| StoreError::Io {
+            path: p.clone(),
+            detail: e.to_string(),
+        };
+        clear_interrupted_snapshots(&path);
+        let db = sled::Config::new().path(&path).open().map_err(io)?;
+        Ok(SledRelayStore {
+            vaults: db.open_tree("vaults").map_err(io)?,
+            records: db.open_tree("records").map_err(io)?,
+            index: db.open_tree("index").map_err(io)?,
+            devices: db.open_tree("devices").map_err(io)?,
+            snapshots: db.open_tree("snapshots").map_err(io)?,
+            db,
+            path: p,
+        })
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+    }
+}
+
+/// See `interlog_core::store`: sled 0.34.7 picks a half-written
+/// `snap.*.generating` file on open and refuses to start. The relay holds
+/// sled's lock for its lifetime and this runs before opening, when no other
+/// process can be writing one.
+fn clear_interrupted_snapshots(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+impl RelayStore for SledRelayStore {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+        match self.vaults.get(vault).map_err(|e| self.io(e))? {
+            Some(v) => Ok(Some(uncbor(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+        self.vaults
+            .insert(vault, cbor(meta))
+            .map_err(|e| self.io(e))?;
+        self.flush()
+    }
+
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+        use sled::Transactional;
+        let index_key = key(&[
+            vault.as_bytes(),
+            record.device.as_bytes(),
+            &record.seq.to_be_bytes(),
+        ]);
+        if let Some(at) = self.index.get(&index_key).map_err(|e| self.io(e))? {
+            let stored = self
+                .records
+                .get(key(&[vault.as_bytes(), &at]))
+                .map_err(|e| self.io(e))?
+                .ok_or_else(|| StoreError::Corrupt("index points at a missing record".into()))?;
+            let stored: Record = uncbor(&stored)?;
+            return Ok(if stored == *record {
+                Appended::Duplicate
+            } else {
+                Appended::Conflict
+            });
+        }
+        let device_key = key(&[vault.as_bytes(), record.device.as_bytes()]);
+        let mut info = match self.devices.get(&device_key).map_err(|e| self.io(e))? {
+            Some(v) => uncbor::<DeviceInfo>(&v)?,
+            None => DeviceInfo {
+                device: record.device.clone(),
+                last_seq: 0,
+                last_seen: now,
+            },
+        };
+        if record.seq != info.last_seq + 1 {
+            return Ok(Appended::Gap {
+                expected: info.last_seq + 1,
+            });
+        }
+        info.last_seq = record.seq;
+        info.last_seen = now;
+        let relay_seq = self.db.generate_id().map_err(|e| self.io(e))?;
+        let body = cbor(record);
+        (&self.records, &self.index, &self.devices)
+            .transaction(|(records, index, devices)| {
+                records.insert(
+                    key(&[vault.as_bytes(), &relay_seq.to_be_bytes()]),
+                    body.as_slice(),
+                )?;
+                index.insert(index_key.as_slice(), &relay_seq.to_be_bytes())?;
+                devices.insert(device_key.as_slice(), cbor(&info))?;
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| self.io(format!("{e:?}")))?;
+        self.flush()?;
+        Ok(Appended::Stored(relay_seq))
+    }
+
+    fn page(
+        &self,
+        vault: &str,
+        cursors: &BTreeMap<String, u64>,
+        from: u64,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError> {
+        let start = key(&[vault.as_bytes(), &from.to_be_bytes()]);
+        let end = key(&[vault.as_bytes(), &u64::MAX.to_be_bytes()]);
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        for item in self.records.range(start..=end) {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let relay_seq = k
+                .get(k.len().saturating_sub(8)..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Corrupt("short record key".into()))?;
+            if bytes >= max_bytes {
+                return Ok(Page {
+                    records,
+                    next: Some(relay_seq),
+                });
+            }
+            let record: Record = uncbor(&v)?;
+            if record.seq > cursors.get(&record.device).copied().unwrap_or(0) {
+                bytes += record.payload.len();
+                records.push(record);
+            }
+        }
+        Ok(Page {
+            records,
+            next: None,
+        })
+    }
+
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.snapshots
+            .insert(vault, cbor(snapshot))
+            .map_err(|e| self.io(e))?;
+        self.flush()
+    }
+
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+        match self.snapshots.get(vault).map_err(|e| self.io(e))? {
+            Some(v) => Ok(Some(uncbor(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+        let mut prefix = vault.as_bytes().to_vec();
+        prefix.push(0);
+        self.devices
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (_, v) = item.map_err(|e| self.io(e))?;
+                uncbor(&v)
+            })
+            .collect()
+    }
+
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+        let k = key(&[vault.as_bytes(), device.as_bytes()]);
+        let info = match self.devices.get(&k).map_err(|e| self.io(e))? {
+            Some(v) => DeviceInfo {
+                last_seen: now,
+                ..uncbor(&v)?
+            },
+            None => DeviceInfo {
+                device: device.to_string(),
+                last_seq: 0,
+                last_seen: now,
+            },
+        };
+        self.devices
+            .insert(k, cbor(&info))
+            .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+}
+
+/// An in-memory store for tests.
+#[derive(Default)]
+pub struct MemoryRelayStore {
+    inner: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    vaults: HashMap<String, VaultMeta>,
+    /// vault -> relay_seq -> record
+    records: HashMap<String, BTreeMap<u64, Record>>,
+    devices: HashMap<String, BTreeMap<String, DeviceInfo>>,
+    snapshots: HashMap<String, Snapshot>,
+    next: u64,
+}
+
+impl MemoryRelayStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        // A poisoned lock only means a test panicked mid-write; carry on.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl RelayStore for MemoryRelayStore {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+        Ok(self.lock().vaults.get(vault).cloned())
+    }
+
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+        self.lock().vaults.insert(vault.into(), meta.clone());
+        Ok(())
+    }
+
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+        let mut m = self.lock();
+        if let Some(existing) = m.records.get(vault).and_then(|r| {
+            r.values()
+                .find(|r| r.device == record.device && r.seq == record.seq)
+        }) {
+            return Ok(if existing == record {
+                Appended::Duplicate
+            } else {
+                Appended::Conflict
+            });
+        }
+        let last = m
+            .devices
+            .get(vault)
+            .and_then(|d| d.get(&record.device))
+            .map_or(0, |d| d.last_seq);
+        if record.seq != last + 1 {
+            return Ok(Appended::Gap { expected: last + 1 });
+        }
+        m.next += 1;
+        let relay_seq = m.next;
+        m.records
+            .entry(vault.into())
+            .or_default()
+            .insert(relay_seq, record.clone());
+        m.devices.entry(vault.into()).or_default().insert(
+            record.device.clone(),
+            DeviceInfo {
+                device: record.device.clone(),
+                last_seq: record.seq,
+                last_seen: now,
+            },
+        );
+        Ok(Appended::Stored(relay_seq))
+    }
+
+    fn page(
+        &self,
+        vault: &str,
+        cursors: &BTreeMap<String, u64>,
+        from: u64,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError> {
+        let m = self.lock();
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        if let Some(all) = m.records.get(vault) {
+            for (relay_seq, r) in all.range(from..) {
+                if bytes >= max_bytes {
+                    return Ok(Page {
+                        records,
+                        next: Some(*relay_seq),
+                    });
+                }
+                if r.seq > cursors.get(&r.device).copied().unwrap_or(0) {
+                    bytes += r.payload.len();
+                    records.push(r.clone());
+                }
+            }
+        }
+        Ok(Page {
+            records,
+            next: None,
+        })
+    }
+
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.lock().snapshots.insert(vault.into(), snapshot.clone());
+        Ok(())
+    }
+
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.lock().snapshots.get(vault).cloned())
+    }
+
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+        Ok(self
+            .lock()
+            .devices
+            .get(vault)
+            .map(|d| d.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        let d = m.devices.entry(vault.into()).or_default();
+        d.entry(device.into())
+            .or_insert_with(|| DeviceInfo {
+                device: device.into(),
+                last_seq: 0,
+                last_seen: now,
+            })
+            .last_seen = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    use super::*;
+    use serde_bytes::ByteBuf;
+
+    fn rec(device: &str, seq: u64, body: u8) -> Record {
+        Record {
+            device: device.into(),
+            seq,
+            kind: interlog_core::wire::RecordKind::Change,
+            payload: ByteBuf::from(vec![body; 10]),
+        }
+    }
+
+    fn contract(s: &dyn RelayStore) {
+        assert_eq!(s.vault("v").unwrap(), None);
+        let meta = VaultMeta {
+            token_hash: vec![1; 32],
+            created: 5,
+        };
+        s.create_vault("v", &meta).unwrap();
+        assert_eq!(s.vault("v").unwrap(), Some(meta));
+
+        assert!(matches!(
+            s.append("v", &rec("a", 1, 1), 10).unwrap(),
+            Appended::Stored(_)
+        ));
+        assert_eq!(
+            s.append("v", &rec("a", 1, 1), 10).unwrap(),
+            Appended::Duplicate
+        );
+        assert_eq!(
+            s.append("v", &rec("a", 1, 2), 10).unwrap(),
+            Appended::Conflict
+        );
+        assert_eq!(
+            s.append("v", &rec("a", 3, 3), 10).unwrap(),
+            Appended::Gap { expected: 2 }
+        );
+        assert!(matches!(
+            s.append("v", &rec("b", 1, 4), 11).unwrap(),
+            Appended::Stored(_)
+        ));
+        assert!(matches!(
+            s.append("v", &rec("a", 2, 5), 12).unwrap(),
+            Appended::Stored(_)
+        ));
+        assert!(matches!(
+            s.append("w", &rec("a", 1, 9), 12).unwrap(),
+            Appended::Stored(_)
+        ));
+
+        // Everything, in arrival order; then only what a cursor lacks.
+        let all = s.page("v", &BTreeMap::new(), 0, usize::MAX).unwrap();
+        let order: Vec<(String, u64)> = all
+            .records
+            .iter()
+            .map(|r| (r.device.clone(), r.seq))
+            .collect();
+        assert_eq!(
+            order,
+            vec![("a".into(), 1), ("b".into(), 1), ("a".into(), 2)]
+        );
+        assert!(all.next.is_none());
+        let cursors = BTreeMap::from([("a".to_string(), 1)]);
+        let some = s.page("v", &cursors, 0, usize::MAX).unwrap();
+        assert_eq!(some.records.len(), 2);
+        // Paging: small pages still return everything, in order.
+        let mut got = Vec::new();
+        let mut from = 0;
+        loop {
+            let p = s.page("v", &BTreeMap::new(), from, 1).unwrap();
+            got.extend(p.records);
+            match p.next {
+                Some(n) => from = n,
+                None => break,
+            }
+        }
+        assert_eq!(got, all.records);
+
+        let mut devices = s.devices("v").unwrap();
+        devices.sort_by(|a, b| a.device.cmp(&b.device));
+        assert_eq!(
+            devices.iter().map(|d| d.last_seq).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
+        s.touch("v", "c", 20).unwrap();
+        assert_eq!(s.devices("v").unwrap().len(), 3);
+
+        let snap = Snapshot {
+            device: "a".into(),
+            id: 1,
+            covers: cursors,
+            payload: ByteBuf::from(vec![7; 4]),
+        };
+        assert_eq!(s.snapshot("v").unwrap(), None);
+        s.put_snapshot("v", &snap).unwrap();
+        assert_eq!(s.snapshot("v").unwrap(), Some(snap));
+        assert_eq!(s.snapshot("w").unwrap(), None);
+    }
+
+    #[test]
+    fn memory_store_meets_the_contract() {
+        contract(&MemoryRelayStore::default());
+    }
+
+    #[test]
+    fn sled_store_meets_the_contract_and_keeps_data_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = SledRelayStore::open(dir.path()).unwrap();
+            contract(&s);
+        }
+        let s = SledRelayStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.page("v", &BTreeMap::new(), 0, usize::MAX)
+                .unwrap()
+                .records
+                .len(),
+            3
+        );
+        assert!(s.snapshot("v").unwrap().is_some());
+    }
+}
