@@ -37,7 +37,7 @@ fn bad_input_is_refused_with_one_clear_line_and_nothing_written() {
         (vec!["edit", &id, "--set", "rating=0"], "from 1 to 5"),
         (
             vec!["edit", &id, "--set", "colour=blue"],
-            "has no field 'colour'",
+            "have no field 'colour'",
         ),
         (vec!["edit", &id, "--set", "rating"], "FIELD=VALUE"),
         (vec!["edit", &id], "nothing to change"),
