@@ -87,6 +87,19 @@ pub enum Command {
     Export(ExportArgs),
     /// Import a JSON export (or merge an Automerge export of this vault)
     Import(ImportArgs),
+    /// Sync with the relay: push, pull and report (`--watch` stays connected)
+    Sync(SyncArgs),
+    /// Print a join code (and QR code) that makes another device a member of this vault
+    Pair,
+    /// Make this device a member of a vault, from a code `interlog pair` printed
+    Join {
+        /// The code (starts with interlog1:)
+        code: String,
+    },
+    /// The vault's devices as the relay knows them
+    Devices,
+    /// Run a relay, or mint an invite code for one
+    Relay(RelayCommand),
     /// Fields two devices changed at the same time, and picking a value
     Conflicts {
         #[command(subcommand)]
@@ -521,5 +534,47 @@ pub enum ConflictCmd {
         number: usize,
         /// Which value to keep (its number)
         choice: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SyncArgs {
+    /// The relay's URL, e.g. ws://relay.home:7878 (remembered after the first sync)
+    #[arg(long, value_name = "URL")]
+    pub relay: Option<String>,
+    /// A registration code from the relay's operator (`interlog relay invite`)
+    #[arg(long, value_name = "CODE")]
+    pub invite: Option<String>,
+    /// Stay connected: apply changes from other devices as they arrive and
+    /// push local ones, reconnecting with backoff
+    #[arg(long)]
+    pub watch: bool,
+    #[command(subcommand)]
+    pub action: Option<SyncCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCmd {
+    /// The relay, cursors, pending local changes and the last error (no network needed)
+    Status,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RelayCommand {
+    #[command(flatten)]
+    pub args: interlog_relay::RelayArgs,
+    #[command(subcommand)]
+    pub action: Option<RelayCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RelayCmd {
+    /// Mint a one-time invite code for registering a vault (works while the relay runs)
+    Invite {
+        /// The relay's data directory
+        #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
+        data: std::path::PathBuf,
     },
 }

@@ -59,3 +59,23 @@ pub fn restrict(path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The file a running `sync --watch` polls to notice local writes.
+pub fn changed_marker(home: &Path) -> PathBuf {
+    home.join("changed")
+}
+
+/// Tells a running `sync --watch` (if any) that this device wrote something.
+/// Best effort: the next sync pushes the change anyway.
+pub fn mark_changed(v: &DeviceVault) {
+    use interlog_core::store::Storage;
+    let store = PathBuf::from(v.storage().location());
+    if let Some(home) = store.parent() {
+        let _ = std::fs::write(changed_marker(home), b"");
+    }
+}
+
+/// The vault key file.
+pub fn key_file(home: &Path) -> PathBuf {
+    home.join("vault.key")
+}

@@ -19,6 +19,13 @@ mod out;
 use clap::Parser;
 
 fn main() {
+    // Let `interlog list interviews | head` end quietly, like other Unix
+    // tools, instead of panicking on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

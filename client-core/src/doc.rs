@@ -31,6 +31,8 @@ pub enum DocError {
         "this document belongs to vault {theirs}, not to this vault ({ours}); nothing was merged"
     )]
     OtherVault { ours: String, theirs: String },
+    #[error("could not store the change: {0}")]
+    Store(String),
     #[error("{0} change(s) the document depends on are missing")]
     MissingChanges(usize),
     #[error("the document data is not valid Automerge: {0}")]
@@ -141,6 +143,24 @@ impl VaultDoc {
                 .with_message(message.to_string())
                 .with_time(time),
         )
+    }
+
+    /// Applies changes from another device (a chunk or a whole document).
+    /// Refuses changes whose dependencies this document lacks, leaving them
+    /// queued in memory only: the caller must not store the chunk.
+    pub fn apply_chunk(&mut self, bytes: &[u8]) -> Result<(), DocError> {
+        self.doc.load_incremental(bytes)?;
+        let missing = self.doc.get_missing_deps(&[]);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(DocError::MissingChanges(missing.len()))
+        }
+    }
+
+    /// How many changes this document has beyond `heads`.
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> usize {
+        self.doc.get_changes(heads).len()
     }
 
     /// Merges raw document bytes (an `export --format automerge` from another

@@ -56,7 +56,10 @@ fn now() -> i64 {
 }
 
 /// A live subscription and, per device, the last seq sent on it.
-type Live = (tokio::sync::broadcast::Receiver<Arc<Record>>, BTreeMap<String, u64>);
+type Live = (
+    tokio::sync::broadcast::Receiver<Arc<Record>>,
+    BTreeMap<String, u64>,
+);
 
 struct Conn<S: RelayStore> {
     shared: Arc<Shared<S>>,
@@ -132,7 +135,12 @@ async fn recv_frame(socket: &mut WebSocket) -> Result<Option<Frame>, Refusal> {
     loop {
         match socket.recv().await {
             None | Some(Ok(Message::Close(_))) => return Ok(None),
-            Some(Err(e)) => return Err(refuse(codes::BAD_FRAME, format!("connection error: {e}"))),
+            Some(Err(e)) => {
+                // A peer that goes away without a closing handshake is not
+                // misbehaving; there is nobody left to tell.
+                tracing::debug!("connection ended: {e}");
+                return Ok(None);
+            }
             Some(Ok(Message::Binary(bytes))) => {
                 return wire::decode(&bytes).map(Some).map_err(|e| match e {
                     wire::WireError::TooLarge { .. } => refuse(codes::TOO_LARGE, e.to_string()),

@@ -7,6 +7,7 @@ mod kinds;
 mod log;
 mod records;
 mod reports;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -60,12 +61,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => io::export(&ctx, a),
         Command::Import(a) => io::import(&ctx, a),
         Command::Conflicts { action } => reports::conflicts(&ctx, action),
+        Command::Sync(a) => sync::sync(&ctx, a),
+        Command::Pair => sync::pair(&ctx),
+        Command::Join { code } => sync::join(&ctx, &code),
+        Command::Devices => sync::devices(&ctx),
+        Command::Relay(r) => sync::relay(r),
     }
 }
 
 /// Commits and flushes; the command may report success only after this.
 pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     let saved = v.save(message)?;
+    if saved.wrote {
+        home::mark_changed(v);
+    }
     if let Some(e) = saved.compaction_error {
         out::warn(&format!(
             "your change is saved, but compacting the store failed ({e}); it will be retried"

@@ -49,6 +49,13 @@ impl<S: Storage> Vault<S> {
     /// Makes this storage a new device of an existing vault, starting from a
     /// full document of it (`save()` bytes from another device).
     pub fn join(store: S, document: &[u8]) -> Result<Self, StoreError> {
+        let device_id = automerge::ActorId::random().to_bytes().to_vec();
+        Self::join_as(store, document, device_id)
+    }
+
+    /// [`Self::join`] with a device id chosen by the caller (the sync client
+    /// picks one before it connects).
+    pub fn join_as(store: S, document: &[u8], device_id: Vec<u8>) -> Result<Self, StoreError> {
         let mut doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
             detail: e.to_string(),
         })?;
@@ -57,7 +64,6 @@ impl<S: Storage> Vault<S> {
                 detail: "it has no vault id".into(),
             });
         }
-        let device_id = automerge::ActorId::random().to_bytes().to_vec();
         doc.set_actor(&device_id);
         Self::start(store, doc, device_id)
     }
@@ -143,6 +149,25 @@ impl<S: Storage> Vault<S> {
 
     pub fn storage(&self) -> &S {
         &self.store
+    }
+
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Applies a chunk from another device and stores it durably. A chunk
+    /// that does not apply (or depends on changes not received yet) is not
+    /// stored.
+    pub fn apply_remote(&mut self, chunk: &[u8]) -> Result<(), crate::DocError> {
+        self.doc.apply_chunk(chunk)?;
+        self.last_seq = self
+            .store
+            .append(chunk)
+            .map_err(|e| crate::DocError::Store(e.to_string()))?;
+        self.saved_heads = self.doc.heads();
+        self.chunk_count += 1;
+        self.chunk_bytes += chunk.len();
+        Ok(())
     }
 
     /// Commits pending edits and appends them durably as one chunk. Returns

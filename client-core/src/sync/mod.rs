@@ -1,1 +1,484 @@
-//! placeholder
+//! The relay client: end-to-end encrypted push, pull, live sync and joining.
+//!
+//! Each device appends to its own log of sealed records (vault, device, seq).
+//! Pushing seals the changes since the heads this device last pushed
+//! (`save_after`) as the next record; the sealed record is stored in the
+//! local outbox *before* it is sent, so a retry after a crash resends the
+//! same bytes and the relay's idempotent append acknowledges it again.
+//! Pulling sends this device's cursors (the last seq applied from each
+//! device); a cursor moves only after the record is applied and flushed, so an
+//! interrupted sync resumes where it stopped. Protocol: docs/protocol.md.
+
+mod conn;
+mod membership;
+mod state;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_bytes::ByteBuf;
+
+pub use conn::Connection;
+pub use membership::{JoinCode, Membership};
+pub use state::SyncState;
+
+use crate::crypto::{self, CryptoError, Derived};
+use crate::doc::VaultDoc;
+use crate::store::{Storage, StoreError, Vault};
+use crate::wire::{self, codes, DeviceInfo, Frame, Record, RecordKind, Snapshot};
+
+/// How long to wait for the relay to answer one request.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Upload a fresh snapshot once this many records arrived or left since the
+/// last one, so new devices bootstrap from a recent state.
+const SNAPSHOT_EVERY: u64 = 500;
+
+/// Why a sync failed. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("could not reach the relay at {url}: {detail}; check the URL and that the relay is running, then retry (your changes are safe on this device)")]
+    Connect { url: String, detail: String },
+    #[error("the connection to the relay broke: {0}; run `interlog sync` again to resume where it stopped")]
+    Connection(String),
+    #[error("the relay did not answer within {0:?}; run `interlog sync` again to resume")]
+    Timeout(Duration),
+    #[error("the relay refused: {message}")]
+    Refused { code: String, message: String },
+    #[error("the vault key on this device does not match the vault on the relay: {0}. To fix: run `interlog pair` on a device that syncs correctly and `interlog join CODE` here")]
+    WrongKey(String),
+    #[error("this device's id was already used for different records (a restored backup or a copied home directory?): {0}. Move this home aside and `interlog join` again with a code from `interlog pair`")]
+    DeviceIdReused(String),
+    #[error("a record from device {device} (seq {seq}) failed authentication: it was altered or does not belong here; nothing was applied. Tell the relay's operator; run `interlog sync` again once fixed")]
+    Tampered { device: String, seq: u64 },
+    #[error("a record from device {device} (seq {seq}) could not be applied: {detail}; nothing after it was applied")]
+    Unapplicable {
+        device: String,
+        seq: u64,
+        detail: String,
+    },
+    #[error(
+        "the relay sent an unexpected {0} frame; is it an Interlog relay of the same version?"
+    )]
+    Protocol(String),
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("this device is not a member of a vault on a relay yet: run `interlog sync --relay URL` to start syncing, or `interlog join CODE` to join a vault")]
+    NotConfigured,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a sync did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Report {
+    pub pushed: usize,
+    pub pulled: usize,
+    pub snapshot_uploaded: bool,
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// The wire device id of a store's device.
+pub fn device_name(device_id: &[u8]) -> String {
+    hex::encode(device_id)
+}
+
+/// An authenticated connection to the relay for one vault and device.
+pub struct Session {
+    conn: Connection,
+    /// Live records that arrived while waiting for an acknowledgement.
+    pending: std::collections::VecDeque<Frame>,
+    vault: String,
+    device: String,
+    keys: Derived,
+    pub devices: Vec<DeviceInfo>,
+}
+
+impl Session {
+    /// Connects, says hello and waits for the welcome.
+    pub async fn open(
+        membership: &Membership,
+        device: &str,
+        register: bool,
+        invite: Option<String>,
+    ) -> Result<Session, SyncError> {
+        let keys = membership.key.derive();
+        let mut conn = Connection::connect(&membership.relay).await?;
+        conn.send(&Frame::Hello {
+            version: wire::PROTOCOL_VERSION,
+            capabilities: vec!["snapshot".into(), "live".into()],
+            vault: membership.vault.clone(),
+            device: device.to_string(),
+            token: ByteBuf::from(keys.token.to_vec()),
+            register,
+            invite,
+        })
+        .await?;
+        match conn.recv(TIMEOUT).await? {
+            Frame::Welcome {
+                version, devices, ..
+            } => {
+                wire::check_version(version)?;
+                Ok(Session {
+                    conn,
+                    pending: Default::default(),
+                    vault: membership.vault.clone(),
+                    device: device.to_string(),
+                    keys,
+                    devices,
+                })
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &Frame) -> Result<(), SyncError> {
+        self.conn.send(frame).await
+    }
+
+    /// Ends the session with a closing handshake.
+    pub async fn close(mut self) {
+        self.conn.close().await;
+    }
+
+    pub async fn recv(&mut self, timeout: Duration) -> Result<Frame, SyncError> {
+        if let Some(f) = self.pending.pop_front() {
+            return Ok(f);
+        }
+        match self.conn.recv(timeout).await? {
+            Frame::Error { code, message } => Err(refused(code, message)),
+            other => Ok(other),
+        }
+    }
+
+    /// Pushes this device's unpushed changes: first a record left in the
+    /// outbox by an interrupted sync, then a new one. Returns records pushed.
+    pub async fn push<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<usize, SyncError> {
+        let mut state = SyncState::load(v.storage())?;
+        let mut pushed = 0;
+        if let Some(outbox) = state.outbox.clone() {
+            self.append(&outbox.record).await?;
+            state.finish_push(&outbox);
+            state.save(v.storage_mut())?;
+            pushed += 1;
+        }
+        let heads = v.doc.heads();
+        let chunk = v.doc.save_after(&state.pushed_heads);
+        if chunk.is_empty() {
+            return Ok(pushed);
+        }
+        let seq = state.next_seq;
+        let aad = crypto::record_aad(&self.vault, &self.device, seq, RecordKind::Change);
+        let record = Record {
+            device: self.device.clone(),
+            seq,
+            kind: RecordKind::Change,
+            payload: ByteBuf::from(self.keys.seal(&aad, &chunk)?),
+        };
+        // Durable before it leaves: a retry must resend these exact bytes.
+        let outbox = state::Outbox::new(record, &heads);
+        state.outbox = Some(outbox.clone());
+        state.save(v.storage_mut())?;
+        self.append(&outbox.record).await?;
+        state.finish_push(&outbox);
+        state.save(v.storage_mut())?;
+        Ok(pushed + 1)
+    }
+
+    async fn append(&mut self, record: &Record) -> Result<(), SyncError> {
+        self.send(&Frame::Append {
+            record: record.clone(),
+        })
+        .await?;
+        self.await_reply(|f| matches!(f, Frame::Ack { device, seq } if *device == record.device && *seq == record.seq))
+            .await
+    }
+
+    /// Waits for the frame `is_reply` accepts, keeping live records that
+    /// arrive meanwhile for the next `recv`.
+    async fn await_reply(&mut self, is_reply: impl Fn(&Frame) -> bool) -> Result<(), SyncError> {
+        loop {
+            let f = match self.conn.recv(TIMEOUT).await? {
+                Frame::Error { code, message } => return Err(refused(code, message)),
+                f => f,
+            };
+            if is_reply(&f) {
+                return Ok(());
+            }
+            match f {
+                Frame::Records { .. } => self.pending.push_back(f),
+                other => return Err(unexpected(other)),
+            }
+        }
+    }
+
+    /// Opens a record from another device, checking where it claims to be from.
+    pub fn open_record(&self, r: &Record) -> Result<Vec<u8>, SyncError> {
+        let aad = crypto::record_aad(&self.vault, &r.device, r.seq, r.kind);
+        self.keys
+            .open(&aad, &r.payload)
+            .map_err(|_| SyncError::Tampered {
+                device: r.device.clone(),
+                seq: r.seq,
+            })
+    }
+
+    /// Opens a snapshot, checking its vault, device, id and covers.
+    pub fn open_snapshot(&self, s: &Snapshot) -> Result<Vec<u8>, SyncError> {
+        let aad = crypto::snapshot_aad(&self.vault, &s.device, s.id, &s.covers);
+        self.keys
+            .open(&aad, &s.payload)
+            .map_err(|_| SyncError::Tampered {
+                device: s.device.clone(),
+                seq: 0,
+            })
+    }
+
+    /// Applies records to the vault in order, advancing and persisting each
+    /// device's cursor after its record is flushed. Records at or below a
+    /// cursor (already applied) are skipped.
+    pub fn apply<S: Storage>(
+        &self,
+        v: &mut Vault<S>,
+        state: &mut SyncState,
+        records: &[Record],
+    ) -> Result<usize, SyncError> {
+        let mut applied = 0;
+        for r in records {
+            let cursor = state.cursors.get(&r.device).copied().unwrap_or(0);
+            if r.device == self.device || r.seq <= cursor {
+                continue;
+            }
+            if r.seq != cursor + 1 {
+                return Err(SyncError::Unapplicable {
+                    device: r.device.clone(),
+                    seq: r.seq,
+                    detail: format!("record {} of that device is missing", cursor + 1),
+                });
+            }
+            let chunk = self.open_record(r)?;
+            v.apply_remote(&chunk)
+                .map_err(|e| SyncError::Unapplicable {
+                    device: r.device.clone(),
+                    seq: r.seq,
+                    detail: e.to_string(),
+                })?;
+            state.cursors.insert(r.device.clone(), r.seq);
+            state.since_snapshot += 1;
+            state.save(v.storage_mut())?;
+            applied += 1;
+        }
+        Ok(applied)
+    }
+
+    /// Seals and uploads a snapshot of the whole vault, covering this
+    /// device's pushed records and every cursor.
+    pub async fn upload_snapshot<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<(), SyncError> {
+        let mut state = SyncState::load(v.storage())?;
+        let mut covers = state.cursors.clone();
+        covers.insert(self.device.clone(), state.next_seq - 1);
+        let id = state.snapshot_id + 1;
+        let aad = crypto::snapshot_aad(&self.vault, &self.device, id, &covers);
+        let payload = ByteBuf::from(self.keys.seal(&aad, &v.doc.save())?);
+        self.send(&Frame::Snapshot {
+            snapshot: Snapshot {
+                device: self.device.clone(),
+                id,
+                covers,
+                payload,
+            },
+        })
+        .await?;
+        self.await_reply(|f| matches!(f, Frame::SnapshotAck { id: acked } if *acked == id))
+            .await?;
+        state.snapshot_id = id;
+        state.since_snapshot = 0;
+        state.save(v.storage_mut())?;
+        Ok(())
+    }
+}
+
+fn unexpected(f: Frame) -> SyncError {
+    match f {
+        Frame::Error { code, message } => refused(code, message),
+        other => SyncError::Protocol(
+            format!("{other:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or("?")
+                .to_string(),
+        ),
+    }
+}
+
+fn refused(code: String, message: String) -> SyncError {
+    match code.as_str() {
+        codes::AUTH if message.contains("invite") => SyncError::Refused { code, message },
+        codes::AUTH => SyncError::WrongKey(message),
+        codes::DEVICE_ID_REUSED => SyncError::DeviceIdReused(message),
+        _ => SyncError::Refused { code, message },
+    }
+}
+
+/// One-shot sync: push, pull everything missing, report.
+pub async fn sync_once<S: Storage>(
+    v: &mut Vault<S>,
+    membership: &Membership,
+    invite: Option<String>,
+    force_snapshot: bool,
+) -> Result<Report, SyncError> {
+    let device = device_name(v.device_id());
+    let registered = SyncState::load(v.storage())?.registered;
+    let mut session = Session::open(membership, &device, !registered, invite).await?;
+    if !registered {
+        let mut state = SyncState::load(v.storage())?;
+        state.registered = true;
+        state.save(v.storage_mut())?;
+    }
+    let pushed = session.push(v).await?;
+    let pulled = pull(&mut session, v).await?;
+    let mut report = Report {
+        pushed,
+        pulled,
+        snapshot_uploaded: false,
+        devices: session.devices.clone(),
+    };
+    if force_snapshot || SyncState::load(v.storage())?.since_snapshot >= SNAPSHOT_EVERY {
+        session.upload_snapshot(v).await?;
+        report.snapshot_uploaded = true;
+    }
+    session.close().await;
+    Ok(report)
+}
+
+/// Applies live records: pushes local changes first (the caller holds the
+/// store), then applies, so the pushed heads can move to the current heads.
+pub async fn apply_live<S: Storage>(
+    session: &mut Session,
+    v: &mut Vault<S>,
+    records: &[Record],
+) -> Result<(usize, usize), SyncError> {
+    let pushed = session.push(v).await?;
+    let mut state = SyncState::load(v.storage())?;
+    let applied = session.apply(v, &mut state, records)?;
+    if state.outbox.is_none() {
+        state.pushed_heads = v.doc.heads();
+    }
+    state.save(v.storage_mut())?;
+    Ok((pushed, applied))
+}
+
+/// Asks for everything missing and applies it; afterwards every local change
+/// is on the relay and every relay record is here, so the pushed heads move
+/// to the current heads.
+pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result<usize, SyncError> {
+    let mut state = SyncState::load(v.storage())?;
+    session
+        .send(&Frame::Sync {
+            cursors: state.cursors.clone(),
+            live: false,
+            want_snapshot: false,
+        })
+        .await?;
+    let mut pulled = 0;
+    loop {
+        match session.recv(TIMEOUT).await? {
+            Frame::Records { records } => pulled += session.apply(v, &mut state, &records)?,
+            Frame::CaughtUp => break,
+            Frame::Snapshot { .. } => {} // only sent when asked for
+            other => return Err(unexpected(other)),
+        }
+    }
+    // The caller pushed just before, holding the store: every change beyond
+    // the pushed heads now came from the relay, so the relay has them all.
+    if state.outbox.is_none() {
+        state.pushed_heads = v.doc.heads();
+    }
+    state.save(v.storage_mut())?;
+    Ok(pulled)
+}
+
+/// Joins a vault from a join code: fetches the newest snapshot and the
+/// records after it, checks them, and only then creates the local store.
+pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Report), SyncError> {
+    let membership = code.membership();
+    let device_id = crypto::random::<16>()?.to_vec();
+    let device = device_name(&device_id);
+    let mut session = Session::open(&membership, &device, false, None).await?;
+    session
+        .send(&Frame::Sync {
+            cursors: BTreeMap::new(),
+            live: false,
+            want_snapshot: true,
+        })
+        .await?;
+    let mut doc: Option<VaultDoc> = None;
+    let mut cursors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pulled = 0;
+    loop {
+        match session.recv(TIMEOUT).await? {
+            Frame::Snapshot { snapshot } => {
+                let bytes = session.open_snapshot(&snapshot)?;
+                let d = VaultDoc::load(Some(&bytes), []).map_err(|e| SyncError::Unapplicable {
+                    device: snapshot.device.clone(),
+                    seq: 0,
+                    detail: e.to_string(),
+                })?;
+                doc = Some(d);
+                cursors = snapshot.covers.clone();
+            }
+            Frame::Records { records } => {
+                for r in records {
+                    let cursor = cursors.get(&r.device).copied().unwrap_or(0);
+                    if r.seq <= cursor {
+                        continue;
+                    }
+                    let chunk = session.open_record(&r)?;
+                    let d = match doc.as_mut() {
+                        Some(d) => d,
+                        None => doc.insert(
+                            VaultDoc::load(None, [])
+                                .map_err(|e| SyncError::Other(e.to_string()))?,
+                        ),
+                    };
+                    d.apply_chunk(&chunk).map_err(|e| SyncError::Unapplicable {
+                        device: r.device.clone(),
+                        seq: r.seq,
+                        detail: e.to_string(),
+                    })?;
+                    cursors.insert(r.device.clone(), r.seq);
+                    pulled += 1;
+                }
+            }
+            Frame::CaughtUp => break,
+            other => return Err(unexpected(other)),
+        }
+    }
+    let mut doc = doc.ok_or_else(|| SyncError::Other("the relay holds nothing for this vault yet: run `interlog sync` on a device of the vault first".into()))?;
+    if doc.vault_id().as_deref() != Some(membership.vault.as_str()) {
+        return Err(SyncError::WrongKey(
+            "the relay's data belongs to another vault".into(),
+        ));
+    }
+    let mut v = Vault::join_as(store, &doc.save(), device_id)?;
+    let mut state = SyncState::load(v.storage())?;
+    state.cursors = cursors;
+    state.registered = true;
+    state.pushed_heads = v.doc.heads();
+    state.save(v.storage_mut())?;
+    let devices = session.devices.clone();
+    session.close().await;
+    Ok((
+        v,
+        Report {
+            pushed: 0,
+            pulled,
+            snapshot_uploaded: false,
+            devices,
+        },
+    ))
+}

@@ -1,0 +1,388 @@
+//! `sync`, `pair`, `join`, `devices` and `relay`: the network commands. The
+//! rest of the CLI never touches the network; these start a small tokio
+//! runtime of their own.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context, Result};
+use interlog_core::crypto::VaultKey;
+use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
+use interlog_core::wire::Frame;
+use serde_json::json;
+
+use super::Ctx;
+use crate::args::{RelayCmd, RelayCommand, SyncArgs, SyncCmd};
+use crate::home::{self, DeviceVault};
+use crate::out;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the network runtime")
+}
+
+/// The device's membership, set up or updated from `--relay`.
+fn membership(ctx: &Ctx, v: &DeviceVault, relay: Option<String>) -> Result<Membership> {
+    let path = home::key_file(&ctx.home);
+    let m = match (Membership::load(&path)?, relay) {
+        (None, None) => return Err(SyncError::NotConfigured.into()),
+        (None, Some(url)) => {
+            let m = Membership {
+                relay: url,
+                vault: v.vault_id(),
+                key: VaultKey::generate()?,
+            };
+            m.save(&path)?;
+            m
+        }
+        (Some(mut m), Some(url)) if m.relay != url => {
+            m.relay = url;
+            m.save(&path)?;
+            m
+        }
+        (Some(m), _) => m,
+    };
+    if m.vault != v.vault_id() {
+        bail!(
+            "the key file {} is for vault {}, but this device holds vault {}; nothing was sent. Move the key file aside, or use the home that matches it",
+            path.display(),
+            m.vault,
+            v.vault_id()
+        );
+    }
+    Ok(m)
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Records the outcome in the sync state, for `sync status`.
+fn remember(v: &mut DeviceVault, error: Option<String>) {
+    if let Ok(mut state) = SyncState::load(v.storage()) {
+        match error {
+            None => {
+                state.last_sync = Some(now_secs());
+                state.last_error = None;
+            }
+            Some(e) => state.last_error = Some(e),
+        }
+        let _ = state.save(v.storage_mut());
+    }
+}
+
+pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
+    if let Some(SyncCmd::Status) = a.action {
+        return status(ctx);
+    }
+    let rt = runtime()?;
+    if a.watch {
+        let m = {
+            let v = ctx.open()?;
+            membership(ctx, &v, a.relay.clone())?
+        };
+        return rt.block_on(watch(ctx, &m, a.invite));
+    }
+    let mut v = ctx.open()?;
+    let m = membership(ctx, &v, a.relay)?;
+    let result = rt.block_on(sync::sync_once(&mut v, &m, a.invite, false));
+    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    let report = result?;
+    if ctx.json {
+        return out::json(&report);
+    }
+    println!(
+        "synced with {}: sent {} change record(s), received {}{}",
+        m.relay,
+        report.pushed,
+        report.pulled,
+        if report.snapshot_uploaded {
+            ", uploaded a snapshot"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Stays connected, reconnecting with backoff; Ctrl-C stops it.
+async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
+    let mut backoff = Duration::from_millis(250);
+    let mut invite = invite;
+    loop {
+        let started = std::time::Instant::now();
+        let err = match watch_once(ctx, m, invite.take()).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if let Ok(mut v) = ctx.open() {
+            remember(&mut v, Some(format!("{err:#}")));
+        }
+        // Problems that retrying cannot fix stop the watch.
+        if let Some(e) = err.downcast_ref::<SyncError>() {
+            if matches!(
+                e,
+                SyncError::WrongKey(_) | SyncError::DeviceIdReused(_) | SyncError::Tampered { .. }
+            ) {
+                return Err(err);
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(250);
+        }
+        out::warn(&format!(
+            "{err:#}; retrying in {:.1}s",
+            backoff.as_secs_f64()
+        ));
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
+    std::fs::metadata(home::changed_marker(&ctx.home))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
+    // The store is opened only while changes are applied or pushed, so other
+    // commands on this device are never blocked for long.
+    let (device, registered) = {
+        let v = ctx.open()?;
+        (
+            device_name(v.device_id()),
+            SyncState::load(v.storage())?.registered,
+        )
+    };
+    let mut session = Session::open(m, &device, !registered, invite).await?;
+    {
+        let mut v = ctx.open()?;
+        let mut state = SyncState::load(v.storage())?;
+        state.registered = true;
+        state.save(v.storage_mut())?;
+        session.push(&mut v).await?;
+        sync::pull(&mut session, &mut v).await?;
+        remember(&mut v, None);
+    }
+    let cursors = {
+        let v = ctx.open()?;
+        SyncState::load(v.storage())?.cursors
+    };
+    session
+        .send(&Frame::Sync {
+            cursors,
+            live: true,
+            want_snapshot: false,
+        })
+        .await?;
+    if !ctx.json {
+        out::note(&format!(
+            "watching {} for changes (Ctrl-C to stop)",
+            m.relay
+        ));
+    }
+    let mut seen = changed_at(ctx);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            frame = session.recv(Duration::from_secs(3600 * 24)) => {
+                match frame? {
+                    Frame::Records { records } => {
+                        let mut v = ctx.open()?;
+                        let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
+                        remember(&mut v, None);
+                        if applied > 0 && !ctx.json {
+                            out::note(&format!("received {applied} change record(s)"));
+                        }
+                    }
+                    Frame::CaughtUp => {}
+                    other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),
+                }
+            }
+            _ = tick.tick() => {
+                let now = changed_at(ctx);
+                if now != seen {
+                    seen = now;
+                    let mut v = ctx.open()?;
+                    let pushed = session.push(&mut v).await?;
+                    remember(&mut v, None);
+                    if pushed > 0 && !ctx.json {
+                        out::note(&format!("sent {pushed} change record(s)"));
+                    }
+                }
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+fn status(ctx: &Ctx) -> Result<()> {
+    let mut v = ctx.open()?;
+    let m = Membership::load(&home::key_file(&ctx.home))?;
+    let state = SyncState::load(v.storage())?;
+    let pending = v.doc.changes_since(&state.pushed_heads) + usize::from(state.outbox.is_some());
+    let device = device_name(v.device_id());
+    if ctx.json {
+        return out::json(&json!({
+            "relay": m.as_ref().map(|m| m.relay.clone()),
+            "vault": v.vault_id(),
+            "device": device,
+            "cursors": state.cursors,
+            "next_seq": state.next_seq,
+            "pending_changes": pending,
+            "last_sync": state.last_sync,
+            "last_error": state.last_error,
+        }));
+    }
+    let last = state
+        .last_sync
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "never".into());
+    let mut t = out::table(["", ""]);
+    t.add_row([
+        "relay".to_string(),
+        m.map_or("not set up (interlog sync --relay URL)".into(), |m| m.relay),
+    ]);
+    t.add_row(["vault".to_string(), v.vault_id()]);
+    t.add_row(["this device".to_string(), device]);
+    t.add_row(["records sent".to_string(), (state.next_seq - 1).to_string()]);
+    t.add_row(["pending local changes".to_string(), pending.to_string()]);
+    t.add_row(["last sync".to_string(), last]);
+    t.add_row([
+        "last error".to_string(),
+        state.last_error.clone().unwrap_or_else(|| "none".into()),
+    ]);
+    for (d, seq) in &state.cursors {
+        t.add_row([
+            format!("received from {}", &d[..d.len().min(12)]),
+            format!("up to record {seq}"),
+        ]);
+    }
+    out::print_table(&t, "");
+    Ok(())
+}
+
+pub fn pair(ctx: &Ctx) -> Result<()> {
+    let mut v = ctx.open()?;
+    let m = membership(ctx, &v, None)?;
+    // Sync and upload a fresh snapshot, so the new device starts from it
+    // instead of replaying every record.
+    let rt = runtime()?;
+    let result = rt.block_on(sync::sync_once(&mut v, &m, None, true));
+    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    result?;
+    let code = JoinCode::new(&m).encode();
+    if ctx.json {
+        return out::json(&json!({"code": code}));
+    }
+    println!("On the new device, run:\n\n  interlog join {code}\n");
+    println!("or scan this code with the phone app:\n");
+    let qr = qrcode::QrCode::new(code.as_bytes())
+        .map_err(|e| anyhow!("could not draw the QR code: {e}"))?;
+    let art = qr
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .build();
+    println!("{art}");
+    println!("\nKeep this code secret: it holds the key to your journal.");
+    Ok(())
+}
+
+pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
+    let code = JoinCode::parse(code)?;
+    let key_path = home::key_file(&ctx.home);
+    if ctx.home.join("store").exists() {
+        if let Ok(v) = ctx.open() {
+            if v.vault_id() == code.membership().vault {
+                bail!("this device is already a member of that vault; run `interlog sync`");
+            }
+            bail!(
+                "this device already holds vault {}, not the vault of that code; nothing was changed. Use another --home for the other vault",
+                v.vault_id()
+            );
+        }
+    }
+    let storage = home::create_store(&ctx.home)?;
+    let rt = runtime()?;
+    let (mut v, report) = rt.block_on(sync::join(&code, storage))?;
+    code.membership().save(&key_path)?;
+    remember(&mut v, None);
+    if ctx.json {
+        return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
+    }
+    println!(
+        "Joined vault {} through {}; this device has everything now ({} record(s) after the snapshot).",
+        v.vault_id(),
+        code.membership().relay,
+        report.pulled
+    );
+    Ok(())
+}
+
+pub fn devices(ctx: &Ctx) -> Result<()> {
+    let v = ctx.open()?;
+    let m = membership(ctx, &v, None)?;
+    let me = device_name(v.device_id());
+    let registered = SyncState::load(v.storage())?.registered;
+    drop(v);
+    if !registered {
+        bail!("this vault is not on the relay yet; run `interlog sync` first");
+    }
+    let rt = runtime()?;
+    let session = rt.block_on(Session::open(&m, &me, false, None))?;
+    let mut devices = session.devices.clone();
+    devices.sort_by_key(|d| std::cmp::Reverse(d.last_seen));
+    if ctx.json {
+        return out::json(&devices);
+    }
+    let mut t = out::table(["device", "records", "last seen", ""]);
+    for d in devices {
+        let seen = jiff::Timestamp::from_second(d.last_seen)
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let this = if d.device == me { "this device" } else { "" };
+        t.add_row([
+            d.device[..d.device.len().min(12)].to_string(),
+            d.last_seq.to_string(),
+            seen,
+            this.into(),
+        ]);
+    }
+    out::print_table(&t, "No devices yet.");
+    Ok(())
+}
+
+pub fn relay(r: RelayCommand) -> Result<()> {
+    match r.action {
+        Some(RelayCmd::Invite { data }) => {
+            let code = interlog_relay::invites::mint(&data)
+                .with_context(|| format!("could not write an invite in {}", data.display()))?;
+            println!("{code}");
+            Ok(())
+        }
+        None => {
+            interlog_relay::init_logging();
+            let settings = r.args.resolve()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("could not start the relay runtime")?;
+            rt.block_on(interlog_relay::serve_forever(settings))?;
+            Ok(())
+        }
+    }
+}

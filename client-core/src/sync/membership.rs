@@ -1,0 +1,173 @@
+//! Vault membership: the relay, the vault id and the vault key, kept in a
+//! key file readable by its owner only; and the join code that carries them
+//! to a new device.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::VaultKey;
+use crate::sync::SyncError;
+
+/// What a device needs to sync a vault.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub relay: String,
+    pub vault: String,
+    pub key: VaultKey,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    relay: String,
+    vault: String,
+    key: String,
+}
+
+impl Membership {
+    /// Reads the key file, `None` if there is none.
+    pub fn load(path: &Path) -> Result<Option<Self>, SyncError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(SyncError::Other(format!(
+                    "could not read the key file {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        let f: KeyFile = serde_json::from_str(&text).map_err(|e| {
+            SyncError::Other(format!(
+                "the key file {} is damaged ({e}); restore it from a backup or join again",
+                path.display()
+            ))
+        })?;
+        Ok(Some(Membership {
+            relay: f.relay,
+            vault: f.vault,
+            key: VaultKey::from_hex(&f.key)?,
+        }))
+    }
+
+    /// Writes the key file, owner-only from the moment it exists.
+    pub fn save(&self, path: &Path) -> Result<(), SyncError> {
+        let text = serde_json::to_string_pretty(&KeyFile {
+            relay: self.relay.clone(),
+            vault: self.vault.clone(),
+            key: self.key.to_hex(),
+        })
+        .map_err(|e| SyncError::Other(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let io = |e: std::io::Error| {
+            SyncError::Other(format!(
+                "could not write the key file {}: {e}",
+                path.display()
+            ))
+        };
+        use std::io::Write;
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(text.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(())
+    }
+}
+
+/// A join code: `interlog1:` then the relay URL, vault id and key, so that
+/// `interlog join` needs nothing else. It is a secret: whoever holds it can
+/// read the vault.
+#[derive(Debug, Clone)]
+pub struct JoinCode(Membership);
+
+const PREFIX: &str = "interlog1:";
+
+impl JoinCode {
+    pub fn new(m: &Membership) -> Self {
+        JoinCode(m.clone())
+    }
+
+    pub fn membership(&self) -> Membership {
+        self.0.clone()
+    }
+
+    pub fn parse(code: &str) -> Result<Self, SyncError> {
+        let bad = || {
+            SyncError::Other("that is not an Interlog join code; copy the whole line `interlog pair` printed (it starts with interlog1:)".into())
+        };
+        let rest = code.trim().strip_prefix(PREFIX).ok_or_else(bad)?;
+        let bytes = hex::decode(rest).map_err(|_| bad())?;
+        let f: KeyFile = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if !crate::wire::valid_id(&f.vault) {
+            return Err(bad());
+        }
+        Ok(JoinCode(Membership {
+            relay: f.relay,
+            vault: f.vault,
+            key: VaultKey::from_hex(&f.key).map_err(|_| bad())?,
+        }))
+    }
+
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(&KeyFile {
+            relay: self.0.relay.clone(),
+            vault: self.0.vault.clone(),
+            key: self.0.key.to_hex(),
+        })
+        .unwrap_or_default();
+        format!("{PREFIX}{}", hex::encode(json))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_codes_round_trip_and_refuse_garbage() {
+        let m = Membership {
+            relay: "ws://127.0.0.1:7878".into(),
+            vault: "01ABC".into(),
+            key: VaultKey::generate().unwrap(),
+        };
+        let code = JoinCode::new(&m).encode();
+        let back = JoinCode::parse(&code).unwrap().membership();
+        assert_eq!(
+            (back.relay, back.vault, back.key),
+            (m.relay, m.vault, m.key)
+        );
+        assert!(JoinCode::parse("hello").is_err());
+        assert!(JoinCode::parse("interlog1:zz").is_err());
+    }
+
+    #[test]
+    fn key_files_are_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.key");
+        let m = Membership {
+            relay: "ws://x".into(),
+            vault: "v".into(),
+            key: VaultKey::generate().unwrap(),
+        };
+        m.save(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert_eq!(Membership::load(&path).unwrap().unwrap().key, m.key);
+        assert!(Membership::load(&dir.path().join("none"))
+            .unwrap()
+            .is_none());
+    }
+}
