@@ -120,3 +120,117 @@ impl Device {
         self.ok(&all).trim().to_string()
     }
 }
+
+/// A real relay process (`interlog relay`) on 127.0.0.1 with its own data
+/// directory; killed on drop.
+pub struct TestRelay {
+    child: Option<std::process::Child>,
+    pub data: tempfile::TempDir,
+    pub addr: String,
+}
+
+impl TestRelay {
+    /// Starts a relay on a free port, with open registration.
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("relay data dir");
+        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0");
+        TestRelay {
+            child: Some(child),
+            data,
+            addr,
+        }
+    }
+
+    fn spawn(data: &Path, listen: &str) -> (std::process::Child, String) {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(binary())
+            .args([
+                "relay",
+                "--listen",
+                listen,
+                "--registration",
+                "open",
+                "--metrics",
+                "off",
+                "--data",
+            ])
+            .arg(data)
+            .env("NO_COLOR", "1")
+            .env("INTERLOG_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the relay");
+        let stderr = child.stderr.take().expect("relay stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the relay exited before listening")
+                .expect("read relay output");
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        };
+        // Keep draining the log so the relay never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        (child, addr)
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// kill -9, no goodbye.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the relay again on the same address and data.
+    pub fn restart(&mut self) {
+        self.kill9();
+        // The port may take a moment to be free again.
+        for attempt in 0..50 {
+            let result = std::panic::catch_unwind(|| Self::spawn(self.data.path(), &self.addr));
+            match result {
+                Ok((child, _)) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(_) if attempt < 49 => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    }
+
+    /// Every file under the data directory, for looking at what the relay keeps.
+    pub fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.data.path(), &mut out);
+        out
+    }
+}
+
+impl Drop for TestRelay {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

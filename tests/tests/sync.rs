@@ -1,0 +1,307 @@
+//! Devices converging through a real relay process: offline edits and
+//! conflicts, joining through a snapshot, live sync, relay crashes, and a
+//! relay that holds no plaintext.
+
+use std::time::{Duration, Instant};
+
+use interlog_e2e::{Device, TestRelay};
+
+/// A device that created the vault and synced it to `relay`.
+fn first_device(relay: &TestRelay) -> Device {
+    let d = Device::init();
+    d.ok(&["sync", "--relay", &relay.url()]);
+    d
+}
+
+/// A new device joined to `of`'s vault through `pair` / `join`.
+fn joined(of: &Device) -> Device {
+    let code = of.json(&["pair"])["code"].as_str().unwrap().to_string();
+    let d = Device::new();
+    d.ok(&["join", &code]);
+    d
+}
+
+#[test]
+fn two_devices_edit_offline_then_converge_with_visible_conflicts() {
+    let relay = TestRelay::start();
+    let laptop = first_device(&relay);
+    let id = laptop.log(&["Acme", "--kind", "technical", "--rating", "3"]);
+    laptop.ok(&["sync"]);
+    let phone = joined(&laptop);
+    assert_eq!(phone.export(), laptop.export());
+
+    // Offline on both: the same interview (rating here, notes there), the
+    // same field on both, and new records on both.
+    laptop.ok(&[
+        "edit",
+        &id,
+        "--set",
+        "rating=4",
+        "--set",
+        "improve=talk less",
+    ]);
+    phone.ok(&[
+        "edit",
+        &id,
+        "--set",
+        "notes=they want a tech lead",
+        "--set",
+        "improve=ask more",
+    ]);
+    let from_laptop = laptop.log(&["Globex"]);
+    let from_phone = phone.log(&["Initech", "--kind", "informational"]);
+
+    laptop.ok(&["sync"]);
+    phone.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    assert_eq!(
+        laptop.export(),
+        phone.export(),
+        "identical exports after sync"
+    );
+
+    let r = phone.json(&["show", &id]);
+    assert_eq!(r["rating"], 4);
+    assert_eq!(r["notes"], "they want a tech lead");
+    phone.ok(&["show", &from_laptop]);
+    laptop.ok(&["show", &from_phone]);
+
+    let conflicts = laptop.json(&["conflicts"]);
+    assert_eq!(conflicts, phone.json(&["conflicts"]));
+    assert_eq!(conflicts.as_array().unwrap().len(), 1);
+    assert_eq!(conflicts[0]["field"], "improve");
+
+    // A no-op sync moves nothing.
+    let report = laptop.json(&["sync"]);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["pulled"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let status = laptop.json(&["sync", "status"]);
+    assert_eq!(status["pending_changes"], 0);
+    assert!(status["last_error"].is_null());
+}
+
+#[test]
+fn a_third_device_joins_and_gets_everything_through_a_snapshot() {
+    let relay = TestRelay::start();
+    let a = first_device(&relay);
+    let b = joined(&a);
+    for i in 0..15 {
+        a.log(&[&format!("A-company-{i}")]);
+        a.ok(&["sync"]);
+        b.log(&[&format!("B-company-{i}")]);
+        b.ok(&["sync"]);
+    }
+    a.ok(&["sync"]);
+    // `pair` uploads a fresh snapshot; the new device starts from it.
+    let code = a.json(&["pair"])["code"].as_str().unwrap().to_string();
+    let c = Device::new();
+    let joined = c.json(&["join", &code]);
+    assert_eq!(
+        joined["received"], 0,
+        "everything came in the snapshot, no record replayed"
+    );
+    assert_eq!(
+        c.json(&["list", "interviews"]).as_array().unwrap().len(),
+        30
+    );
+    b.ok(&["sync"]);
+    assert_eq!(c.export(), a.export());
+    assert_eq!(c.export(), b.export());
+
+    // The new device is a full member: its edits reach the others.
+    let id = c.log(&["From C"]);
+    c.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.ok(&["show", &id]);
+    let devices = a.json(&["devices"]);
+    assert_eq!(devices.as_array().unwrap().len(), 3);
+}
+
+struct Watch(std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn watch(d: &Device) -> Watch {
+    let child = d
+        .cmd(&["sync", "--watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Watch(child)
+}
+
+fn has_interview(d: &Device, id: &str) -> bool {
+    let out = d.run(&["--json", "list", "interviews"]);
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains(id)
+}
+
+#[test]
+fn with_both_devices_watching_an_interview_shows_on_the_other_within_a_second() {
+    let relay = TestRelay::start();
+    let a = first_device(&relay);
+    let b = joined(&a);
+    let _wa = watch(&a);
+    let _wb = watch(&b);
+    // Let both watchers connect: a first interview must make the trip.
+    let warmup = a.log(&["Warmup"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !has_interview(&b, &warmup) {
+        assert!(
+            Instant::now() < deadline,
+            "the watchers never delivered the first interview"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The watch never blocks ordinary commands on the same device.
+    let mut worst = Duration::ZERO;
+    for i in 0..5 {
+        let id = a.log(&[&format!("Live {i}")]);
+        let logged = Instant::now();
+        while !has_interview(&b, &id) {
+            assert!(
+                logged.elapsed() < Duration::from_secs(5),
+                "interview {i} never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        worst = worst.max(logged.elapsed());
+    }
+    eprintln!("worst live delivery: {worst:?}");
+    assert!(
+        worst < Duration::from_secs(1),
+        "live delivery took {worst:?}"
+    );
+    // And the other way round.
+    let id = b.log(&["From B"]);
+    let logged = Instant::now();
+    while !has_interview(&a, &id) {
+        assert!(
+            logged.elapsed() < Duration::from_secs(5),
+            "B's interview never reached A"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killing_the_relay_mid_sync_loses_nothing_acknowledged() {
+    let mut relay = TestRelay::start();
+    let a = first_device(&relay);
+    let b = joined(&a);
+    let mut ids = Vec::new();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..6 {
+        for d in [&a, &b] {
+            for i in 0..3 {
+                ids.push(d.log(&[&format!("R{round} {i}")]));
+            }
+        }
+        // Syncs in flight on both devices, and the relay dies under them.
+        let quiet = |d: &Device| {
+            d.cmd(&["sync"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let sa = quiet(&a);
+        let sb = quiet(&b);
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(rng % 60));
+        relay.kill9();
+        for mut s in [sa, sb] {
+            let _ = s.wait();
+        }
+        relay.restart();
+    }
+    for _ in 0..2 {
+        a.ok(&["sync"]);
+        b.ok(&["sync"]);
+    }
+    assert_eq!(a.export(), b.export());
+    for id in &ids {
+        assert!(
+            has_interview(&b, id) && has_interview(&a, id),
+            "interview {id} was lost"
+        );
+    }
+}
+
+#[test]
+fn the_relay_holds_no_plaintext_and_the_key_file_is_private() {
+    let relay = TestRelay::start();
+    let a = first_device(&relay);
+    let marker = "ZEBRA-MARKER-7f3a";
+    a.log(&[
+        &format!("{marker} Corp"),
+        "--note",
+        &format!("salary talk {marker}"),
+    ]);
+    a.ok(&["company", "add", &format!("{marker} Holdings")]);
+    a.ok(&["sync"]);
+    a.ok(&["pair"]); // a snapshot too
+    let mut checked = 0;
+    for f in relay.files() {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{} holds the plaintext marker",
+            f.display()
+        );
+        checked += bytes.len();
+    }
+    assert!(
+        checked > 1000,
+        "the relay stored the records somewhere ({checked} bytes)"
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(a.home().join("vault.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_wrong_key_is_detected_before_anything_is_pushed() {
+    let relay = TestRelay::start();
+    let a = first_device(&relay);
+    let b = joined(&a);
+    // B's key file gets the key of another vault (say, a pasted wrong code).
+    let other = Device::init();
+    other.ok(&["sync", "--relay", &relay.url()]);
+    let key_of = |d: &Device| std::fs::read_to_string(d.home().join("vault.key")).unwrap();
+    let wrong_key =
+        serde_json::from_str::<serde_json::Value>(&key_of(&other)).unwrap()["key"].clone();
+    let mut b_key: serde_json::Value = serde_json::from_str(&key_of(&b)).unwrap();
+    b_key["key"] = wrong_key;
+    std::fs::write(b.home().join("vault.key"), b_key.to_string()).unwrap();
+
+    let secret = b.log(&["Secret Co"]);
+    let err = b.fails(&["sync"]);
+    assert!(
+        err.contains("vault key on this device does not match"),
+        "{err}"
+    );
+    a.ok(&["sync"]);
+    assert!(
+        !has_interview(&a, &secret),
+        "nothing from the wrong key reached the vault"
+    );
+
+    // Joining a vault's code on a device that holds another vault is refused.
+    let code = a.json(&["pair"])["code"].as_str().unwrap().to_string();
+    let err = other.fails(&["join", &code]);
+    assert!(err.contains("already holds vault"), "{err}");
+}
