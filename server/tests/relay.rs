@@ -133,6 +133,7 @@ async fn strangers_learn_nothing_about_which_vaults_exist() {
         (codes::AUTH, &m2),
         "same answer for unknown vault and wrong key"
     );
+    assert_eq!(c2, c1);
     // Registering over an existing vault with another token is refused too.
     let mut hijack = connect(&r).await;
     send(&mut hijack, &hello("vault-a", "dev-9", 9, true)).await;
