@@ -24,6 +24,8 @@ use crate::{Registration, Shared};
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one send may wait on a peer that does not read.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an idle connection is pinged.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
 /// Payload bytes per `Records` frame.
 const PAGE_BYTES: usize = 1024 * 1024;
 
@@ -283,8 +285,17 @@ impl<S: RelayStore> Conn<S> {
     async fn run(&mut self, membership: Membership) -> Result<(), Refusal> {
         let mut live: Option<Live> = None;
         let mut shutdown = self.shared.shutdown.clone();
+        // Pings keep idle connections alive through proxies and NATs, and let
+        // a watching device notice a dead connection.
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    if tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default()))).await.is_err() {
+                        return Err(refuse(codes::TOO_SLOW, "the device stopped reading"));
+                    }
+                }
                 frame = recv_frame(&mut self.socket) => {
                     let Some(frame) = frame? else { return Ok(()) };
                     self.handle(frame, &membership, &mut live).await?;
@@ -334,6 +345,8 @@ impl<S: RelayStore> Conn<S> {
                 // between is missed; duplicates are filtered by seq.
                 let rx = want_live.then(|| membership.tx.subscribe());
                 let mut sent = cursors.clone();
+                // A device has its own records; never send them back.
+                sent.insert(self.device.clone(), u64::MAX);
                 if want_snapshot {
                     let store = self.shared.store.clone();
                     let vault = self.vault.clone();
@@ -425,7 +438,16 @@ impl<S: RelayStore> Conn<S> {
                 let store = self.shared.store.clone();
                 let vault = self.vault.clone();
                 let id = snapshot.id;
-                blocking(move || store.put_snapshot(&vault, &snapshot)).await?;
+                // Keep whichever snapshot covers more records, so an old one
+                // uploaded late never replaces a newer one.
+                blocking(move || {
+                    let covered = |s: &wire::Snapshot| s.covers.values().sum::<u64>();
+                    match store.snapshot(&vault)? {
+                        Some(old) if covered(&old) > covered(&snapshot) => Ok(()),
+                        _ => store.put_snapshot(&vault, &snapshot),
+                    }
+                })
+                .await?;
                 self.send(&Frame::SnapshotAck { id }).await
             }
             Frame::Hello { .. } => Err(refuse(codes::BAD_FRAME, "hello was already said")),

@@ -20,10 +20,11 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
 
 /// Consumes a code: true if it existed (and now no longer does).
 pub fn take(data: &Path, code: &str) -> bool {
+    let code = code.trim().to_ascii_lowercase();
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }
-    let from = dir(data).join(code);
+    let from = dir(data).join(&code);
     let used = dir(data).join(format!("{code}.used"));
     std::fs::rename(from, used).is_ok()
 }

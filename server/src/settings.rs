@@ -74,7 +74,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_frame_bytes: interlog_core::wire::MAX_FRAME_BYTES,
-            max_pending_bytes: 8 * 1024 * 1024,
+            // A whole frame must fit: a large snapshot is one frame.
+            max_pending_bytes: interlog_core::wire::MAX_FRAME_BYTES + 1024 * 1024,
             max_connections_per_vault: 16,
             appends_per_second: 200,
         }

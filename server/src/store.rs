@@ -104,6 +104,8 @@ pub struct SledRelayStore {
     records: sled::Tree,
     index: sled::Tree,
     devices: sled::Tree,
+    /// (vault, device) -> unix seconds of its last hello.
+    seen: sled::Tree,
     snapshots: sled::Tree,
 }
 
@@ -122,6 +124,7 @@ impl SledRelayStore {
             records: db.open_tree("records").map_err(io)?,
             index: db.open_tree("index").map_err(io)?,
             devices: db.open_tree("devices").map_err(io)?,
+            seen: db.open_tree("seen").map_err(io)?,
             snapshots: db.open_tree("snapshots").map_err(io)?,
             db,
             path: p,
@@ -173,56 +176,66 @@ impl RelayStore for SledRelayStore {
     }
 
     fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+        use sled::transaction::{ConflictableTransactionError as Abort, TransactionError};
         use sled::Transactional;
         let index_key = key(&[
             vault.as_bytes(),
             record.device.as_bytes(),
             &record.seq.to_be_bytes(),
         ]);
-        if let Some(at) = self.index.get(&index_key).map_err(|e| self.io(e))? {
-            let stored = self
-                .records
-                .get(key(&[vault.as_bytes(), &at]))
-                .map_err(|e| self.io(e))?
-                .ok_or_else(|| StoreError::Corrupt("index points at a missing record".into()))?;
-            let stored: Record = uncbor(&stored)?;
-            return Ok(if stored == *record {
-                Appended::Duplicate
-            } else {
-                Appended::Conflict
-            });
-        }
         let device_key = key(&[vault.as_bytes(), record.device.as_bytes()]);
-        let mut info = match self.devices.get(&device_key).map_err(|e| self.io(e))? {
-            Some(v) => uncbor::<DeviceInfo>(&v)?,
-            None => DeviceInfo {
-                device: record.device.clone(),
-                last_seq: 0,
-                last_seen: now,
-            },
-        };
-        if record.seq != info.last_seq + 1 {
-            return Ok(Appended::Gap {
-                expected: info.last_seq + 1,
-            });
-        }
-        info.last_seq = record.seq;
-        info.last_seen = now;
         let relay_seq = self.db.generate_id().map_err(|e| self.io(e))?;
         let body = cbor(record);
-        (&self.records, &self.index, &self.devices)
-            .transaction(|(records, index, devices)| {
+        // Check and write in one transaction, so two connections of one
+        // device racing with the same seq cannot both store it.
+        let outcome =
+            (&self.records, &self.index, &self.devices).transaction(|(records, index, devices)| {
+                let corrupt = |m: String| Abort::Abort(StoreError::Corrupt(m));
+                if let Some(at) = index.get(&index_key)? {
+                    let stored = records
+                        .get(key(&[vault.as_bytes(), &at]))?
+                        .ok_or_else(|| corrupt("index points at a missing record".into()))?;
+                    let stored: Record = ciborium::from_reader(stored.as_ref())
+                        .map_err(|e| corrupt(e.to_string()))?;
+                    return Ok(if stored == *record {
+                        Appended::Duplicate
+                    } else {
+                        Appended::Conflict
+                    });
+                }
+                let mut info = match devices.get(&device_key)? {
+                    Some(v) => ciborium::from_reader::<DeviceInfo, _>(v.as_ref())
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    None => DeviceInfo {
+                        device: record.device.clone(),
+                        last_seq: 0,
+                        last_seen: now,
+                    },
+                };
+                if record.seq != info.last_seq + 1 {
+                    return Ok(Appended::Gap {
+                        expected: info.last_seq + 1,
+                    });
+                }
+                info.last_seq = record.seq;
+                info.last_seen = now;
                 records.insert(
                     key(&[vault.as_bytes(), &relay_seq.to_be_bytes()]),
                     body.as_slice(),
                 )?;
                 index.insert(index_key.as_slice(), &relay_seq.to_be_bytes())?;
                 devices.insert(device_key.as_slice(), cbor(&info))?;
-                Ok(())
-            })
-            .map_err(|e: sled::transaction::TransactionError<()>| self.io(format!("{e:?}")))?;
-        self.flush()?;
-        Ok(Appended::Stored(relay_seq))
+                Ok(Appended::Stored(relay_seq))
+            });
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(self.io(e)),
+        };
+        if matches!(outcome, Appended::Stored(_)) {
+            self.flush()?;
+        }
+        Ok(outcome)
     }
 
     fn page(
@@ -278,30 +291,33 @@ impl RelayStore for SledRelayStore {
     fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
         let mut prefix = vault.as_bytes().to_vec();
         prefix.push(0);
-        self.devices
-            .scan_prefix(prefix)
-            .map(|item| {
-                let (_, v) = item.map_err(|e| self.io(e))?;
-                uncbor(&v)
-            })
-            .collect()
+        let mut out: BTreeMap<String, DeviceInfo> = BTreeMap::new();
+        for item in self.devices.scan_prefix(&prefix) {
+            let (_, v) = item.map_err(|e| self.io(e))?;
+            let info: DeviceInfo = uncbor(&v)?;
+            out.insert(info.device.clone(), info);
+        }
+        for item in self.seen.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let device = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let seen = <[u8; 8]>::try_from(v.as_ref())
+                .map(i64::from_be_bytes)
+                .unwrap_or(0);
+            let e = out.entry(device.clone()).or_insert(DeviceInfo {
+                device,
+                last_seq: 0,
+                last_seen: seen,
+            });
+            e.last_seen = e.last_seen.max(seen);
+        }
+        Ok(out.into_values().collect())
     }
 
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+        // Its own tree: a hello never rewrites the entry appends maintain.
         let k = key(&[vault.as_bytes(), device.as_bytes()]);
-        let info = match self.devices.get(&k).map_err(|e| self.io(e))? {
-            Some(v) => DeviceInfo {
-                last_seen: now,
-                ..uncbor(&v)?
-            },
-            None => DeviceInfo {
-                device: device.to_string(),
-                last_seq: 0,
-                last_seen: now,
-            },
-        };
-        self.devices
-            .insert(k, cbor(&info))
+        self.seen
+            .insert(k, &now.to_be_bytes())
             .map_err(|e| self.io(e))?;
         Ok(())
     }

@@ -84,7 +84,12 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             let v = ctx.open()?;
             membership(ctx, &v, a.relay.clone())?
         };
-        return rt.block_on(watch(ctx, &m, a.invite));
+        return rt.block_on(async {
+            tokio::select! {
+                r = watch(ctx, &m, a.invite) => r,
+                _ = tokio::signal::ctrl_c() => Ok(()),
+            }
+        });
     }
     let mut v = ctx.open()?;
     let m = membership(ctx, &v, a.relay)?;
@@ -189,7 +194,8 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tokio::select! {
-            frame = session.recv(Duration::from_secs(3600 * 24)) => {
+            // The relay pings every 30 s; silence for 3 minutes is a dead link.
+            frame = session.recv(Duration::from_secs(180)) => {
                 match frame? {
                     Frame::Records { records } => {
                         let mut v = ctx.open()?;
@@ -215,7 +221,6 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
                     }
                 }
             }
-            _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
 }
@@ -313,9 +318,16 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
         }
     }
     let storage = home::create_store(&ctx.home)?;
-    let rt = runtime()?;
-    let (mut v, report) = rt.block_on(sync::join(&code, storage))?;
+    // The key file first: a join interrupted after it can simply be redone.
     code.membership().save(&key_path)?;
+    let rt = runtime()?;
+    let (mut v, report) = match rt.block_on(sync::join(&code, storage)) {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = std::fs::remove_file(&key_path);
+            return Err(e.into());
+        }
+    };
     remember(&mut v, None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));

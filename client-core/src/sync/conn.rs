@@ -69,29 +69,21 @@ impl Connection {
     }
 
     /// The next frame, or an error if none comes within `timeout`.
+    /// Any message, pings included, proves the connection is alive and
+    /// restarts the clock.
     pub async fn recv(&mut self, timeout: Duration) -> Result<Frame, SyncError> {
-        let next = async {
-            loop {
-                match self.ws.next().await {
-                    None => {
-                        return Err(SyncError::Connection(
-                            "the relay closed the connection".into(),
-                        ))
-                    }
-                    Some(Err(e)) => return Err(SyncError::Connection(e.to_string())),
-                    Some(Ok(Message::Binary(b))) => return Ok(wire::decode(&b)?),
-                    Some(Ok(Message::Close(_))) => {
-                        return Err(SyncError::Connection(
-                            "the relay closed the connection".into(),
-                        ))
-                    }
-                    Some(Ok(_)) => continue,
-                }
+        let closed = || SyncError::Connection("the relay closed the connection".into());
+        loop {
+            let next = tokio::time::timeout(timeout, self.ws.next())
+                .await
+                .map_err(|_| SyncError::Timeout(timeout))?;
+            match next {
+                None | Some(Ok(Message::Close(_))) => return Err(closed()),
+                Some(Err(e)) => return Err(SyncError::Connection(e.to_string())),
+                Some(Ok(Message::Binary(b))) => return Ok(wire::decode(&b)?),
+                Some(Ok(_)) => continue,
             }
-        };
-        tokio::time::timeout(timeout, next)
-            .await
-            .map_err(|_| SyncError::Timeout(timeout))?
+        }
     }
 }
 

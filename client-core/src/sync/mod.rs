@@ -171,14 +171,13 @@ impl Session {
         if chunk.is_empty() {
             return Ok(pushed);
         }
-        let seq = state.next_seq;
-        let aad = crypto::record_aad(&self.vault, &self.device, seq, RecordKind::Change);
-        let record = Record {
-            device: self.device.clone(),
-            seq,
-            kind: RecordKind::Change,
-            payload: ByteBuf::from(self.keys.seal(&aad, &chunk)?),
-        };
+        let record = seal_record(
+            &self.keys,
+            &self.vault,
+            &self.device,
+            state.next_seq,
+            &chunk,
+        )?;
         // Durable before it leaves: a retry must resend these exact bytes.
         let outbox = state::Outbox::new(record, &heads);
         state.outbox = Some(outbox.clone());
@@ -218,13 +217,7 @@ impl Session {
 
     /// Opens a record from another device, checking where it claims to be from.
     pub fn open_record(&self, r: &Record) -> Result<Vec<u8>, SyncError> {
-        let aad = crypto::record_aad(&self.vault, &r.device, r.seq, r.kind);
-        self.keys
-            .open(&aad, &r.payload)
-            .map_err(|_| SyncError::Tampered {
-                device: r.device.clone(),
-                seq: r.seq,
-            })
+        open_record(&self.keys, &self.vault, r)
     }
 
     /// Opens a snapshot, checking its vault, device, id and covers.
@@ -300,6 +293,34 @@ impl Session {
         state.save(v.storage_mut())?;
         Ok(())
     }
+}
+
+/// Seals a chunk as record `seq` of `device`'s log in `vault`.
+pub fn seal_record(
+    keys: &Derived,
+    vault: &str,
+    device: &str,
+    seq: u64,
+    chunk: &[u8],
+) -> Result<Record, SyncError> {
+    let aad = crypto::record_aad(vault, device, seq, RecordKind::Change);
+    Ok(Record {
+        device: device.to_string(),
+        seq,
+        kind: RecordKind::Change,
+        payload: ByteBuf::from(keys.seal(&aad, chunk)?),
+    })
+}
+
+/// Opens a record, checking that it is the record it claims to be: this
+/// vault, that device, that seq, that kind.
+pub fn open_record(keys: &Derived, vault: &str, r: &Record) -> Result<Vec<u8>, SyncError> {
+    let aad = crypto::record_aad(vault, &r.device, r.seq, r.kind);
+    keys.open(&aad, &r.payload)
+        .map_err(|_| SyncError::Tampered {
+            device: r.device.clone(),
+            seq: r.seq,
+        })
 }
 
 fn unexpected(f: Frame) -> SyncError {
@@ -481,4 +502,50 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
             devices,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::VaultKey;
+
+    #[test]
+    fn tampered_moved_and_foreign_records_are_refused() {
+        let key = VaultKey::generate().unwrap();
+        let keys = key.derive();
+        let good = seal_record(&keys, "vault", "dev-a", 3, b"changes").unwrap();
+        assert_eq!(open_record(&keys, "vault", &good).unwrap(), b"changes");
+
+        let mut flipped = good.clone();
+        let last = flipped.payload.len() - 1;
+        flipped.payload[last] ^= 0x01;
+        let mut other_seq = good.clone();
+        other_seq.seq = 4;
+        let mut other_device = good.clone();
+        other_device.device = "dev-b".into();
+        let swapped_payload = Record {
+            payload: seal_record(&keys, "vault", "dev-a", 2, b"older")
+                .unwrap()
+                .payload,
+            ..good.clone()
+        };
+        for bad in [flipped, other_seq, other_device, swapped_payload] {
+            assert!(
+                matches!(
+                    open_record(&keys, "vault", &bad),
+                    Err(SyncError::Tampered { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            open_record(&keys, "another-vault", &good),
+            Err(SyncError::Tampered { .. })
+        ));
+        let stranger = VaultKey::generate().unwrap().derive();
+        assert!(matches!(
+            open_record(&stranger, "vault", &good),
+            Err(SyncError::Tampered { .. })
+        ));
+    }
 }
