@@ -121,6 +121,29 @@ impl Device {
     }
 }
 
+/// The offline story both transports (files, relay) must merge: the same
+/// interview edited on two devices, different fields on each (rating and
+/// `improve` on the laptop, notes and `improve` on the phone), so that
+/// `improve` ends in a conflict.
+pub fn edit_offline_on_both(laptop: &Device, phone: &Device, interview: &str) {
+    laptop.ok(&[
+        "edit",
+        interview,
+        "--set",
+        "rating=4",
+        "--set",
+        "improve=talk less",
+    ]);
+    phone.ok(&[
+        "edit",
+        interview,
+        "--set",
+        "notes=they want a tech lead",
+        "--set",
+        "improve=ask more questions",
+    ]);
+}
+
 /// A real relay process (`interlog relay`) on 127.0.0.1 with its own data
 /// directory; killed on drop.
 pub struct TestRelay {

@@ -150,22 +150,7 @@ fn two_devices_converge_and_show_the_same_conflicts() {
     assert_eq!(phone.export(), laptop.export());
 
     // Offline on both: the same interview, different fields, and one field on both.
-    laptop.ok(&[
-        "edit",
-        &id,
-        "--set",
-        "rating=4",
-        "--set",
-        "improve=talk less",
-    ]);
-    phone.ok(&[
-        "edit",
-        &id,
-        "--set",
-        "notes=they want a tech lead",
-        "--set",
-        "improve=ask more questions",
-    ]);
+    interlog_e2e::edit_offline_on_both(&laptop, &phone, &id);
     let new_on_phone = phone.log(&["Globex", "--kind", "informational"]);
 
     ship(&laptop, &phone);

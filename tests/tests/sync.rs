@@ -32,22 +32,7 @@ fn two_devices_edit_offline_then_converge_with_visible_conflicts() {
 
     // Offline on both: the same interview (rating here, notes there), the
     // same field on both, and new records on both.
-    laptop.ok(&[
-        "edit",
-        &id,
-        "--set",
-        "rating=4",
-        "--set",
-        "improve=talk less",
-    ]);
-    phone.ok(&[
-        "edit",
-        &id,
-        "--set",
-        "notes=they want a tech lead",
-        "--set",
-        "improve=ask more",
-    ]);
+    interlog_e2e::edit_offline_on_both(&laptop, &phone, &id);
     let from_laptop = laptop.log(&["Globex"]);
     let from_phone = phone.log(&["Initech", "--kind", "informational"]);
 
