@@ -9,6 +9,8 @@
 //! - [`wire`]: protocol message types and their CBOR codec. It builds without
 //!   automerge or sled (`default-features = false`), so the relay can depend
 //!   on it alone.
+//! - [`sled_quirks`]: a repair for sled's half-written snapshots, shared with
+//!   the relay.
 //! - [`model`] (feature `vault`): the schema (record kinds, fields, enums),
 //!   parsing of user input into field values, and read-only record views.
 //! - [`doc`] (feature `vault`): the vault document: typed edits on top of
@@ -22,6 +24,7 @@
 //! - [`sync`] (feature `sync`): the relay client: push, pull, live sync,
 //!   snapshots and joining a vault.
 
+pub mod sled_quirks;
 pub mod wire;
 
 #[cfg(feature = "sync")]

@@ -117,7 +117,14 @@ impl SledRelayStore {
             path: p.clone(),
             detail: e.to_string(),
         };
-        clear_interrupted_snapshots(&path);
+        // The relay holds sled's lock for its lifetime; before opening, no
+        // other process can be writing a snapshot.
+        interlog_core::sled_quirks::clear_interrupted_snapshots(&path).map_err(|e| {
+            StoreError::Io {
+                path: p.clone(),
+                detail: e.to_string(),
+            }
+        })?;
         let db = sled::Config::new().path(&path).open().map_err(io)?;
         Ok(SledRelayStore {
             vaults: db.open_tree("vaults").map_err(io)?,
@@ -140,23 +147,6 @@ impl SledRelayStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.io(e))
-    }
-}
-
-/// See `interlog_core::store`: sled 0.34.7 picks a half-written
-/// `snap.*.generating` file on open and refuses to start. The relay holds
-/// sled's lock for its lifetime and this runs before opening, when no other
-/// process can be writing one.
-fn clear_interrupted_snapshots(path: &Path) {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            let _ = std::fs::remove_file(entry.path());
-        }
     }
 }
 

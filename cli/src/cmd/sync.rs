@@ -164,7 +164,7 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
         )
     };
     let mut session = Session::open(m, &device, !registered, invite).await?;
-    {
+    let cursors = {
         let mut v = ctx.open()?;
         let mut state = SyncState::load(v.storage())?;
         state.registered = true;
@@ -172,9 +172,6 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
         session.push(&mut v).await?;
         sync::pull(&mut session, &mut v).await?;
         remember(&mut v, None);
-    }
-    let cursors = {
-        let v = ctx.open()?;
         SyncState::load(v.storage())?.cursors
     };
     session

@@ -28,31 +28,11 @@ pub struct SledStorage {
     _lock: std::fs::File,
 }
 
-/// Removes `snap.*.generating` files. sled 0.34.7 writes a snapshot of its
-/// page table to `snap.<lsn>.generating` and renames it when complete, but on
-/// open it considers every `snap.*` file and picks the last by name, so a
-/// process killed mid-snapshot leaves a file that makes every later open fail
-/// with "Read corrupted data" (sled issues #1527, #1533). A `.generating` file
-/// is incomplete by construction and the log it summarises is intact, so
-/// removing it is safe; we only do so while holding the store's lock, when no
-/// other process can be writing one. tests/tests/crash.rs found this.
-fn clear_interrupted_snapshots(path: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            std::fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(())
-}
-
 impl SledStorage {
     /// Opens (creating if needed) the store in directory `path`.
     ///
     /// Takes the store's own lock first, then clears snapshot files that a
-    /// killed process left half-written (see [`clear_interrupted_snapshots`]),
+    /// killed process left half-written (see [`crate::sled_quirks`]),
     /// then opens sled.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_waiting(path, LOCK_WAIT)
@@ -86,7 +66,7 @@ impl SledStorage {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
         }
-        clear_interrupted_snapshots(path).map_err(io)?;
+        crate::sled_quirks::clear_interrupted_snapshots(path).map_err(io)?;
         let db = sled::Config::new()
             .path(path)
             .open()
