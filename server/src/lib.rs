@@ -27,6 +27,7 @@ use std::sync::Arc;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -147,6 +148,11 @@ pub async fn run_with_store<S: RelayStore>(
         .with_state(shared.clone());
     tracing::info!(addr = %listener.local_addr()?, "relay listening");
     let mut stop = rx.clone();
+    // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm
+    // and delayed ACKs hold each reply back by up to 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;

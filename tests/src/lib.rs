@@ -4,6 +4,8 @@
 //! The binary is built once per test run with the same profile as the tests
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
 
+pub mod sim;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

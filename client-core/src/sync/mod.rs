@@ -385,19 +385,28 @@ pub async fn apply_live<S: Storage>(
 ) -> Result<(usize, usize), SyncError> {
     let pushed = session.push(v).await?;
     let mut state = SyncState::load(v.storage())?;
+    let all_pushed = all_pushed(v, &state);
     let applied = session.apply(v, &mut state, records)?;
-    if state.outbox.is_none() {
+    if all_pushed {
         state.pushed_heads = v.doc.heads();
     }
     state.save(v.storage_mut())?;
     Ok((pushed, applied))
 }
 
-/// Asks for everything missing and applies it; afterwards every local change
-/// is on the relay and every relay record is here, so the pushed heads move
-/// to the current heads.
+/// Whether every local change is on the relay: then, after applying records
+/// from the relay, the pushed heads can move to the current heads (the
+/// relay has all of those changes too).
+fn all_pushed<S: Storage>(v: &mut Vault<S>, state: &SyncState) -> bool {
+    state.outbox.is_none() && v.doc.heads() == state.pushed_heads
+}
+
+/// Asks for everything missing and applies it. When every local change was
+/// pushed before (as `sync_once` does), the pushed heads then move to the
+/// current heads; otherwise the next push still sends the local changes.
 pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result<usize, SyncError> {
     let mut state = SyncState::load(v.storage())?;
+    let all_pushed = all_pushed(v, &state);
     session
         .send(&Frame::Sync {
             cursors: state.cursors.clone(),
@@ -414,9 +423,8 @@ pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result
             other => return Err(unexpected(other)),
         }
     }
-    // The caller pushed just before, holding the store: every change beyond
-    // the pushed heads now came from the relay, so the relay has them all.
-    if state.outbox.is_none() {
+    // Every change beyond the pushed heads now came from the relay.
+    if all_pushed {
         state.pushed_heads = v.doc.heads();
     }
     state.save(v.storage_mut())?;
