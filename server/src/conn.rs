@@ -222,7 +222,11 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
     let store = shared.store.clone();
     let (v, d) = (vault.clone(), device.clone());
     let devices = blocking(move || {
-        store.touch(&v, &d, now())?;
+        // Last-seen times are a courtesy: a relay that cannot write (a full
+        // disk) still serves reads.
+        if let Err(e) = store.touch(&v, &d, now()) {
+            tracing::warn!("could not record the device's last connection: {e}");
+        }
         store.devices(&v)
     })
     .await?;
@@ -251,6 +255,13 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, Refusal> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
+        Ok(Err(e @ crate::store::StoreError::Full { .. })) => {
+            tracing::error!("storage failed: {e}");
+            Err(refuse(
+                codes::STORAGE,
+                "the relay is out of disk space, so it cannot store new changes; they are safe on this device. Sync again once the relay's operator has freed space",
+            ))
+        }
         Ok(Err(e)) => {
             tracing::error!("storage failed: {e}");
             Err(refuse(

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 pub enum StoreError {
     #[error("relay storage at {path} failed: {detail}")]
     Io { path: String, detail: String },
+    #[error("relay storage at {path} is out of disk space")]
+    Full { path: String },
     #[error("relay storage holds a malformed entry: {0}")]
     Corrupt(String),
 }
@@ -95,6 +97,27 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+/// A sled error as a store error; a full disk (or quota) is told apart, so
+/// devices hear that their changes wait for space rather than a vague failure.
+fn sled_error(path: &str, e: sled::Error) -> StoreError {
+    let full = match &e {
+        sled::Error::Io(io) => {
+            // ENOSPC and EDQUOT on Linux.
+            io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(28 | 122))
+        }
+        _ => false,
+    };
+    if full {
+        StoreError::Full { path: path.into() }
+    } else {
+        StoreError::Io {
+            path: path.into(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// The sled-backed store. Trees: `vaults`, `records` (vault, relay_seq),
 /// `index` (vault, device, seq) -> relay_seq, `devices`, `snapshots`.
 pub struct SledRelayStore {
@@ -113,10 +136,7 @@ impl SledRelayStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("store");
         let p = path.display().to_string();
-        let io = |e: sled::Error| StoreError::Io {
-            path: p.clone(),
-            detail: e.to_string(),
-        };
+        let io = |e: sled::Error| sled_error(&p, e);
         // The relay holds sled's lock for its lifetime; before opening, no
         // other process can be writing a snapshot.
         interlog_core::sled_quirks::clear_interrupted_snapshots(&path).map_err(|e| {
@@ -138,11 +158,8 @@ impl SledRelayStore {
         })
     }
 
-    fn io(&self, e: impl std::fmt::Display) -> StoreError {
-        StoreError::Io {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        }
+    fn io(&self, e: sled::Error) -> StoreError {
+        sled_error(&self.path, e)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -178,8 +178,15 @@ impl SimDevice<MemoryStorage> {
 
     /// A new device joining `of`'s vault from a join code.
     pub async fn join(of: &Membership) -> Result<Self, SyncError> {
+        Self::join_into(of, MemoryStorage::new()).await
+    }
+}
+
+impl<S: Storage> SimDevice<S> {
+    /// A new device joining `of`'s vault, in the given storage.
+    pub async fn join_into(of: &Membership, store: S) -> Result<Self, SyncError> {
         let code = JoinCode::parse(&JoinCode::new(of).encode())?;
-        let (v, _) = sync::join(&code, MemoryStorage::new()).await?;
+        let (v, _) = sync::join(&code, store).await?;
         Ok(SimDevice {
             v,
             m: code.membership(),
@@ -187,14 +194,16 @@ impl SimDevice<MemoryStorage> {
     }
 
     /// The device after a restart: everything in memory is gone and the
-    /// vault is opened again from what its storage holds.
-    pub fn restart(&mut self) {
+    /// vault is opened again from what its storage holds (clones of a
+    /// storage must read the same data).
+    pub fn restart(&mut self)
+    where
+        S: Clone,
+    {
         let storage = self.v.storage().clone();
         self.v = Vault::open(storage).expect("the store reopens after a restart");
     }
-}
 
-impl<S: Storage> SimDevice<S> {
     pub async fn sync(&mut self) -> Result<sync::Report, SyncError> {
         sync::sync_once(&mut self.v, &self.m, None, false).await
     }

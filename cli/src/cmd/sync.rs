@@ -130,7 +130,10 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
         if let Some(e) = err.downcast_ref::<SyncError>() {
             if matches!(
                 e,
-                SyncError::WrongKey(_) | SyncError::DeviceIdReused(_) | SyncError::Tampered { .. }
+                SyncError::WrongKey(_)
+                    | SyncError::DeviceIdReused(_)
+                    | SyncError::Tampered { .. }
+                    | SyncError::TamperedSnapshot { .. }
             ) {
                 return Err(err);
             }

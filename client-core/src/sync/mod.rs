@@ -51,6 +51,8 @@ pub enum SyncError {
     DeviceIdReused(String),
     #[error("a record from device {device} (seq {seq}) failed authentication: it was altered or does not belong here; nothing was applied. Tell the relay's operator; run `interlog sync` again once fixed")]
     Tampered { device: String, seq: u64 },
+    #[error("the vault snapshot from device {device} failed authentication: it was altered or relabelled by the relay; nothing was applied. Tell the relay's operator; run `interlog join` again once fixed")]
+    TamperedSnapshot { device: String },
     #[error("a record from device {device} (seq {seq}) could not be applied: {detail}; nothing after it was applied")]
     Unapplicable {
         device: String,
@@ -225,9 +227,8 @@ impl Session {
         let aad = crypto::snapshot_aad(&self.vault, &s.device, s.id, &s.covers);
         self.keys
             .open(&aad, &s.payload)
-            .map_err(|_| SyncError::Tampered {
+            .map_err(|_| SyncError::TamperedSnapshot {
                 device: s.device.clone(),
-                seq: 0,
             })
     }
 
