@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use interlog_core::wire::{DeviceInfo, Record, Snapshot};
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,9 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+/// Room a reopened store needs (sled's default segment size, twice).
+const ROOM_PROBE: usize = 1024 * 1024;
+
 /// A sled error as a store error; a full disk (or quota) is told apart, so
 /// devices hear that their changes wait for space rather than a vague failure.
 fn sled_error(path: &str, e: sled::Error) -> StoreError {
@@ -120,8 +124,19 @@ fn sled_error(path: &str, e: sled::Error) -> StoreError {
 
 /// The sled-backed store. Trees: `vaults`, `records` (vault, relay_seq),
 /// `index` (vault, device, seq) -> relay_seq, `devices`, `snapshots`.
+///
+/// sled 0.34 remembers its first I/O error (a full disk, say) and fails
+/// every later call until it is opened again, so after an I/O error the
+/// store reopens itself on the next call: once space is back, the relay
+/// recovers without a restart.
 pub struct SledRelayStore {
+    dir: std::path::PathBuf,
     path: String,
+    trees: RwLock<Option<Arc<Trees>>>,
+    broken: AtomicBool,
+}
+
+struct Trees {
     db: sled::Db,
     vaults: sled::Tree,
     records: sled::Tree,
@@ -132,21 +147,19 @@ pub struct SledRelayStore {
     snapshots: sled::Tree,
 }
 
-impl SledRelayStore {
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join("store");
+impl Trees {
+    fn open(path: &Path) -> Result<Trees, StoreError> {
         let p = path.display().to_string();
         let io = |e: sled::Error| sled_error(&p, e);
-        // The relay holds sled's lock for its lifetime; before opening, no
-        // other process can be writing a snapshot.
-        interlog_core::sled_quirks::clear_interrupted_snapshots(&path).map_err(|e| {
+        // Before opening, no other handle can be writing a snapshot.
+        interlog_core::sled_quirks::clear_interrupted_snapshots(path).map_err(|e| {
             StoreError::Io {
                 path: p.clone(),
                 detail: e.to_string(),
             }
         })?;
-        let db = sled::Config::new().path(&path).open().map_err(io)?;
-        Ok(SledRelayStore {
+        let db = sled::Config::new().path(path).open().map_err(io)?;
+        Ok(Trees {
             vaults: db.open_tree("vaults").map_err(io)?,
             records: db.open_tree("records").map_err(io)?,
             index: db.open_tree("index").map_err(io)?,
@@ -154,35 +167,108 @@ impl SledRelayStore {
             seen: db.open_tree("seen").map_err(io)?,
             snapshots: db.open_tree("snapshots").map_err(io)?,
             db,
-            path: p,
+        })
+    }
+}
+
+impl SledRelayStore {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("store");
+        let trees = Trees::open(&path)?;
+        Ok(SledRelayStore {
+            path: path.display().to_string(),
+            dir: path,
+            trees: RwLock::new(Some(Arc::new(trees))),
+            broken: Default::default(),
         })
     }
 
+    /// The open trees for reading. After an I/O error the old instance
+    /// still serves reads (sled fails only its writes).
+    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+        {
+            let guard = self.trees.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = guard.as_ref() {
+                return Ok(t.clone());
+            }
+        }
+        self.reopen()
+    }
+
+    /// The open trees for writing: after an I/O error, sled opened afresh
+    /// once the disk has room again.
+    fn w(&self) -> Result<Arc<Trees>, StoreError> {
+        if self.broken.load(Ordering::Acquire) {
+            if !self.has_room() {
+                return Err(StoreError::Full {
+                    path: self.path.clone(),
+                });
+            }
+            return self.reopen();
+        }
+        self.t()
+    }
+
+    /// Whether a write of [`ROOM_PROBE`] bytes fits: sled needs about one
+    /// segment of room to open and write.
+    fn has_room(&self) -> bool {
+        use std::io::Write;
+        let probe = self.dir.with_extension("room-probe");
+        let ok = std::fs::File::create(&probe)
+            .and_then(|mut f| {
+                f.write_all(&vec![0; ROOM_PROBE])?;
+                f.sync_all()
+            })
+            .is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    }
+
+    fn reopen(&self) -> Result<Arc<Trees>, StoreError> {
+        let mut guard = self.trees.write().unwrap_or_else(|p| p.into_inner());
+        if self.broken.load(Ordering::Acquire) {
+            // Drop our handle first: sled allows one open instance per path.
+            guard.take();
+        }
+        if let Some(t) = guard.as_ref() {
+            return Ok(t.clone());
+        }
+        tracing::warn!("reopening the relay store after an I/O error");
+        let t = Arc::new(Trees::open(&self.dir)?);
+        *guard = Some(t.clone());
+        self.broken.store(false, Ordering::Release);
+        Ok(t)
+    }
+
     fn io(&self, e: sled::Error) -> StoreError {
+        if matches!(e, sled::Error::Io(_)) {
+            self.broken.store(true, Ordering::Release);
+        }
         sled_error(&self.path, e)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+    fn flush(&self, t: &Trees) -> Result<(), StoreError> {
+        t.db.flush().map(|_| ()).map_err(|e| self.io(e))
     }
 }
 
 impl RelayStore for SledRelayStore {
     fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
-        match self.vaults.get(vault).map_err(|e| self.io(e))? {
+        let t = self.t()?;
+        match t.vaults.get(vault).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(uncbor(&v)?)),
             None => Ok(None),
         }
     }
 
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
-        self.vaults
-            .insert(vault, cbor(meta))
-            .map_err(|e| self.io(e))?;
-        self.flush()
+        let t = self.w()?;
+        t.vaults.insert(vault, cbor(meta)).map_err(|e| self.io(e))?;
+        self.flush(&t)
     }
 
     fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+        let t = self.w()?;
         use sled::transaction::{ConflictableTransactionError as Abort, TransactionError};
         use sled::Transactional;
         let index_key = key(&[
@@ -191,12 +277,12 @@ impl RelayStore for SledRelayStore {
             &record.seq.to_be_bytes(),
         ]);
         let device_key = key(&[vault.as_bytes(), record.device.as_bytes()]);
-        let relay_seq = self.db.generate_id().map_err(|e| self.io(e))?;
+        let relay_seq = t.db.generate_id().map_err(|e| self.io(e))?;
         let body = cbor(record);
         // Check and write in one transaction, so two connections of one
         // device racing with the same seq cannot both store it.
         let outcome =
-            (&self.records, &self.index, &self.devices).transaction(|(records, index, devices)| {
+            (&t.records, &t.index, &t.devices).transaction(|(records, index, devices)| {
                 let corrupt = |m: String| Abort::Abort(StoreError::Corrupt(m));
                 if let Some(at) = index.get(&index_key)? {
                     let stored = records
@@ -240,7 +326,7 @@ impl RelayStore for SledRelayStore {
             Err(TransactionError::Storage(e)) => return Err(self.io(e)),
         };
         if matches!(outcome, Appended::Stored(_)) {
-            self.flush()?;
+            self.flush(&t)?;
         }
         Ok(outcome)
     }
@@ -252,11 +338,12 @@ impl RelayStore for SledRelayStore {
         from: u64,
         max_bytes: usize,
     ) -> Result<Page, StoreError> {
+        let t = self.t()?;
         let start = key(&[vault.as_bytes(), &from.to_be_bytes()]);
         let end = key(&[vault.as_bytes(), &u64::MAX.to_be_bytes()]);
         let mut records = Vec::new();
         let mut bytes = 0;
-        for item in self.records.range(start..=end) {
+        for item in t.records.range(start..=end) {
             let (k, v) = item.map_err(|e| self.io(e))?;
             let relay_seq = k
                 .get(k.len().saturating_sub(8)..)
@@ -282,29 +369,32 @@ impl RelayStore for SledRelayStore {
     }
 
     fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
-        self.snapshots
+        let t = self.w()?;
+        t.snapshots
             .insert(vault, cbor(snapshot))
             .map_err(|e| self.io(e))?;
-        self.flush()
+        self.flush(&t)
     }
 
     fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
-        match self.snapshots.get(vault).map_err(|e| self.io(e))? {
+        let t = self.t()?;
+        match t.snapshots.get(vault).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(uncbor(&v)?)),
             None => Ok(None),
         }
     }
 
     fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+        let t = self.t()?;
         let mut prefix = vault.as_bytes().to_vec();
         prefix.push(0);
         let mut out: BTreeMap<String, DeviceInfo> = BTreeMap::new();
-        for item in self.devices.scan_prefix(&prefix) {
+        for item in t.devices.scan_prefix(&prefix) {
             let (_, v) = item.map_err(|e| self.io(e))?;
             let info: DeviceInfo = uncbor(&v)?;
             out.insert(info.device.clone(), info);
         }
-        for item in self.seen.scan_prefix(&prefix) {
+        for item in t.seen.scan_prefix(&prefix) {
             let (k, v) = item.map_err(|e| self.io(e))?;
             let device = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             let seen = <[u8; 8]>::try_from(v.as_ref())
@@ -321,9 +411,10 @@ impl RelayStore for SledRelayStore {
     }
 
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+        let t = self.w()?;
         // Its own tree: a hello never rewrites the entry appends maintain.
         let k = key(&[vault.as_bytes(), device.as_bytes()]);
-        self.seen
+        t.seen
             .insert(k, &now.to_be_bytes())
             .map_err(|e| self.io(e))?;
         Ok(())

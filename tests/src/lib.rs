@@ -158,7 +158,11 @@ pub struct TestRelay {
 impl TestRelay {
     /// Starts a relay on a free port, with open registration.
     pub fn start() -> Self {
-        let data = tempfile::tempdir().expect("relay data dir");
+        Self::start_in(tempfile::tempdir().expect("relay data dir"))
+    }
+
+    /// [`Self::start`] with the data in a given directory.
+    pub fn start_in(data: tempfile::TempDir) -> Self {
         let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0");
         TestRelay {
             child: Some(child),
