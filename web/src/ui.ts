@@ -258,7 +258,7 @@ export function todayScreen(c: Ctx): HTMLElement {
           "div",
           { class: "row", "data-testid": "followup" },
           h("div", { class: "title" }, f.note ?? human(f.kind ?? "follow_up")),
-          h("div", { class: "sub" }, [f.target, f.daysOverdue > 0 ? `${f.daysOverdue} days overdue` : "due today"].filter(Boolean).join(" · ")),
+          h("div", { class: "sub" }, [f.target, f.daysOverdue > 0 ? `${f.daysOverdue} day${f.daysOverdue === 1 ? "" : "s"} overdue` : "due today"].filter(Boolean).join(" · ")),
         ),
       ),
       "No follow-ups due.",
@@ -266,7 +266,7 @@ export function todayScreen(c: Ctx): HTMLElement {
     h("h2", {}, "Get back in touch"),
     list(
       t.reconnect.map((r) =>
-        rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} days overdue` : ""}`, "reconnect"),
+        rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
       ),
       "Nobody is waiting to hear from you.",
     ),
