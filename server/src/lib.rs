@@ -10,10 +10,12 @@
 //! - [`conn`]: one WebSocket connection's protocol state machine.
 //! - [`hub`]: per-vault live fan-out and connection limits.
 //! - [`invites`]: one-time registration codes.
+//! - [`app`]: the phone app's static files at `/app/`.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and stop the relay cleanly.
 
+pub mod app;
 pub mod conn;
 pub mod hub;
 pub mod invites;
@@ -145,6 +147,7 @@ pub async fn run_with_store<S: RelayStore>(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/sync", get(upgrade::<S>))
+        .merge(app::routes(shared.settings.app_dir.clone()))
         .with_state(shared.clone());
     tracing::info!(addr = %listener.local_addr()?, "relay listening");
     let mut stop = rx.clone();

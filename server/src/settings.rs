@@ -32,6 +32,10 @@ pub struct RelayArgs {
     /// Address for Prometheus metrics, or "off" [default: 127.0.0.1:7879]
     #[arg(long, env = "INTERLOG_RELAY_METRICS", value_name = "ADDR")]
     pub metrics: Option<String>,
+    /// Directory of the built phone app, served at /app/ [default: web/dist of
+    /// the source tree this relay was built from]
+    #[arg(long, env = "INTERLOG_RELAY_APP_DIR", value_name = "DIR")]
+    pub app_dir: Option<PathBuf>,
     /// A TOML file with any of these settings (flags and environment win)
     #[arg(long, env = "INTERLOG_RELAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -45,6 +49,7 @@ struct FileSettings {
     data: Option<PathBuf>,
     registration: Option<Registration>,
     metrics: Option<String>,
+    app_dir: Option<PathBuf>,
     #[serde(default)]
     limits: FileLimits,
 }
@@ -90,7 +95,14 @@ pub struct Settings {
     pub registration: Registration,
     /// `None`: no metrics listener.
     pub metrics: Option<String>,
+    /// The built phone app (`npm run build` in `web/`), served at `/app/`.
+    pub app_dir: PathBuf,
     pub limits: Limits,
+}
+
+/// Where a relay built from a clone finds the phone app after `npm run build`.
+pub fn default_app_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
 }
 
 impl Settings {
@@ -101,6 +113,7 @@ impl Settings {
             data: data.to_path_buf(),
             registration: Registration::Open,
             metrics: None,
+            app_dir: default_app_dir(),
             limits: Limits::default(),
         }
     }
@@ -143,6 +156,10 @@ impl RelayArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Invite),
             metrics: (metrics != "off").then_some(metrics),
+            app_dir: self
+                .app_dir
+                .or(file.app_dir)
+                .unwrap_or_else(default_app_dir),
             limits: Limits {
                 max_frame_bytes: file
                     .limits
@@ -190,6 +207,7 @@ mod tests {
         assert_eq!(s.registration, Registration::Invite);
         assert_eq!(s.metrics.as_deref(), Some("127.0.0.1:7879"));
         assert_eq!(s.limits.appends_per_second, 5);
+        assert_eq!(s.app_dir, default_app_dir());
 
         std::fs::write(&cfg, "colour = \"blue\"\n").unwrap();
         let err = RelayArgs {

@@ -1,0 +1,90 @@
+// Shared by the end-to-end test and the screenshot script: a real relay
+// process serving web/dist, CLI devices in their own homes, and Debian's
+// chromium driven by playwright-core (no browser download).
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+export const root = resolve(here, "../..");
+export const dist = resolve(here, "../dist");
+export const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** The `interlog` binary: $INTERLOG_BIN, or target/debug/interlog of this clone. */
+export function binary() {
+  const bin = process.env.INTERLOG_BIN ?? join(root, "target/debug/interlog");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build -p interlog\` first (or set INTERLOG_BIN)`);
+  if (!existsSync(join(dist, "index.html"))) throw new Error("web/dist is missing: run `npm run build` first");
+  return bin;
+}
+
+const cleanups = [];
+export function cleanup() {
+  while (cleanups.length) {
+    try {
+      cleanups.pop()();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+function tempDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** A relay on 127.0.0.1:0 serving the built app; resolves to its address. */
+export async function startRelay() {
+  const data = tempDir("interlog-relay-");
+  const child = spawn(
+    binary(),
+    ["relay", "--listen", "127.0.0.1:0", "--registration", "open", "--metrics", "off", "--data", data, "--app-dir", dist],
+    { env: { ...process.env, NO_COLOR: "1", INTERLOG_LOG: "info" }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  cleanups.push(() => child.kill("SIGKILL"));
+  const lines = createInterface({ input: child.stderr });
+  const addr = await new Promise((ok, fail) => {
+    child.on("exit", (code) => fail(new Error(`the relay exited (${code}) before listening`)));
+    lines.on("line", (line) => {
+      const m = /addr=(\S+)/.exec(line);
+      if (m) ok(m[1]);
+    });
+  });
+  return addr;
+}
+
+/** A CLI device with its own home. */
+export function device() {
+  const home = tempDir("interlog-home-");
+  const run = (args) =>
+    execFileSync(binary(), args, { env: { ...process.env, INTERLOG_HOME: home, NO_COLOR: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return { home, run, json: (args) => JSON.parse(run(["--json", ...args])) };
+}
+
+/** Headless Debian chromium with a fresh profile, and a phone-sized page. */
+export async function phone() {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  cleanups.push(() => void browser.close());
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    timezoneId: "Europe/Paris",
+    locale: "en-GB",
+  });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  return { browser, context, page };
+}

@@ -1,0 +1,74 @@
+// Takes the screenshots in docs/phone/ at phone size (390×844), with the same
+// relay, CLI and chromium as the end-to-end test: `npm run screenshots`.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { cleanup, device, phone, root, startRelay } from "./harness.mjs";
+
+const out = join(root, "docs/phone");
+const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+mkdirSync(out, { recursive: true });
+
+try {
+  const addr = await startRelay();
+  const laptop = device();
+  laptop.run(["init"]);
+  laptop.run(["contact", "add", "Ana Lima", "--kind", "recruiter", "--company", "Acme", "--email", "ana@acme.example", "--met", "Rust meetup", "--keep-in-touch", "30", "--set", `last_contacted=${daysAgo(45)}`]);
+  laptop.run(["contact", "add", "Sam Ortiz", "--kind", "hiring_manager", "--company", "Globex", "--keep-in-touch", "60"]);
+  laptop.run(["log", "Acme", "--role", "Staff Engineer", "--kind", "recruiter_screen", "--rating", "4", "--at", `${daysAgo(9)} 10:00`, "--note", "Ana: team of 8, platform work"]);
+  laptop.run(["log", "Acme", "--role", "Staff Engineer", "--kind", "system_design", "--rating", "3", "--at", `${daysAgo(2)} 14:00`, "--with", "Sam Ortiz"]);
+  laptop.run(["log", "Globex", "--role", "Tech Lead", "--kind", "hiring_manager", "--rating", "5", "--at", `${daysAgo(1)} 16:30`]);
+  laptop.run(["followup", "add", "Thank Sam for the design round", "--kind", "thank_you", "--for", "Sam Ortiz", "--due", "today"]);
+  laptop.run(["followup", "add", "Ask Ana about the offer timeline", "--for", "Ana Lima", "--due", daysAgo(1)]);
+  laptop.run(["sync", "--relay", `ws://${addr}`]);
+  const code = laptop.json(["pair"]).code;
+
+  const { context, page } = await phone();
+  const shot = (name) => page.screenshot({ path: join(out, `${name}.png`) });
+  await page.goto(`http://${addr}/app/`);
+  await page.getByRole("heading", { name: "Join your vault" }).waitFor();
+  await page.getByLabel("Join code").fill(code);
+  await shot("join");
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
+  await page.locator("#sync").getByText("Synced").waitFor({ timeout: 20_000 });
+  await shot("today");
+
+  await page.getByRole("link", { name: "+ Log" }).click();
+  await page.getByLabel("Company").fill("Initech");
+  await page.getByLabel("Role").fill("Principal Engineer");
+  await page.getByRole("button", { name: "Technical" }).click();
+  await page.locator(".rating").getByRole("button", { name: "4" }).click();
+  await page.getByLabel("Note").fill("Graph problem, went fine. They use Rust.");
+  await shot("log");
+
+  await context.setOffline(true);
+  await page.locator("#sync").getByText("Offline").waitFor();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("interview-detail").waitFor();
+  await shot("interview-offline");
+  await context.setOffline(false);
+  await page.locator("#sync").getByText("Synced").waitFor({ timeout: 30_000 });
+
+  await page.getByRole("link", { name: "Interviews" }).click();
+  await page.getByTestId("interview").first().waitFor();
+  await shot("interviews");
+  await page.getByTestId("interview").first().click();
+  await page.getByRole("link", { name: "Edit" }).click();
+  await shot("interview-edit");
+
+  await page.getByRole("link", { name: "Opps" }).click();
+  await page.getByTestId("opportunity").first().waitFor();
+  await shot("opportunities");
+  await page.getByTestId("opportunity").first().click();
+  await shot("opportunity");
+
+  await page.getByRole("link", { name: "People" }).click();
+  await page.getByTestId("contact").first().waitFor();
+  await shot("contacts");
+  await page.getByTestId("contact").first().click();
+  await shot("contact");
+  console.log(`screenshots written to ${out}`);
+} finally {
+  cleanup();
+}

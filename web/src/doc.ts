@@ -1,0 +1,442 @@
+/**
+ * The vault document as the Rust side lays it out (docs/data-model.md): kind
+ * maps keyed by ULID, strings as Automerge scalar strings (never Text),
+ * integers as Automerge ints, every container field created in the same
+ * change as its record, soft deletes, and writes that touch only the keys
+ * they change and skip unchanged values. Reads are lenient: whatever a newer
+ * version wrote is shown as it is and never rewritten.
+ */
+import * as A from "@automerge/automerge/slim";
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Fields = { [k: string]: Json };
+// The document is whatever the vault holds; the layout is checked by reads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Doc = A.Doc<any>;
+
+export const KINDS = ["company", "contact", "opportunity", "interview", "offer", "followup", "question"] as const;
+export type Kind = (typeof KINDS)[number];
+
+export const ROOT_KEY: Record<Kind, string> = {
+  company: "companies",
+  contact: "contacts",
+  opportunity: "opportunities",
+  interview: "interviews",
+  offer: "offers",
+  followup: "followups",
+  question: "questions",
+};
+
+/** Container fields per kind (schema.rs: sets, entries, comp, ratings, maps). */
+export const CONTAINERS: Record<Kind, string[]> = {
+  company: ["aliases"],
+  contact: ["employment", "channels"],
+  opportunity: ["purpose", "stages", "close", "posted_comp", "asked_comp"],
+  interview: ["interviewers", "questions", "resume_items"],
+  offer: ["comp", "rounds"],
+  followup: [],
+  question: ["tags"],
+};
+
+export const TITLE_FIELD: Record<Kind, string> = {
+  company: "name",
+  contact: "name",
+  opportunity: "role",
+  interview: "kind",
+  offer: "level",
+  followup: "note",
+  question: "wording",
+};
+
+export const INTERVIEW_KINDS = [
+  "recruiter_screen",
+  "hiring_manager",
+  "technical",
+  "system_design",
+  "behavioral",
+  "panel",
+  "take_home",
+  "informational",
+  "offer_call",
+  "other",
+];
+export const INTERVIEW_FORMATS = ["video", "phone", "onsite", "async"];
+export const INTERVIEW_STATUSES = ["scheduled", "done", "cancelled", "no_show"];
+export const CONTACT_KINDS = ["recruiter", "hiring_manager", "interviewer", "referrer", "peer", "other"];
+export const STAGES = ["lead", "applied", "screen", "interviewing", "final", "offer", "accepted", "rejected", "withdrawn", "declined", "ghosted"];
+export const SOURCES = ["inbound_recruiter", "agency", "referral", "applied", "network"];
+
+export interface Rec {
+  kind: Kind;
+  id: string;
+  fields: Fields;
+}
+
+/** A stored value as plain JSON: scalar and Text strings alike become strings. */
+export function plain(v: unknown): Json {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof A.ImmutableString) return v.val;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Array.from(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === "object") {
+    const out: Fields = {};
+    for (const k of Object.keys(v as object)) out[k] = plain((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return null;
+}
+
+export function str(f: Fields, key: string): string | undefined {
+  const v = f[key];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+export function int(f: Fields, key: string): number | undefined {
+  const v = f[key];
+  return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+}
+/** Members of a set field: keys whose value is `true`. */
+export function members(f: Fields, key: string): string[] {
+  const v = f[key];
+  if (!v || typeof v !== "object" || Array.isArray(v)) return [];
+  return Object.keys(v).filter((k) => v[k] === true);
+}
+
+export function vaultId(doc: Doc): string | undefined {
+  const v = plain(doc?.meta?.vault_id);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Every record of a kind, deleted ones included, oldest first. */
+export function records(doc: Doc, kind: Kind): Rec[] {
+  const map = doc?.[ROOT_KEY[kind]];
+  if (!map || typeof map !== "object") return [];
+  return Object.keys(map)
+    .sort()
+    .flatMap((id) => {
+      const fields = plain(map[id]);
+      return fields && typeof fields === "object" && !Array.isArray(fields) ? [{ kind, id, fields }] : [];
+    });
+}
+
+export function live(doc: Doc, kind: Kind): Rec[] {
+  return records(doc, kind).filter((r) => !str(r.fields, "deleted_at"));
+}
+
+export function record(doc: Doc, kind: Kind, id: string): Rec | undefined {
+  const raw = doc?.[ROOT_KEY[kind]]?.[id];
+  const fields = raw === undefined ? null : plain(raw);
+  return fields && typeof fields === "object" && !Array.isArray(fields) ? { kind, id, fields } : undefined;
+}
+
+/** What a record is called in lists. */
+export function title(doc: Doc, r: Rec): string {
+  if (r.kind === "interview") {
+    const company = companyName(doc, str(r.fields, "company"));
+    const kind = str(r.fields, "kind");
+    return [company, kind && human(kind)].filter(Boolean).join(" · ") || r.id;
+  }
+  return str(r.fields, TITLE_FIELD[r.kind]) ?? r.id;
+}
+
+export function companyName(doc: Doc, id: string | undefined): string | undefined {
+  if (!id) return undefined;
+  const c = record(doc, "company", id);
+  return c ? (str(c.fields, "name") ?? id) : id;
+}
+
+/** The title of whatever record an id points to, or the id. */
+export function refTitle(doc: Doc, id: string): string {
+  for (const k of KINDS) {
+    const r = record(doc, k, id);
+    if (r) return title(doc, r);
+  }
+  return id;
+}
+
+export function human(value: string): string {
+  const s = value.replace(/_/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// ----- ids and times --------------------------------------------------------
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A ULID: 10 characters of millisecond time, 16 random, Crockford base32. */
+export function newId(now = Date.now(), rand: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+  let t = now;
+  let time = "";
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const r = rand(16);
+  let tail = "";
+  for (let i = 0; i < 16; i++) tail += CROCKFORD[r[i] % 32];
+  return time + tail;
+}
+
+const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, "0");
+
+/** The local date, `YYYY-MM-DD`. */
+export function localDate(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** An instant with its zone, as the Rust side writes it (RFC 9557). */
+export function zoned(d: Date, zone: string | undefined = systemZone()): string {
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const base = `${localDate(d)}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+  return zone ? `${base}[${zone}]` : base;
+}
+
+export function systemZone(): string | undefined {
+  try {
+    const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return z && /^[A-Za-z0-9_+\-/]+$/.test(z) ? z : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The date part of a stored date or instant. */
+export function storedDate(v: string | undefined): string | undefined {
+  return v && /^\d{4}-\d{2}-\d{2}/.test(v) ? v.slice(0, 10) : undefined;
+}
+
+function dayNumber(date: string): number {
+  return Math.floor(Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10)) / 86400000);
+}
+function fromDayNumber(n: number): string {
+  return new Date(n * 86400000).toISOString().slice(0, 10);
+}
+
+// ----- writes ---------------------------------------------------------------
+
+type Scalar = string | number | boolean | null;
+
+function scalar(v: Scalar): unknown {
+  return typeof v === "string" ? new A.ImmutableString(v) : v;
+}
+
+/** A new record with its containers, inside a change. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function createIn(d: any, kind: Kind, fields: Record<string, Scalar>, now: Date): string {
+  const id = newId(now.getTime());
+  const obj: Record<string, unknown> = {};
+  for (const c of CONTAINERS[kind]) obj[c] = {};
+  obj.created_at = scalar(zoned(now));
+  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== "") obj[k] = scalar(v);
+  d[ROOT_KEY[kind]][id] = obj;
+  return id;
+}
+
+export interface LogInput {
+  company: string;
+  role?: string;
+  kind?: string;
+  rating?: number;
+  note?: string;
+}
+
+export class InputError extends Error {}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function commitOptions(message: string, now: Date): A.ChangeOptions<any> {
+  return { message, time: Math.floor(now.getTime() / 1000) };
+}
+
+/** Finds a live company by name or alias, ignoring case. */
+export function companyByName(doc: Doc, name: string): Rec | undefined {
+  const want = name.trim().toLowerCase();
+  return live(doc, "company").find(
+    (c) => str(c.fields, "name")?.toLowerCase() === want || members(c.fields, "aliases").some((a) => a.toLowerCase() === want),
+  );
+}
+
+/** Company names for suggestions, most recently used first. */
+export function companySuggestions(doc: Doc): string[] {
+  const lastUsed = new Map<string, string>();
+  for (const i of live(doc, "interview")) {
+    const c = str(i.fields, "company");
+    if (c && (lastUsed.get(c) ?? "") < i.id) lastUsed.set(c, i.id);
+  }
+  return live(doc, "company")
+    .sort((a, b) => (lastUsed.get(b.id) ?? b.id).localeCompare(lastUsed.get(a.id) ?? a.id))
+    .map((c) => str(c.fields, "name"))
+    .filter((n): n is string => !!n);
+}
+
+const CLOSED = new Set(STAGES.slice(6));
+
+/** The stage of the latest event (by instant; ties go to the later key). */
+export function currentStage(f: Fields): string | undefined {
+  const stages = f.stages;
+  if (!stages || typeof stages !== "object" || Array.isArray(stages)) return undefined;
+  let best: { at: number; key: string; stage: string } | undefined;
+  for (const [key, e] of Object.entries(stages)) {
+    if (!e || typeof e !== "object" || Array.isArray(e)) continue;
+    const stage = typeof e.stage === "string" ? e.stage : undefined;
+    if (!stage) continue;
+    const at = typeof e.at === "string" ? Date.parse(e.at.replace(/\[.*\]$/, "")) : NaN;
+    const t = Number.isNaN(at) ? -Infinity : at;
+    if (!best || t > best.at || (t === best.at && key > best.key)) best = { at: t, key, stage };
+  }
+  return best?.stage;
+}
+
+/**
+ * Logs an interview as `interlog log` does, in one change: the company by
+ * name (or a new one), the open opportunity there (matching the role when
+ * given, or a new one starting at `screen` or `interviewing`), then the
+ * interview, done now.
+ */
+export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc: Doc; id: string } {
+  const name = input.company.trim();
+  if (!name) throw new InputError("Company is empty: type the company's name.");
+  if (input.kind && !INTERVIEW_KINDS.includes(input.kind)) throw new InputError(`Unknown interview kind ${input.kind}.`);
+  if (input.rating !== undefined && !(Number.isInteger(input.rating) && input.rating >= 1 && input.rating <= 5)) {
+    throw new InputError("Rating must be 1 to 5.");
+  }
+  const role = input.role?.trim() || undefined;
+  let id = "";
+  const next = A.change(doc, commitOptions("log interview", now), (d: any) => {
+    let company = companyByName(doc, name)?.id;
+    if (!company) company = createIn(d, "company", { name }, now);
+    const open = live(doc, "opportunity")
+      .filter((o) => str(o.fields, "company") === company)
+      .filter((o) => !CLOSED.has(currentStage(o.fields) ?? ""))
+      .filter((o) => !role || str(o.fields, "role")?.toLowerCase() === role.toLowerCase())
+      .sort((a, b) => b.id.localeCompare(a.id));
+    let opp = open[0]?.id;
+    if (!opp) {
+      opp = createIn(d, "opportunity", { company, role: role ?? null }, now);
+      const stage = input.kind === "recruiter_screen" || input.kind === "informational" ? "screen" : "interviewing";
+      d.opportunities[opp].stages[newId(now.getTime())] = { stage: scalar(stage), at: scalar(zoned(now)) };
+    }
+    id = createIn(
+      d,
+      "interview",
+      {
+        company,
+        opportunity: opp,
+        start: zoned(now),
+        status: "done",
+        kind: input.kind ?? null,
+        rating: input.rating ?? null,
+        notes: input.note?.trim() ? input.note : null,
+      },
+      now,
+    );
+  });
+  return { doc: next, id };
+}
+
+/**
+ * Writes fields of one record: a value sets the field, `null` removes it.
+ * Unchanged values are skipped, unless the field is in conflict (writing
+ * settles it). Returns the same document when nothing changed.
+ */
+export function updateRecord(doc: Doc, kind: Kind, id: string, patch: Record<string, Scalar>, now = new Date()): Doc {
+  const obj = doc?.[ROOT_KEY[kind]]?.[id];
+  if (!obj) throw new InputError(`No ${kind} ${id}.`);
+  if (str(plain(obj) as Fields, "deleted_at")) throw new InputError(`This ${kind} is deleted; restore it on the laptop first.`);
+  const writes = Object.entries(patch).filter(([k, v]) => {
+    if (Object.keys(A.getConflicts(obj, k) ?? {}).length > 1) return true;
+    const cur = obj[k] === undefined ? null : plain(obj[k]);
+    if (CONTAINERS[kind].includes(k)) return false;
+    return (v === "" ? null : v) !== cur;
+  });
+  if (writes.length === 0) return doc;
+  return A.change(doc, commitOptions(`edit ${kind} ${id}`, now), (d: any) => {
+    const o = d[ROOT_KEY[kind]][id];
+    for (const [k, v] of writes) {
+      if (v === null || v === "") delete o[k];
+      else o[k] = scalar(v);
+    }
+  });
+}
+
+/** Fields that hold concurrent values from different devices. */
+export function conflictedFields(doc: Doc, kind: Kind, id: string): string[] {
+  const obj = doc?.[ROOT_KEY[kind]]?.[id];
+  if (!obj) return [];
+  return Object.keys(obj).filter((k) => Object.keys(A.getConflicts(obj, k) ?? {}).length > 1);
+}
+
+// ----- today ----------------------------------------------------------------
+
+export interface Today {
+  date: string;
+  followups: { id: string; due: string; kind?: string; target?: string; note?: string; daysOverdue: number }[];
+  reconnect: { id: string; name: string; lastContact?: string; intervalDays: number; daysOverdue: number }[];
+  interviews: { id: string; start?: string; company?: string; kind?: string }[];
+}
+
+/** Due follow-ups, contacts past their keep-in-touch interval, today's interviews (report.rs). */
+export function today(doc: Doc, date: string): Today {
+  const followups = live(doc, "followup")
+    .filter((f) => f.fields.done !== true)
+    .filter((f) => {
+      const s = storedDate(str(f.fields, "snoozed_until"));
+      return !s || s <= date;
+    })
+    .flatMap((f) => {
+      const due = storedDate(str(f.fields, "due"));
+      if (!due || due > date) return [];
+      const target = str(f.fields, "target");
+      return [
+        {
+          id: f.id,
+          due,
+          kind: str(f.fields, "kind"),
+          target: target && refTitle(doc, target),
+          note: str(f.fields, "note"),
+          daysOverdue: dayNumber(date) - dayNumber(due),
+        },
+      ];
+    })
+    .sort((a, b) => a.due.localeCompare(b.due) || a.id.localeCompare(b.id));
+
+  const interviews = live(doc, "interview");
+  const lastMet = new Map<string, string>();
+  for (const i of interviews) {
+    const d = storedDate(str(i.fields, "start"));
+    if (!d || d > date) continue;
+    for (const c of members(i.fields, "interviewers")) if ((lastMet.get(c) ?? "") < d) lastMet.set(c, d);
+  }
+  const reconnect = live(doc, "contact")
+    .flatMap((c) => {
+      const interval = int(c.fields, "keep_in_touch_days");
+      if (interval === undefined) return [];
+      const last = [storedDate(str(c.fields, "last_contacted")), lastMet.get(c.id)].filter((d): d is string => !!d).sort().pop();
+      const baseline = last ?? storedDate(str(c.fields, "created_at"));
+      if (!baseline) return [];
+      const due = fromDayNumber(dayNumber(baseline) + interval);
+      if (due > date) return [];
+      return [{ id: c.id, name: title(doc, c), lastContact: last, intervalDays: interval, daysOverdue: dayNumber(date) - dayNumber(due) }];
+    })
+    .sort((a, b) => b.daysOverdue - a.daysOverdue || a.id.localeCompare(b.id));
+
+  const todays = interviews
+    .filter((i) => storedDate(str(i.fields, "start")) === date)
+    .map((i) => ({ id: i.id, start: str(i.fields, "start"), company: companyName(doc, str(i.fields, "company")), kind: str(i.fields, "kind") }))
+    .sort((a, b) => (a.start ?? "").localeCompare(b.start ?? ""));
+  return { date, followups, reconnect, interviews: todays };
+}
+
+/** The journal as JSON, as `VaultDoc::to_json` makes it (the JSON export). */
+export function toJson(doc: Doc): Fields {
+  const out: Fields = { schema: 1, profile: (plain(doc?.profile) as Fields) ?? {} };
+  for (const k of KINDS) {
+    const m: Fields = {};
+    for (const r of records(doc, k)) m[r.id] = r.fields;
+    out[ROOT_KEY[k]] = m;
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * Boots the app: loads Automerge's wasm (a separate file the service worker
+ * caches), opens the local store, then shows the join screen or the vault
+ * and keeps it synced with the relay that served this page.
+ */
+import wasmUrl from "@automerge/automerge/automerge.wasm?url";
+import { initializeWasm } from "@automerge/automerge/slim";
+
+import "./style.css";
+import { openStore, type Store } from "./store";
+import { join, Syncer, syncUrl, webSocketDial } from "./sync";
+import { type Ctx, contactsScreen, detailScreen, h, interviewsScreen, joinScreen, logScreen, opportunitiesScreen, statusText, todayScreen } from "./ui";
+import { Vault } from "./vault";
+
+const main = document.getElementById("main")!;
+const nav = document.getElementById("nav")!;
+const syncButton = document.getElementById("sync")!;
+
+let flashMessage = "";
+
+function render(vault: Vault): void {
+  const ctx: Ctx = {
+    vault,
+    go: (hash) => {
+      if (location.hash === hash) render(vault);
+      else location.hash = hash;
+    },
+    flash: (m) => (flashMessage = m),
+  };
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  const [tab, id, mode] = parts;
+  let screen: HTMLElement;
+  switch (tab) {
+    case "log":
+      screen = logScreen(ctx);
+      break;
+    case "interviews":
+      screen = id ? detailScreen(ctx, "interview", id, mode === "edit") : interviewsScreen(ctx);
+      break;
+    case "opportunities":
+      screen = id ? detailScreen(ctx, "opportunity", id, mode === "edit") : opportunitiesScreen(ctx);
+      break;
+    case "contacts":
+      screen = id ? detailScreen(ctx, "contact", id, mode === "edit") : contactsScreen(ctx);
+      break;
+    default:
+      screen = todayScreen(ctx);
+  }
+  main.replaceChildren(flashMessage ? h("div", { class: "note", role: "status" }, flashMessage) : "", screen);
+  flashMessage = "";
+  for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === (tab || "today"));
+}
+
+/** A form being filled in is never replaced by a remote change. */
+function editing(): boolean {
+  return location.hash.startsWith("#/log") || location.hash.endsWith("/edit");
+}
+
+function showVault(vault: Vault): void {
+  nav.hidden = false;
+  const syncer = new Syncer(vault, webSocketDial(syncUrl(location)), { online: () => navigator.onLine });
+  syncer.onStatus((s) => {
+    syncButton.dataset.state = s.kind;
+    syncButton.textContent = statusText(s);
+    syncButton.title = statusText(s);
+  });
+  syncButton.onclick = () => syncer.wakeUp();
+  window.addEventListener("online", () => syncer.wakeUp());
+  window.addEventListener("offline", () => syncer.wentOffline());
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && syncer.wakeUp());
+  vault.subscribe(() => {
+    if (!editing()) render(vault);
+  });
+  window.addEventListener("hashchange", () => render(vault));
+  render(vault);
+  void syncer.start();
+}
+
+function showJoin(store: Store, error?: string): void {
+  nav.hidden = true;
+  syncButton.dataset.state = "offline";
+  syncButton.textContent = "Not joined";
+  main.replaceChildren(
+    joinScreen(async (code) => {
+      const vault = await join(code, webSocketDial(syncUrl(location)), store);
+      location.hash = "#/today";
+      showVault(vault);
+    }, error),
+  );
+}
+
+async function boot(): Promise<void> {
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("./sw.js", { scope: "./" }).catch(() => {});
+  }
+  await initializeWasm(wasmUrl);
+  const store = await openStore();
+  const vault = await Vault.open(store);
+  if (vault) showVault(vault);
+  else showJoin(store);
+}
+
+boot().catch((e) => {
+  main.replaceChildren(h("div", { class: "error", role: "alert" }, `Interlog could not start: ${(e as Error).message}`));
+});

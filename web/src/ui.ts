@@ -1,0 +1,439 @@
+/**
+ * The screens: join, quick log, today, lists and details with editing. Built
+ * with plain DOM calls and `textContent` only, so nothing from the vault is
+ * ever parsed as HTML. Large targets, one column, for a phone held in one hand.
+ */
+import {
+  companyName,
+  companySuggestions,
+  CONTACT_KINDS,
+  conflictedFields,
+  currentStage,
+  type Doc,
+  type Fields,
+  human,
+  int,
+  INTERVIEW_FORMATS,
+  INTERVIEW_KINDS,
+  INTERVIEW_STATUSES,
+  type Kind,
+  live,
+  localDate,
+  logInterview,
+  record,
+  refTitle,
+  str,
+  title,
+  today,
+  updateRecord,
+} from "./doc";
+import type { Status } from "./sync";
+import type { Vault } from "./vault";
+
+type Child = Node | string | null | undefined | false;
+
+export function h(tag: string, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
+    else if (v === true) el.setAttribute(k, "");
+    else if (v !== false) el.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+export function statusText(s: Status): string {
+  const n = (k: number) => `${k} change${k === 1 ? "" : "s"} pending`;
+  switch (s.kind) {
+    case "synced":
+      return "Synced";
+    case "pending":
+      return n(s.pending);
+    case "offline":
+      return s.pending ? `Offline · ${n(s.pending)}` : "Offline";
+    case "connecting":
+      return s.pending ? `Connecting… · ${n(s.pending)}` : "Connecting…";
+    case "error":
+      return `Error: ${s.reason}`;
+  }
+}
+
+function when(v: string | undefined): string {
+  if (!v) return "";
+  const t = Date.parse(v.replace(/\[.*\]$/, ""));
+  if (Number.isNaN(t)) return v;
+  return new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function stars(n: number | undefined): string {
+  return n ? "★".repeat(n) + "☆".repeat(5 - n) : "";
+}
+
+function list(items: HTMLElement[], empty: string): HTMLElement {
+  return items.length ? h("ul", { class: "list" }, ...items.map((i) => h("li", {}, i))) : h("p", { class: "empty" }, empty);
+}
+
+function rowLink(href: string, main: string, sub: string, testid: string): HTMLElement {
+  return h("a", { href, "data-testid": testid }, h("div", { class: "title" }, main), sub ? h("div", { class: "sub" }, sub) : null);
+}
+
+function chips(values: string[], selected: string | undefined, onPick: (v: string | undefined) => void, cls = ""): HTMLElement {
+  const box = h("div", { class: `chips ${cls}`.trim(), role: "group" });
+  const buttons = values.map((v) => {
+    const b = h("button", { type: "button", "aria-pressed": String(v === selected), "data-value": v }, cls === "rating" ? v : human(v));
+    b.addEventListener("click", () => {
+      const on = b.getAttribute("aria-pressed") !== "true";
+      for (const o of buttons) o.setAttribute("aria-pressed", "false");
+      b.setAttribute("aria-pressed", String(on));
+      onPick(on ? v : undefined);
+    });
+    return b;
+  });
+  box.append(...buttons);
+  return box;
+}
+
+function field(labelText: string, input: HTMLElement): HTMLElement {
+  const id = `f-${labelText.toLowerCase().replace(/[^a-z]+/g, "-")}`;
+  input.id = id;
+  return h("div", {}, h("label", { for: id }, labelText), input);
+}
+
+function select(name: string, options: string[], value: string | undefined): HTMLSelectElement {
+  const s = h("select", { name }) as HTMLSelectElement;
+  s.append(h("option", { value: "" }, "—"));
+  const all = value && !options.includes(value) ? [...options, value] : options;
+  for (const o of all) s.append(h("option", { value: o }, human(o)));
+  s.value = value ?? "";
+  return s;
+}
+
+// ----- screens ----------------------------------------------------------------
+
+export interface Ctx {
+  vault: Vault;
+  go: (hash: string) => void;
+  flash: (msg: string) => void;
+}
+
+export function joinScreen(onJoin: (code: string) => Promise<void>, error?: string): HTMLElement {
+  const code = h("textarea", { name: "code", placeholder: "interlog1:…", autocomplete: "off", autocapitalize: "off", spellcheck: "false" }) as HTMLTextAreaElement;
+  const msg = h("div", { role: "alert" }, error ? h("div", { class: "error" }, error) : null);
+  const button = h("button", { class: "big", type: "submit" }, "Join") as HTMLButtonElement;
+  const scanArea = h("div", {});
+  const form = h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        button.disabled = true;
+        button.textContent = "Joining…";
+        msg.replaceChildren();
+        try {
+          await onJoin(code.value);
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+          button.disabled = false;
+          button.textContent = "Join";
+        }
+      },
+    },
+    h("h1", {}, "Join your vault"),
+    h("p", { class: "muted" }, "On your laptop, run ", h("code", {}, "interlog pair"), ". Scan the QR code it shows, or paste the code that starts with interlog1:."),
+    h("button", { class: "big secondary", type: "button", onclick: () => scan(scanArea, code, msg) }, "Scan QR code"),
+    scanArea,
+    field("Join code", code),
+    button,
+    msg,
+    h("p", { class: "muted" }, "The code holds your vault key: it stays on this phone. Everything leaves it end-to-end encrypted."),
+  );
+  return form;
+}
+
+/** Reads a QR code from the camera, with BarcodeDetector or jsQR. */
+async function scan(area: HTMLElement, target: HTMLTextAreaElement, msg: HTMLElement): Promise<void> {
+  msg.replaceChildren();
+  if (!navigator.mediaDevices?.getUserMedia) {
+    msg.replaceChildren(h("div", { class: "error" }, "This browser cannot use the camera here (it needs https). Paste the code instead."));
+    return;
+  }
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch (e) {
+    msg.replaceChildren(h("div", { class: "error" }, `No camera (${(e as Error).message}). Paste the code instead.`));
+    return;
+  }
+  const video = h("video", { playsinline: true, muted: true }) as HTMLVideoElement;
+  video.srcObject = stream;
+  area.replaceChildren(video);
+  await video.play().catch(() => {});
+  const { default: jsQR } = await import("jsqr");
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  const stop = () => {
+    stream.getTracks().forEach((t) => t.stop());
+    area.replaceChildren();
+  };
+  const tick = () => {
+    if (!video.isConnected) return stop();
+    if (video.videoWidth) {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      ctx.drawImage(video, 0, 0);
+      const found = jsQR(ctx.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height);
+      if (found?.data.startsWith("interlog1:")) {
+        target.value = found.data;
+        stop();
+        target.form?.requestSubmit();
+        return;
+      }
+    }
+    requestAnimationFrame(tick);
+  };
+  tick();
+}
+
+export function logScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const company = h("input", { name: "company", list: "companies", autocomplete: "off", required: true, enterkeyhint: "next" }) as HTMLInputElement;
+  const suggestions = companySuggestions(doc);
+  const datalist = h("datalist", { id: "companies" }, ...suggestions.map((s) => h("option", { value: s })));
+  const recent = suggestions.slice(0, 6);
+  const role = h("input", { name: "role", autocomplete: "off" }) as HTMLInputElement;
+  const note = h("textarea", { name: "note" }) as HTMLTextAreaElement;
+  let kind: string | undefined;
+  let rating: number | undefined;
+  const msg = h("div", { role: "alert" });
+  return h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          let id = "";
+          await c.vault.edit((d) => {
+            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value });
+            id = r.id;
+            return r.doc;
+          });
+          c.flash("Interview logged");
+          c.go(`#/interviews/${id}`);
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, "Log an interview"),
+    field("Company", company),
+    datalist,
+    recent.length
+      ? chips(recent, undefined, (v) => {
+          company.value = v ?? "";
+        })
+      : null,
+    field("Role", role),
+    h("label", {}, "Kind"),
+    chips(["recruiter_screen", "hiring_manager", "technical", "system_design", "behavioral", "panel", "informational", "other"], undefined, (v) => (kind = v)),
+    h("label", {}, "How did it go?"),
+    chips(["1", "2", "3", "4", "5"], undefined, (v) => (rating = v ? Number(v) : undefined), "rating"),
+    field("Note", note),
+    h("button", { class: "big", type: "submit" }, "Save"),
+    msg,
+  );
+}
+
+export function todayScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const t = today(doc, localDate(new Date()));
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Today"),
+    h("h2", {}, "Follow-ups due"),
+    list(
+      t.followups.map((f) =>
+        h(
+          "div",
+          { class: "row", "data-testid": "followup" },
+          h("div", { class: "title" }, f.note ?? human(f.kind ?? "follow_up")),
+          h("div", { class: "sub" }, [f.target, f.daysOverdue > 0 ? `${f.daysOverdue} day${f.daysOverdue === 1 ? "" : "s"} overdue` : "due today"].filter(Boolean).join(" · ")),
+        ),
+      ),
+      "No follow-ups due.",
+    ),
+    h("h2", {}, "Get back in touch"),
+    list(
+      t.reconnect.map((r) =>
+        rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
+      ),
+      "Nobody is waiting to hear from you.",
+    ),
+    h("h2", {}, "Interviews today"),
+    list(
+      t.interviews.map((i) => rowLink(`#/interviews/${i.id}`, [i.company, i.kind && human(i.kind)].filter(Boolean).join(" · "), when(i.start), "interview")),
+      "None today.",
+    ),
+  );
+}
+
+export function interviewsScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const items = live(doc, "interview")
+    .sort((a, b) => (str(b.fields, "start") ?? b.id).localeCompare(str(a.fields, "start") ?? a.id))
+    .map((i) => rowLink(`#/interviews/${i.id}`, title(doc, i), [when(str(i.fields, "start")), stars(int(i.fields, "rating"))].filter(Boolean).join(" · "), "interview"));
+  return h("section", {}, h("h1", {}, "Interviews"), list(items, "No interviews yet. Tap + Log after your next one."));
+}
+
+export function opportunitiesScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const items = live(doc, "opportunity")
+    .reverse()
+    .map((o) =>
+      rowLink(
+        `#/opportunities/${o.id}`,
+        `${companyName(doc, str(o.fields, "company")) ?? "?"} — ${str(o.fields, "role") ?? "role not set"}`,
+        human(currentStage(o.fields) ?? "no stage"),
+        "opportunity",
+      ),
+    );
+  return h("section", {}, h("h1", {}, "Opportunities"), list(items, "No opportunities yet."));
+}
+
+export function contactsScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const items = live(doc, "contact")
+    .sort((a, b) => title(doc, a).localeCompare(title(doc, b)))
+    .map((p) => rowLink(`#/contacts/${p.id}`, title(doc, p), human(str(p.fields, "kind") ?? ""), "contact"));
+  return h("section", {}, h("h1", {}, "People"), list(items, "No contacts yet."));
+}
+
+// ----- details and editing --------------------------------------------------
+
+type Editor =
+  | { name: string; label: string; type: "text" | "prose" | "date" }
+  | { name: string; label: string; type: "int"; min: number; max: number }
+  | { name: string; label: string; type: "enum"; options: string[] };
+
+const EDITORS: Partial<Record<Kind, Editor[]>> = {
+  interview: [
+    { name: "kind", label: "Kind", type: "enum", options: INTERVIEW_KINDS },
+    { name: "format", label: "Format", type: "enum", options: INTERVIEW_FORMATS },
+    { name: "status", label: "Status", type: "enum", options: INTERVIEW_STATUSES },
+    { name: "rating", label: "Rating (1-5)", type: "int", min: 1, max: 5 },
+    { name: "notes", label: "Notes", type: "prose" },
+    { name: "went_well", label: "What went well", type: "prose" },
+    { name: "improve", label: "What to improve", type: "prose" },
+    { name: "looking_for", label: "What they seem to look for", type: "prose" },
+  ],
+  opportunity: [
+    { name: "role", label: "Role", type: "text" },
+    { name: "level", label: "Level", type: "text" },
+    { name: "interest_now", label: "Interest now (1-5)", type: "int", min: 1, max: 5 },
+    { name: "notes", label: "Notes", type: "prose" },
+  ],
+  contact: [
+    { name: "name", label: "Name", type: "text" },
+    { name: "kind", label: "Role towards you", type: "enum", options: CONTACT_KINDS },
+    { name: "met", label: "How you met", type: "text" },
+    { name: "keep_in_touch_days", label: "Keep in touch every (days)", type: "int", min: 1, max: 3650 },
+    { name: "last_contacted", label: "Last contacted", type: "date" },
+    { name: "notes", label: "Notes", type: "prose" },
+  ],
+};
+
+function facts(doc: Doc, kind: Kind, f: Fields): [string, string][] {
+  const rows: [string, string | undefined][] = [];
+  if (kind === "interview") {
+    rows.push(["Company", companyName(doc, str(f, "company"))], ["When", when(str(f, "start"))], ["Kind", str(f, "kind") && human(str(f, "kind")!)]);
+    rows.push(["Status", str(f, "status") && human(str(f, "status")!)], ["Rating", stars(int(f, "rating"))], ["Format", str(f, "format") && human(str(f, "format")!)]);
+    const opp = str(f, "opportunity");
+    rows.push(["Opportunity", opp && refTitle(doc, opp)]);
+  } else if (kind === "opportunity") {
+    rows.push(["Company", companyName(doc, str(f, "company"))], ["Role", str(f, "role")], ["Level", str(f, "level")], ["Stage", human(currentStage(f) ?? "none")]);
+    rows.push(["Interest now", int(f, "interest_now")?.toString()], ["Source", str(f, "source") && human(str(f, "source")!)]);
+  } else if (kind === "contact") {
+    rows.push(["Role", str(f, "kind") && human(str(f, "kind")!)], ["Met", str(f, "met")], ["Keep in touch", int(f, "keep_in_touch_days") ? `every ${int(f, "keep_in_touch_days")} days` : undefined]);
+    rows.push(["Last contacted", str(f, "last_contacted")]);
+    const ch = f.channels as Fields | undefined;
+    for (const k of ["email", "phone", "link"]) if (ch && typeof ch[k] === "string") rows.push([human(k), ch[k] as string]);
+  }
+  return rows.filter((r): r is [string, string] => !!r[1]);
+}
+
+export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): HTMLElement {
+  const doc = c.vault.doc;
+  const r = record(doc, kind, id);
+  const back = { interview: "#/interviews", opportunity: "#/opportunities", contact: "#/contacts" }[kind as "interview"] ?? "#/today";
+  if (!r) return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This record is not in the vault (yet)."), h("a", { class: "button", href: back }, "Back"));
+  const editors = EDITORS[kind] ?? [];
+  const conflicts = conflictedFields(doc, kind, id);
+  if (!editing) {
+    const prose = editors.filter((e) => e.type === "prose" && str(r.fields, e.name));
+    return h(
+      "section",
+      { "data-testid": `${kind}-detail` },
+      h("h1", {}, title(doc, r)),
+      str(r.fields, "deleted_at") ? h("p", { class: "error" }, "Deleted (restore it on the laptop).") : null,
+      conflicts.length ? h("p", { class: "error" }, `Edited on two devices at once: ${conflicts.join(", ")}. Saving an edit here settles it; \`interlog conflicts\` shows both values.`) : null,
+      h("dl", {}, ...facts(doc, kind, r.fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
+      ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
+      editors.length ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
+    );
+  }
+  const inputs = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
+  const msg = h("div", { role: "alert" });
+  const body = editors.map((e) => {
+    const cur = r.fields[e.name];
+    let input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+    if (e.type === "enum") input = select(e.name, e.options, typeof cur === "string" ? cur : undefined);
+    else if (e.type === "prose") {
+      input = h("textarea", { name: e.name }) as HTMLTextAreaElement;
+      input.value = typeof cur === "string" ? cur : "";
+    } else {
+      input = h("input", { name: e.name, type: e.type === "int" ? "number" : e.type === "date" ? "date" : "text", inputmode: e.type === "int" ? "numeric" : "text" }) as HTMLInputElement;
+      if (e.type === "int") {
+        input.setAttribute("min", String(e.min));
+        input.setAttribute("max", String(e.max));
+      }
+      input.value = cur === null || cur === undefined ? "" : String(cur);
+    }
+    inputs.set(e.name, input);
+    return field(e.label, input);
+  });
+  const detailHash = `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}`;
+  return h(
+    "form",
+    {
+      onsubmit: async (ev: Event) => {
+        ev.preventDefault();
+        const patch: Record<string, string | number | null> = {};
+        for (const e of editors) {
+          const raw = inputs.get(e.name)!.value;
+          const v = e.type === "prose" ? raw : raw.trim();
+          if (e.type === "int" && v !== "") {
+            const n = Number(v);
+            if (!Number.isInteger(n) || n < e.min || n > e.max) {
+              msg.replaceChildren(h("div", { class: "error" }, `${e.label}: a whole number from ${e.min} to ${e.max}.`));
+              return;
+            }
+            patch[e.name] = n;
+          } else patch[e.name] = v === "" ? null : v;
+        }
+        try {
+          await c.vault.edit((d) => updateRecord(d, kind, id, patch));
+          c.flash("Saved");
+          c.go(detailHash);
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, `Edit ${title(doc, r)}`),
+    ...body,
+    h("button", { class: "big", type: "submit" }, "Save"),
+    h("a", { class: "button secondary", href: detailHash, style: "background:#e0e7ff;color:#1e3a8a" }, "Cancel"),
+    msg,
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * The vault on this phone: the document, the sync state and the membership,
+ * in memory and in the store. Every local edit is saved (document and state
+ * in one transaction) before `edit` resolves: a write never waits for the
+ * network, and nothing acknowledged on screen is lost when the tab closes.
+ */
+import * as A from "@automerge/automerge/slim";
+
+import type { Membership } from "./crypto";
+import type { Doc } from "./doc";
+import type { Store } from "./store";
+import type { Cursors, WireRecord } from "./wire";
+
+/** A sealed record waiting for the relay's ack, and the heads it brings us to. */
+export interface Outbox {
+  record: WireRecord;
+  heads: string[];
+  /** Local changes it carries, for the "N changes pending" count. */
+  changes: number;
+}
+
+/** What this device remembers about syncing (sync/state.rs). */
+export interface SyncState {
+  nextSeq: number;
+  pushedHeads: string[];
+  cursors: Cursors;
+  outbox: Outbox | null;
+  registered: boolean;
+  snapshotId: number;
+  sinceSnapshot: number;
+  /** Local changes not yet acknowledged by the relay. */
+  pending: number;
+  lastSync: number | null;
+  lastError: string | null;
+}
+
+export function freshState(heads: string[], cursors: Cursors): SyncState {
+  return {
+    nextSeq: 1,
+    pushedHeads: heads,
+    cursors,
+    outbox: null,
+    registered: true,
+    snapshotId: 0,
+    sinceSnapshot: 0,
+    pending: 0,
+    lastSync: null,
+    lastError: null,
+  };
+}
+
+export class Vault {
+  private listeners = new Set<() => void>();
+  /** Called after every local change is saved (the syncer pushes it). */
+  onLocalChange: () => void = () => {};
+
+  constructor(
+    readonly store: Store,
+    readonly membership: Membership,
+    readonly device: string,
+    public doc: Doc,
+    public state: SyncState,
+  ) {}
+
+  /** The vault in `store`, or `null` when this phone has not joined one. */
+  static async open(store: Store): Promise<Vault | null> {
+    const [membership, device, bytes, state] = await Promise.all([
+      store.get<Membership>("membership"),
+      store.get<string>("device"),
+      store.get<Uint8Array>("doc"),
+      store.get<SyncState>("sync"),
+    ]);
+    if (!membership || !device || !bytes || !state) return null;
+    return new Vault(store, membership, device, A.load(bytes, { actor: device }), state);
+  }
+
+  /** Stores a freshly joined vault: membership last, so a half-written join is no vault. */
+  static async create(store: Store, membership: Membership, device: string, doc: Doc, state: SyncState): Promise<Vault> {
+    await store.put({ device, doc: A.save(doc), sync: state });
+    await store.put({ membership });
+    return new Vault(store, membership, device, doc, state);
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  notify(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Saves the document and the sync state together. */
+  async save(): Promise<void> {
+    await this.store.put({ doc: A.save(this.doc), sync: structuredClone(this.state) });
+  }
+
+  async saveState(): Promise<void> {
+    await this.store.put({ sync: structuredClone(this.state) });
+  }
+
+  /**
+   * A local edit: `fn` returns the new document (or the same one when
+   * nothing changed). Saved before this resolves, then handed to sync.
+   */
+  async edit(fn: (doc: Doc) => Doc): Promise<boolean> {
+    const before = this.doc;
+    const after = fn(before);
+    if (after === before) return false;
+    this.doc = after;
+    this.state.pending += 1;
+    await this.save();
+    this.notify();
+    this.onLocalChange();
+    return true;
+  }
+}
+
+export function sameHeads(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.every((h, i) => h === y[i]);
+}

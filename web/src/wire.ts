@@ -1,0 +1,309 @@
+/**
+ * Protocol v1 frames and their codec, byte for byte as `client-core/src/wire.rs`
+ * writes them (docs/protocol.md). A frame is a CBOR map whose first key is
+ * `type`, then the fields in the order the Rust structs declare them; cursor
+ * maps are sorted by device id. The shared vectors in `tests/vectors/` pin
+ * this down. Decoding refuses oversized input before parsing, and malformed
+ * frames, hostile ids and out-of-range numbers with a `WireError`.
+ */
+import { CborError, type CborMap, type CborValue, decode as cborDecode, encode as cborEncode } from "./cbor";
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+export const MAX_DEVICES = 1024;
+export const MAX_ID_LEN = 64;
+export const CAPABILITIES = ["snapshot", "live"];
+
+export type Cursors = Record<string, number>;
+
+export interface WireRecord {
+  device: string;
+  seq: number;
+  kind: "change";
+  payload: Uint8Array;
+}
+
+export interface WireSnapshot {
+  device: string;
+  id: number;
+  covers: Cursors;
+  payload: Uint8Array;
+}
+
+export interface DeviceInfo {
+  device: string;
+  last_seq: number;
+  last_seen: number;
+}
+
+export type Frame =
+  | {
+      type: "hello";
+      version: number;
+      capabilities: string[];
+      vault: string;
+      device: string;
+      token: Uint8Array;
+      register: boolean;
+      invite: string | null;
+    }
+  | { type: "welcome"; version: number; capabilities: string[]; devices: DeviceInfo[] }
+  | { type: "sync"; cursors: Cursors; live: boolean; want_snapshot: boolean }
+  | { type: "append"; record: WireRecord }
+  | { type: "ack"; device: string; seq: number }
+  | { type: "snapshot"; snapshot: WireSnapshot }
+  | { type: "snapshot_ack"; id: number }
+  | { type: "records"; records: WireRecord[] }
+  | { type: "caught_up" }
+  | { type: "error"; code: string; message: string };
+
+export class WireError extends Error {}
+
+/** 1 to 64 ASCII letters, digits, `-` or `_`. */
+export function validId(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_ID_LEN && /^[A-Za-z0-9_-]+$/.test(id);
+}
+
+function m(entries: [string, CborValue][]): CborMap {
+  return new Map(entries);
+}
+
+function cursorsMap(c: Cursors): CborMap {
+  const keys = Object.keys(c).sort();
+  return new Map(keys.map((k) => [k, c[k]]));
+}
+
+function recordMap(r: WireRecord): CborMap {
+  return m([
+    ["device", r.device],
+    ["seq", r.seq],
+    ["kind", r.kind],
+    ["payload", r.payload],
+  ]);
+}
+
+function toCbor(f: Frame): CborMap {
+  switch (f.type) {
+    case "hello":
+      return m([
+        ["type", f.type],
+        ["version", f.version],
+        ["capabilities", f.capabilities],
+        ["vault", f.vault],
+        ["device", f.device],
+        ["token", f.token],
+        ["register", f.register],
+        ["invite", f.invite],
+      ]);
+    case "welcome":
+      return m([
+        ["type", f.type],
+        ["version", f.version],
+        ["capabilities", f.capabilities],
+        [
+          "devices",
+          f.devices.map((d) =>
+            m([
+              ["device", d.device],
+              ["last_seq", d.last_seq],
+              ["last_seen", d.last_seen],
+            ]),
+          ),
+        ],
+      ]);
+    case "sync":
+      return m([
+        ["type", f.type],
+        ["cursors", cursorsMap(f.cursors)],
+        ["live", f.live],
+        ["want_snapshot", f.want_snapshot],
+      ]);
+    case "append":
+      return m([
+        ["type", f.type],
+        ["record", recordMap(f.record)],
+      ]);
+    case "ack":
+      return m([
+        ["type", f.type],
+        ["device", f.device],
+        ["seq", f.seq],
+      ]);
+    case "snapshot":
+      return m([
+        ["type", f.type],
+        [
+          "snapshot",
+          m([
+            ["device", f.snapshot.device],
+            ["id", f.snapshot.id],
+            ["covers", cursorsMap(f.snapshot.covers)],
+            ["payload", f.snapshot.payload],
+          ]),
+        ],
+      ]);
+    case "snapshot_ack":
+      return m([
+        ["type", f.type],
+        ["id", f.id],
+      ]);
+    case "records":
+      return m([
+        ["type", f.type],
+        ["records", f.records.map(recordMap)],
+      ]);
+    case "caught_up":
+      return m([["type", f.type]]);
+    case "error":
+      return m([
+        ["type", f.type],
+        ["code", f.code],
+        ["message", f.message],
+      ]);
+  }
+}
+
+export function encode(f: Frame): Uint8Array {
+  const bytes = cborEncode(toCbor(f));
+  if (bytes.length > MAX_FRAME_BYTES) {
+    throw new WireError(`frame of ${bytes.length} bytes is larger than the limit of ${MAX_FRAME_BYTES} bytes`);
+  }
+  return bytes;
+}
+
+// ----- decoding ------------------------------------------------------------
+
+const bad = (what: string): never => {
+  throw new WireError(`malformed frame: ${what}`);
+};
+
+function field(map: CborMap, key: string): CborValue {
+  if (!map.has(key)) bad(`missing field \`${key}\``);
+  return map.get(key) as CborValue;
+}
+
+function asMap(v: CborValue, what: string): CborMap {
+  return v instanceof Map ? v : bad(`${what} is not a map`);
+}
+function str(map: CborMap, key: string): string {
+  const v = field(map, key);
+  return typeof v === "string" ? v : bad(`\`${key}\` is not text`);
+}
+function bool(map: CborMap, key: string): boolean {
+  const v = field(map, key);
+  return typeof v === "boolean" ? v : bad(`\`${key}\` is not a boolean`);
+}
+function bytes(map: CborMap, key: string): Uint8Array {
+  const v = field(map, key);
+  return v instanceof Uint8Array ? v : bad(`\`${key}\` is not bytes`);
+}
+/** An unsigned integer that fits a JS number exactly. */
+function uint(v: CborValue, key: string): number {
+  return typeof v === "number" && v >= 0 ? v : bad(`\`${key}\` is not an unsigned integer this client can hold`);
+}
+function num(map: CborMap, key: string): number {
+  return uint(field(map, key), key);
+}
+function int(map: CborMap, key: string): number {
+  const v = field(map, key);
+  return typeof v === "number" ? v : bad(`\`${key}\` is not an integer`);
+}
+function arr(map: CborMap, key: string): CborValue[] {
+  const v = field(map, key);
+  return Array.isArray(v) ? v : bad(`\`${key}\` is not an array`);
+}
+function id(map: CborMap, key: string): string {
+  const v = str(map, key);
+  return validId(v) ? v : bad(`invalid ${key} id`);
+}
+function cursors(map: CborMap, key: string): Cursors {
+  const c = asMap(field(map, key), key);
+  if (c.size > MAX_DEVICES) bad(`invalid ${key}`);
+  const out: Cursors = {};
+  for (const [k, v] of c) {
+    if (!validId(k)) bad(`invalid ${key}`);
+    out[k] = uint(v, key);
+  }
+  return out;
+}
+function record(v: CborValue): WireRecord {
+  const r = asMap(v, "record");
+  const kind = str(r, "kind");
+  if (kind !== "change") bad(`unknown record kind ${JSON.stringify(kind)}`);
+  return { device: id(r, "device"), seq: num(r, "seq"), kind: "change", payload: bytes(r, "payload") };
+}
+
+export function decode(input: Uint8Array): Frame {
+  if (input.length > MAX_FRAME_BYTES) {
+    throw new WireError(`frame of ${input.length} bytes is larger than the limit of ${MAX_FRAME_BYTES} bytes`);
+  }
+  let v: CborValue;
+  try {
+    v = cborDecode(input);
+  } catch (e) {
+    if (e instanceof CborError) throw new WireError(`malformed frame: ${e.message}`);
+    throw e;
+  }
+  const f = asMap(v, "frame");
+  const type = str(f, "type");
+  switch (type) {
+    case "hello": {
+      const invite = f.get("invite") ?? null;
+      if (invite !== null && typeof invite !== "string") bad("`invite` is not text");
+      return {
+        type,
+        version: num(f, "version"),
+        capabilities: arr(f, "capabilities").map((c) => (typeof c === "string" ? c : bad("capability"))),
+        vault: id(f, "vault"),
+        device: id(f, "device"),
+        token: bytes(f, "token"),
+        register: bool(f, "register"),
+        invite: invite as string | null,
+      };
+    }
+    case "welcome":
+      return {
+        type,
+        version: num(f, "version"),
+        capabilities: arr(f, "capabilities").map((c) => (typeof c === "string" ? c : bad("capability"))),
+        devices: arr(f, "devices").map((d) => {
+          const dm = asMap(d, "device");
+          return { device: str(dm, "device"), last_seq: num(dm, "last_seq"), last_seen: int(dm, "last_seen") };
+        }),
+      };
+    case "sync":
+      return { type, cursors: cursors(f, "cursors"), live: bool(f, "live"), want_snapshot: bool(f, "want_snapshot") };
+    case "append": {
+      const r = record(field(f, "record"));
+      if (r.seq === 0) bad("invalid record id");
+      return { type, record: r };
+    }
+    case "ack":
+      return { type, device: str(f, "device"), seq: num(f, "seq") };
+    case "snapshot": {
+      const s = asMap(field(f, "snapshot"), "snapshot");
+      return {
+        type,
+        snapshot: { device: id(s, "device"), id: num(s, "id"), covers: cursors(s, "covers"), payload: bytes(s, "payload") },
+      };
+    }
+    case "snapshot_ack":
+      return { type, id: num(f, "id") };
+    case "records":
+      return { type, records: arr(f, "records").map(record) };
+    case "caught_up":
+      return { type };
+    case "error":
+      return { type, code: str(f, "code"), message: str(f, "message") };
+    default:
+      return bad(`unknown frame type ${JSON.stringify(type)}`);
+  }
+}
+
+export function checkVersion(theirs: number): void {
+  if (theirs !== PROTOCOL_VERSION) {
+    throw new WireError(
+      `protocol version mismatch: this app speaks v${PROTOCOL_VERSION}, the relay speaks v${theirs}; upgrade whichever side is older`,
+    );
+  }
+}

@@ -1,0 +1,112 @@
+// An in-memory relay that speaks protocol v1 like server/src/conn.rs, for
+// testing the phone's sync without a network: per-device logs with
+// idempotent appends, snapshots, live forwarding, and knobs to misbehave.
+import { bytesToHex, derive, tokenHash } from "../src/crypto";
+import type { Dial } from "../src/sync";
+import { decode, encode, type Frame, type WireRecord, type WireSnapshot } from "../src/wire";
+
+interface Peer {
+  device: string;
+  live: boolean;
+  deliver: (f: Frame) => void;
+  close: (reason: string) => void;
+}
+
+export class FakeRelay {
+  logs = new Map<string, WireRecord[]>();
+  snapshot: WireSnapshot | null = null;
+  peers = new Set<Peer>();
+  appends: WireRecord[] = [];
+  /** Drop the connection instead of acknowledging the next append (after storing it). */
+  dropBeforeAck = false;
+  /** Records sent in reply to sync in place of the real backlog. */
+  forgedBacklog: WireRecord[] | null = null;
+  reachable = true;
+  private tokenHash: string;
+
+  constructor(
+    readonly vault: string,
+    vaultKey: Uint8Array,
+  ) {
+    this.tokenHash = bytesToHex(tokenHash(derive(vaultKey).token));
+  }
+
+  /** What another device appends, forwarded to live subscribers. */
+  store(r: WireRecord): void {
+    const log = this.logs.get(r.device) ?? [];
+    log.push(r);
+    this.logs.set(r.device, log);
+    for (const p of this.peers) if (p.live && p.device !== r.device) p.deliver({ type: "records", records: [r] });
+  }
+
+  dial(): Dial {
+    return async (onBytes, onClose) => {
+      if (!this.reachable) throw new Error("could not reach the relay");
+      let peer: Peer | null = null;
+      const send = (f: Frame) => queueMicrotask(() => onBytes(encode(f)));
+      const close = (reason: string) => {
+        if (peer) this.peers.delete(peer);
+        queueMicrotask(() => onClose(reason));
+      };
+      const handle = (f: Frame) => {
+        if (!peer) {
+          if (f.type !== "hello") return close("bad_frame");
+          if (f.vault !== this.vault || bytesToHex(tokenHash(f.token)) !== this.tokenHash) {
+            send({ type: "error", code: "unauthorized", message: "unknown vault or wrong token" });
+            return close("unauthorized");
+          }
+          peer = { device: f.device, live: false, deliver: send, close };
+          this.peers.add(peer);
+          return send({ type: "welcome", version: 1, capabilities: ["snapshot", "live"], devices: [] });
+        }
+        switch (f.type) {
+          case "append": {
+            const log = this.logs.get(f.record.device) ?? [];
+            const have = log[f.record.seq - 1];
+            if (have) {
+              if (bytesToHex(have.payload) !== bytesToHex(f.record.payload)) {
+                send({ type: "error", code: "device_id_reused", message: "reused" });
+                return close("reused");
+              }
+            } else if (f.record.seq !== log.length + 1) {
+              send({ type: "error", code: "out_of_order", message: `expected record ${log.length + 1}` });
+              return close("out_of_order");
+            } else {
+              this.appends.push(f.record);
+              this.store(f.record);
+            }
+            if (this.dropBeforeAck) {
+              this.dropBeforeAck = false;
+              return close("dropped");
+            }
+            return send({ type: "ack", device: f.record.device, seq: f.record.seq });
+          }
+          case "sync": {
+            peer.live = f.live;
+            const covers = f.want_snapshot && this.snapshot ? this.snapshot.covers : {};
+            if (f.want_snapshot && this.snapshot) send({ type: "snapshot", snapshot: this.snapshot });
+            const backlog =
+              this.forgedBacklog ??
+              [...this.logs.values()].flat().filter((r) => r.device !== peer!.device && r.seq > Math.max(f.cursors[r.device] ?? 0, covers[r.device] ?? 0));
+            if (backlog.length) send({ type: "records", records: backlog });
+            return send({ type: "caught_up" });
+          }
+          case "snapshot":
+            this.snapshot = f.snapshot;
+            return send({ type: "snapshot_ack", id: f.snapshot.id });
+          default:
+            return close("bad_frame");
+        }
+      };
+      return {
+        send: (b) => queueMicrotask(() => handle(decode(b))),
+        close: () => close("closed by the client"),
+      };
+    };
+  }
+
+  /** Closes every connection, as a relay restart would. */
+  dropAll(): void {
+    for (const p of [...this.peers]) p.close("the relay went away");
+  }
+}
