@@ -288,10 +288,91 @@ mod tests {
         assert!(decode(&encode(&f).unwrap()).is_err());
     }
 
+    /// A CBOR map `{"type": "records", "records": [<count> items...]}` whose
+    /// array header claims `count` items but carries none.
+    fn records_claiming(count: u64) -> Vec<u8> {
+        let mut b = vec![0xa2, 0x64];
+        b.extend_from_slice(b"type");
+        b.push(0x67);
+        b.extend_from_slice(b"records");
+        b.push(0x67);
+        b.extend_from_slice(b"records");
+        b.push(0x9b); // array, 8-byte length
+        b.extend_from_slice(&count.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn huge_declared_counts_fail_without_allocating() {
+        // A decoder that trusted the count would try to allocate it and abort.
+        for count in [u64::MAX, 1 << 40, 1 << 24] {
+            assert!(decode(&records_claiming(count)).is_err());
+        }
+        // A cursor map claiming 2^40 entries.
+        let mut b = vec![0xa2, 0x64];
+        b.extend_from_slice(b"type");
+        b.push(0x64);
+        b.extend_from_slice(b"sync");
+        b.push(0x67);
+        b.extend_from_slice(b"cursors");
+        b.push(0xbb);
+        b.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        assert!(decode(&b).is_err());
+    }
+
+    fn sample_frames() -> Vec<Frame> {
+        let record = Record {
+            device: "dev-1".into(),
+            seq: 1,
+            kind: RecordKind::Change,
+            payload: ByteBuf::from(vec![9; 40]),
+        };
+        vec![
+            hello(),
+            Frame::Sync {
+                cursors: [("dev-1".to_string(), 3)].into(),
+                live: true,
+                want_snapshot: true,
+            },
+            Frame::Append {
+                record: record.clone(),
+            },
+            Frame::Records {
+                records: vec![record.clone(), record],
+            },
+            Frame::Snapshot {
+                snapshot: Snapshot {
+                    device: "dev-1".into(),
+                    id: 2,
+                    covers: [("dev-2".to_string(), 5)].into(),
+                    payload: ByteBuf::from(vec![1; 64]),
+                },
+            },
+            Frame::CaughtUp,
+        ]
+    }
+
     proptest! {
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode(&bytes);
+        }
+
+        /// Valid frames cut short, with bytes flipped or spliced: decoding
+        /// returns a frame or an error, never panics.
+        #[test]
+        fn mutated_frames_never_panic(
+            which in 0..6usize,
+            cut in any::<prop::sample::Index>(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        ) {
+            let mut bytes = encode(&sample_frames()[which]).unwrap();
+            for (at, v) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = v;
+            }
+            let end = cut.index(bytes.len() + 1);
+            let _ = decode(&bytes[..end]);
         }
 
         #[test]

@@ -153,6 +153,8 @@ pub struct TestRelay {
     child: Option<std::process::Child>,
     pub data: tempfile::TempDir,
     pub addr: String,
+    /// Everything the relay logged, across restarts.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TestRelay {
@@ -163,15 +165,35 @@ impl TestRelay {
 
     /// [`Self::start`] with the data in a given directory.
     pub fn start_in(data: tempfile::TempDir) -> Self {
-        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0");
+        let log = std::sync::Arc::default();
+        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0", &log);
         TestRelay {
             child: Some(child),
             data,
             addr,
+            log,
         }
     }
 
-    fn spawn(data: &Path, listen: &str) -> (std::process::Child, String) {
+    /// The relay process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Log lines that mention a panic.
+    pub fn panics(&self) -> Vec<String> {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter()
+            .filter(|l| l.contains("panicked"))
+            .cloned()
+            .collect()
+    }
+
+    fn spawn(
+        data: &Path,
+        listen: &str,
+        log: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(binary())
             .args([
@@ -199,6 +221,9 @@ impl TestRelay {
                 .next()
                 .expect("the relay exited before listening")
                 .expect("read relay output");
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line.clone());
             if let Some(rest) = line.split("addr=").nth(1) {
                 break rest
                     .split_whitespace()
@@ -208,7 +233,12 @@ impl TestRelay {
             }
         };
         // Keep draining the log so the relay never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
         (child, addr)
     }
 
@@ -229,7 +259,8 @@ impl TestRelay {
         self.kill9();
         // The port may take a moment to be free again.
         for attempt in 0..50 {
-            let result = std::panic::catch_unwind(|| Self::spawn(self.data.path(), &self.addr));
+            let result =
+                std::panic::catch_unwind(|| Self::spawn(self.data.path(), &self.addr, &self.log));
             match result {
                 Ok((child, _)) => {
                     self.child = Some(child);
