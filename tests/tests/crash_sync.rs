@@ -333,3 +333,70 @@ fn cli_killed_mid_join_then_join_again_works_or_says_what_to_do() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Regression (found by the pull kills above, where the killed devices took
+/// an extra round to go quiet): a pull cut off after applying some records
+/// left the pushed heads behind them, so the next sync sent everything it
+/// had received back to the relay as a new record of its own, and every
+/// other device pulled it all again. Each applied record now moves the
+/// pushed heads along, when nothing local was waiting to be pushed.
+#[test]
+fn a_pull_cut_off_midway_does_not_send_what_it_received_back() {
+    use interlog_core::sync::{device_name, Session, SyncState};
+    use interlog_core::wire::Frame;
+    use interlog_e2e::sim::{random_edit, InProcRelay, SimDevice};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let relay = InProcRelay::start(std::sync::Arc::new(
+            interlog_relay::store::MemoryRelayStore::default(),
+        ))
+        .await;
+        let mut a = SimDevice::first(&relay.url).await;
+        let mut b = SimDevice::join(&a.m).await.unwrap();
+        let mut rng = Rng::new(11);
+        for _ in 0..3 {
+            // An edit that creates a record, so there is something to send.
+            while random_edit(&mut a.v.doc, &mut rng).is_none() {}
+            a.v.save("edit").unwrap();
+            a.sync().await.unwrap(); // one record each
+        }
+        // b pulls, applies the first record only, and dies.
+        let mut session = Session::open(&b.m, &device_name(b.v.device_id()), false, None)
+            .await
+            .unwrap();
+        let mut state = SyncState::load(b.v.storage()).unwrap();
+        session
+            .send(&Frame::Sync {
+                cursors: state.cursors.clone(),
+                live: false,
+                want_snapshot: false,
+            })
+            .await
+            .unwrap();
+        let Frame::Records { records } = session.recv(Duration::from_secs(10)).await.unwrap()
+        else {
+            panic!("the relay sends the records b is missing");
+        };
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            session.apply(&mut b.v, &mut state, &records[..1]).unwrap(),
+            1
+        );
+        drop(session);
+        b.restart();
+
+        let report = b.sync().await.unwrap();
+        assert_eq!(
+            (report.pulled, report.pushed),
+            (2, 0),
+            "b made no edit of its own to push"
+        );
+        assert_eq!(a.sync().await.unwrap().pulled, 0);
+        assert_eq!(a.export(), b.export());
+        relay.stop().await;
+    });
+}

@@ -233,7 +233,10 @@ impl Session {
 
     /// Applies records to the vault in order, advancing and persisting each
     /// device's cursor after its record is flushed. Records at or below a
-    /// cursor (already applied) are skipped.
+    /// cursor (already applied) are skipped. While nothing local waits to be
+    /// pushed, the pushed heads move along with each record, in the same
+    /// save as its cursor: a sync cut off midway then never sends what it
+    /// received back to the relay.
     pub fn apply<S: Storage>(
         &self,
         v: &mut Vault<S>,
@@ -254,12 +257,16 @@ impl Session {
                 });
             }
             let chunk = self.open_record(r)?;
+            let nothing_to_push = all_pushed(v, state);
             v.apply_remote(&chunk)
                 .map_err(|e| SyncError::Unapplicable {
                     device: r.device.clone(),
                     seq: r.seq,
                     detail: e.to_string(),
                 })?;
+            if nothing_to_push {
+                state.pushed_heads = v.doc.heads();
+            }
             state.cursors.insert(r.device.clone(), r.seq);
             state.since_snapshot += 1;
             state.save(v.storage_mut())?;
