@@ -8,7 +8,7 @@ pub mod sim;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The `interlog` binary, built on first use.
 pub fn binary() -> &'static Path {
@@ -147,26 +147,46 @@ pub fn edit_offline_on_both(laptop: &Device, phone: &Device, interview: &str) {
 }
 
 /// A real relay process (`interlog relay`) on 127.0.0.1 with its own data
-/// directory; killed on drop.
+/// directory; killed on drop. Everything it logs is kept, across restarts.
 pub struct TestRelay {
     child: Option<std::process::Child>,
     pub data: tempfile::TempDir,
     pub addr: String,
+    level: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl TestRelay {
     /// Starts a relay on a free port, with open registration.
     pub fn start() -> Self {
+        Self::start_logging("info")
+    }
+
+    /// [`Self::start`] with `INTERLOG_LOG` set to `level`.
+    pub fn start_logging(level: &str) -> Self {
         let data = tempfile::tempdir().expect("relay data dir");
-        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0");
+        let log = Arc::default();
+        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0", level, &log);
         TestRelay {
             child: Some(child),
             data,
             addr,
+            level: level.to_string(),
+            log,
         }
     }
 
-    fn spawn(data: &Path, listen: &str) -> (std::process::Child, String) {
+    /// Everything the relay wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("relay log").clone()
+    }
+
+    fn spawn(
+        data: &Path,
+        listen: &str,
+        level: &str,
+        log: &Arc<Mutex<String>>,
+    ) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(binary())
             .args([
@@ -181,7 +201,7 @@ impl TestRelay {
             ])
             .arg(data)
             .env("NO_COLOR", "1")
-            .env("INTERLOG_LOG", "info")
+            .env("INTERLOG_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -189,11 +209,17 @@ impl TestRelay {
             .expect("start the relay");
         let stderr = child.stderr.take().expect("relay stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let keep = |line: &str| {
+            let mut log = log.lock().expect("relay log");
+            log.push_str(line);
+            log.push('\n');
+        };
         let addr = loop {
             let line = lines
                 .next()
                 .expect("the relay exited before listening")
                 .expect("read relay output");
+            keep(&line);
             if let Some(rest) = line.split("addr=").nth(1) {
                 break rest
                     .split_whitespace()
@@ -203,7 +229,14 @@ impl TestRelay {
             }
         };
         // Keep draining the log so the relay never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let log = Arc::clone(log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = log.lock().expect("relay log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         (child, addr)
     }
 
@@ -224,7 +257,9 @@ impl TestRelay {
         self.kill9();
         // The port may take a moment to be free again.
         for attempt in 0..50 {
-            let result = std::panic::catch_unwind(|| Self::spawn(self.data.path(), &self.addr));
+            let result = std::panic::catch_unwind(|| {
+                Self::spawn(self.data.path(), &self.addr, &self.level, &self.log)
+            });
             match result {
                 Ok((child, _)) => {
                     self.child = Some(child);
