@@ -283,3 +283,23 @@ fn key_files_stay_owner_only_through_sync_join_and_a_relay_change() {
     assert_eq!(mode(b.home()), 0o700, "join makes the home owner-only");
     assert_eq!(mode(&b.home().join("vault.key")), 0o600);
 }
+
+#[test]
+fn invite_codes_are_readable_by_the_relay_operator_only() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(interlog_e2e::binary())
+        .args(["relay", "invite", "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // The code is the file's name, so listing the directory reveals it.
+    let dir = data.path().join("invites");
+    assert!(dir.join(&code).exists());
+    assert_eq!(
+        mode(&dir),
+        0o700,
+        "other users on the relay's machine can list the invite codes"
+    );
+}
