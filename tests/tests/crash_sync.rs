@@ -303,32 +303,40 @@ fn cli_killed_mid_join_then_join_again_works_or_says_what_to_do() {
     a.ok(&["sync"]);
     let code = join_code(&a);
     let span = timed(&Device::new(), &["join", &code]);
-    let mut landed = 0;
-    let mut told_to_sync = 0;
+    let (mut landed, mut rejoined, mut told_to_sync) = (0, 0, 0);
     let mut devices = vec![a];
     for _ in 0..kills {
         let d = Device::new();
-        landed += usize::from(kill_after(
+        let killed = kill_after(
             spawn_quiet(&d, &["join", &code]),
             somewhere_in(&mut rng, span),
-        ));
-        let again = d.run(&["join", &code]);
-        if !again.status.success() {
-            // The only acceptable refusal: it is a member already, and says
-            // which command finishes the job.
-            assert_clean_failure("join after a killed join", &again);
-            let err = String::from_utf8_lossy(&again.stderr);
-            assert!(err.contains("run `interlog sync`"), "{err}");
-            told_to_sync += 1;
-            d.ok(&["sync"]);
+        );
+        if killed {
+            landed += 1;
+            let again = d.run(&["join", &code]);
+            if again.status.success() {
+                rejoined += 1;
+            } else {
+                // The only acceptable refusal: it is a member already, and
+                // says which command to run.
+                assert_clean_failure("join after a killed join", &again);
+                let err = String::from_utf8_lossy(&again.stderr);
+                assert!(err.contains("run `interlog sync`"), "{err}");
+                told_to_sync += 1;
+            }
         }
+        let report = d.json(&["sync"]);
+        assert_eq!(
+            report["pushed"], 0,
+            "a device that only joined has nothing of its own to send"
+        );
         devices.push(d);
     }
     let all: Vec<&Device> = devices.iter().collect();
     let rounds = sync_until_quiet(&all, 4);
     assert_converged(&all, &ids);
     eprintln!(
-        "join kills: {kills} attempted in a {:.0} ms join, {landed} landed mid-join; {told_to_sync} rerun(s) said to run `interlog sync` instead, the rest joined; quiet after {rounds} round(s); {:.1}s",
+        "join kills: {kills} attempted in a {:.0} ms join, {landed} landed mid-join; then {rejoined} joined again, {told_to_sync} were told to run `interlog sync`; no device sent anything back; quiet after {rounds} round(s); {:.1}s",
         span.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64()
     );
@@ -397,6 +405,146 @@ fn a_pull_cut_off_midway_does_not_send_what_it_received_back() {
         );
         assert_eq!(a.sync().await.unwrap().pulled, 0);
         assert_eq!(a.export(), b.export());
+        relay.stop().await;
+    });
+}
+
+/// A device store that dies at its `n`th write, as a process killed there
+/// would: that write and every later one fail. Clones share one store, so a
+/// test can look at what a dead process left behind.
+#[derive(Clone)]
+struct DiesAtWrite {
+    inner: std::sync::Arc<Mutex<interlog_core::store::MemoryStorage>>,
+    writes_left: std::sync::Arc<AtomicUsize>,
+}
+
+impl DiesAtWrite {
+    fn new(n: usize) -> Self {
+        DiesAtWrite {
+            inner: Default::default(),
+            writes_left: std::sync::Arc::new(AtomicUsize::new(n)),
+        }
+    }
+
+    /// The same store, brought back to life (the process restarted).
+    fn revived(&self) -> Self {
+        self.writes_left.store(usize::MAX, Ordering::SeqCst);
+        self.clone()
+    }
+
+    fn write(&self) -> Result<(), interlog_core::store::StoreError> {
+        let left = self.writes_left.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(interlog_core::store::StoreError::Io {
+                path: "memory".into(),
+                detail: "killed".into(),
+            });
+        }
+        self.writes_left.store(left - 1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl interlog_core::store::Storage for DiesAtWrite {
+    fn location(&self) -> String {
+        "memory".into()
+    }
+    fn load(&self) -> Result<interlog_core::store::Stored, interlog_core::store::StoreError> {
+        self.inner.lock().unwrap().load()
+    }
+    fn append(&mut self, chunk: &[u8]) -> Result<u64, interlog_core::store::StoreError> {
+        self.write()?;
+        self.inner.lock().unwrap().append(chunk)
+    }
+    fn compact(
+        &mut self,
+        snapshot: &[u8],
+        through: u64,
+    ) -> Result<(), interlog_core::store::StoreError> {
+        self.write()?;
+        self.inner.lock().unwrap().compact(snapshot, through)
+    }
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, interlog_core::store::StoreError> {
+        self.inner.lock().unwrap().get_meta(key)
+    }
+    fn put_meta(
+        &mut self,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), interlog_core::store::StoreError> {
+        self.write()?;
+        self.inner.lock().unwrap().put_meta(key, value)
+    }
+}
+
+/// Regression (found by the join kills above, where some killed joins went
+/// quiet only a round late): a join killed after the vault was committed but
+/// before its sync state was written left a device that, on its next sync,
+/// sent the whole vault back to the relay as its own first record, and
+/// pulled every record again. Now the sync state is written first, so every
+/// point a join can die at leaves either no vault (join again) or a device
+/// with nothing to send. This walks every write of a join.
+#[test]
+fn a_join_killed_at_any_write_is_redone_or_complete_and_sends_nothing_back() {
+    use interlog_core::sync::{self as client, JoinCode, SyncState};
+    use interlog_core::Vault;
+    use interlog_e2e::sim::{random_edit, InProcRelay, SimDevice};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let relay = InProcRelay::start(std::sync::Arc::new(
+            interlog_relay::store::MemoryRelayStore::default(),
+        ))
+        .await;
+        let mut a = SimDevice::first(&relay.url).await;
+        let mut rng = Rng::new(5);
+        for _ in 0..3 {
+            while random_edit(&mut a.v.doc, &mut rng).is_none() {}
+            a.v.save("edit").unwrap();
+            a.sync().await.unwrap();
+        }
+        let code = JoinCode::parse(&JoinCode::new(&a.m).encode()).unwrap();
+        let (mut redone, mut complete) = (0, 0);
+        for n in 0.. {
+            let store = DiesAtWrite::new(n);
+            if client::join(&code, store.clone()).await.is_ok() {
+                break; // n is past the last write: nothing left to kill
+            }
+            let store = store.revived();
+            let v = match Vault::open(store.clone()) {
+                Ok(v) => {
+                    complete += 1;
+                    let state = SyncState::load(v.storage()).unwrap();
+                    assert!(
+                        state.registered,
+                        "died at write {n}: a vault without its sync state"
+                    );
+                    v
+                }
+                Err(_) => {
+                    redone += 1;
+                    client::join(&code, store).await.unwrap().0
+                }
+            };
+            let mut b = SimDevice {
+                v,
+                m: code.membership(),
+            };
+            let report = b.sync().await.unwrap();
+            assert_eq!(
+                (report.pushed, report.pulled),
+                (0, 0),
+                "died at write {n}: the next sync moves nothing"
+            );
+            assert_eq!(a.export(), b.export());
+        }
+        assert!(
+            redone > 0 && complete == 0,
+            "{redone} redone, {complete} complete"
+        );
         relay.stop().await;
     });
 }

@@ -500,12 +500,17 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
             "the relay's data belongs to another vault".into(),
         ));
     }
-    let mut v = Vault::join_as(store, &doc.save(), device_id)?;
-    let mut state = SyncState::load(v.storage())?;
+    // The sync state goes in before the vault id commits the vault, so a
+    // join killed in between leaves either no vault (join again) or a
+    // device that knows what it holds, and never one that would send the
+    // whole vault back to the relay as its own first record.
+    let mut store = store;
+    let mut state = SyncState::load(&store)?;
     state.cursors = cursors;
     state.registered = true;
-    state.pushed_heads = v.doc.heads();
-    state.save(v.storage_mut())?;
+    state.pushed_heads = doc.heads();
+    state.save(&mut store)?;
+    let v = Vault::join_as(store, &doc.save(), device_id)?;
     let devices = session.devices.clone();
     session.close().await;
     Ok((
