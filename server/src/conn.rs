@@ -157,6 +157,22 @@ async fn recv_frame(socket: &mut WebSocket) -> Result<Option<Frame>, Refusal> {
     }
 }
 
+/// What the relay keeps of a vault's access token.
+fn token_hash(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
+}
+
+/// Whether `token` is the one whose hash the vault was registered with.
+///
+/// The comparison is constant-time (`subtle`): how long a refusal takes says
+/// nothing about how many bytes of a guess were right. Comparing hashes, not
+/// tokens, already hides that, since a guess cannot steer its own hash; the
+/// constant-time compare keeps the guarantee from resting on that alone.
+/// Only the stored hash's length (always 32) can end the compare early.
+fn token_matches(stored_hash: &[u8], token: &[u8]) -> bool {
+    stored_hash.ct_eq(&token_hash(token)).into()
+}
+
 /// Checks a hello: version, then membership (or registration).
 async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<Admitted, Refusal> {
     let Frame::Hello {
@@ -181,13 +197,12 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             .to_string(),
         ));
     }
-    let hash: [u8; 32] = Sha256::digest(&token).into();
     let store = shared.store.clone();
     let v = vault.clone();
     let existing = blocking(move || store.vault(&v)).await?;
     match existing {
         Some(meta) => {
-            if !bool::from(meta.token_hash.as_slice().ct_eq(&hash)) {
+            if !token_matches(&meta.token_hash, &token) {
                 return Err(unauthorized());
             }
         }
@@ -205,7 +220,7 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             let store = shared.store.clone();
             let v = vault.clone();
             let meta = VaultMeta {
-                token_hash: hash.to_vec(),
+                token_hash: token_hash(&token).to_vec(),
                 created: now(),
             };
             blocking(move || store.create_vault(&v, &meta)).await?;
@@ -497,5 +512,24 @@ fn frame_name(f: &Frame) -> &'static str {
         Frame::Records { .. } => "records",
         Frame::CaughtUp => "caught_up",
         Frame::Error { .. } => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_registered_token_matches() {
+        let token = [7u8; 32];
+        let stored = token_hash(&token);
+        assert!(token_matches(&stored, &token));
+        let mut last_byte_off = token;
+        last_byte_off[31] ^= 1;
+        for wrong in [&last_byte_off[..], &token[..31], &[], &stored[..]] {
+            assert!(!token_matches(&stored, wrong));
+        }
+        // A stored hash that is not 32 bytes (damaged) matches nothing.
+        assert!(!token_matches(&stored[..31], &token));
     }
 }

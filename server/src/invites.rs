@@ -1,6 +1,8 @@
 //! One-time invite codes, kept as files in `<data>/invites/` so that
 //! `interlog relay invite` can mint one while the relay runs (sled holds an
 //! exclusive lock on the store). Using a code renames it away atomically.
+//! A code is its file's name, so the directory is owner-only: listing it
+//! must not hand out registrations to other users of the machine.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,11 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     let code = hex::encode(bytes);
     std::fs::create_dir_all(dir(data))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir(data), std::fs::Permissions::from_mode(0o700))?;
+    }
     std::fs::write(dir(data).join(&code), b"")?;
     Ok(code)
 }

@@ -4,12 +4,11 @@
 //! The binary is built once per test run with the same profile as the tests
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
 
-pub mod faults;
 pub mod sim;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The `interlog` binary, built on first use.
 pub fn binary() -> &'static Path {
@@ -148,29 +147,35 @@ pub fn edit_offline_on_both(laptop: &Device, phone: &Device, interview: &str) {
 }
 
 /// A real relay process (`interlog relay`) on 127.0.0.1 with its own data
-/// directory; killed on drop.
+/// directory; killed on drop. Everything it logs is kept, across restarts.
 pub struct TestRelay {
     child: Option<std::process::Child>,
     pub data: tempfile::TempDir,
     pub addr: String,
-    /// Everything the relay logged, across restarts.
-    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    level: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl TestRelay {
     /// Starts a relay on a free port, with open registration.
     pub fn start() -> Self {
-        Self::start_in(tempfile::tempdir().expect("relay data dir"))
+        Self::start_logging("info")
     }
 
-    /// [`Self::start`] with the data in a given directory.
-    pub fn start_in(data: tempfile::TempDir) -> Self {
-        let log = std::sync::Arc::default();
-        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0", &log);
+    /// [`Self::start`] with `INTERLOG_LOG` set to `level`.
+    pub fn start_logging(level: &str) -> Self {
+        Self::start_in(tempfile::tempdir().expect("relay data dir"), level)
+    }
+
+    /// A relay with its data in a given directory and `INTERLOG_LOG=level`.
+    pub fn start_in(data: tempfile::TempDir, level: &str) -> Self {
+        let log = Arc::default();
+        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0", level, &log);
         TestRelay {
             child: Some(child),
             data,
             addr,
+            level: level.to_string(),
             log,
         }
     }
@@ -182,17 +187,23 @@ impl TestRelay {
 
     /// Log lines that mention a panic.
     pub fn panics(&self) -> Vec<String> {
-        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-        log.iter()
+        self.log()
+            .lines()
             .filter(|l| l.contains("panicked"))
-            .cloned()
+            .map(str::to_string)
             .collect()
+    }
+
+    /// Everything the relay wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("relay log").clone()
     }
 
     fn spawn(
         data: &Path,
         listen: &str,
-        log: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        level: &str,
+        log: &Arc<Mutex<String>>,
     ) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(binary())
@@ -208,7 +219,7 @@ impl TestRelay {
             ])
             .arg(data)
             .env("NO_COLOR", "1")
-            .env("INTERLOG_LOG", "info")
+            .env("INTERLOG_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -216,14 +227,17 @@ impl TestRelay {
             .expect("start the relay");
         let stderr = child.stderr.take().expect("relay stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let keep = |line: &str| {
+            let mut log = log.lock().expect("relay log");
+            log.push_str(line);
+            log.push('\n');
+        };
         let addr = loop {
             let line = lines
                 .next()
                 .expect("the relay exited before listening")
                 .expect("read relay output");
-            log.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(line.clone());
+            keep(&line);
             if let Some(rest) = line.split("addr=").nth(1) {
                 break rest
                     .split_whitespace()
@@ -233,10 +247,12 @@ impl TestRelay {
             }
         };
         // Keep draining the log so the relay never blocks on a full pipe.
-        let log = log.clone();
+        let log = Arc::clone(log);
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                log.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                let mut log = log.lock().expect("relay log");
+                log.push_str(&line);
+                log.push('\n');
             }
         });
         (child, addr)
@@ -259,8 +275,9 @@ impl TestRelay {
         self.kill9();
         // The port may take a moment to be free again.
         for attempt in 0..50 {
-            let result =
-                std::panic::catch_unwind(|| Self::spawn(self.data.path(), &self.addr, &self.log));
+            let result = std::panic::catch_unwind(|| {
+                Self::spawn(self.data.path(), &self.addr, &self.level, &self.log)
+            });
             match result {
                 Ok((child, _)) => {
                     self.child = Some(child);

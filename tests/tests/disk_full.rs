@@ -57,7 +57,7 @@ fn a_real_full_disk_under_the_relay() {
         return;
     };
     let data = tempfile::tempdir_in(disk.path()).unwrap();
-    let mut relay = TestRelay::start_in(data);
+    let mut relay = TestRelay::start_in(data, "info");
     let laptop = Device::init();
     laptop.ok(&["sync", "--relay", &relay.url()]);
     let code = laptop.json(&["pair"])["code"].as_str().unwrap().to_string();

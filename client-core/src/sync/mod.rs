@@ -234,7 +234,10 @@ impl Session {
 
     /// Applies records to the vault in order, advancing and persisting each
     /// device's cursor after its record is flushed. Records at or below a
-    /// cursor (already applied) are skipped.
+    /// cursor (already applied) are skipped. While nothing local waits to be
+    /// pushed, the pushed heads move along with each record, in the same
+    /// save as its cursor: a sync cut off midway then never sends what it
+    /// received back to the relay.
     pub fn apply<S: Storage>(
         &self,
         v: &mut Vault<S>,
@@ -255,12 +258,16 @@ impl Session {
                 });
             }
             let chunk = self.open_record(r)?;
+            let nothing_to_push = all_pushed(v, state);
             v.apply_remote(&chunk)
                 .map_err(|e| SyncError::Unapplicable {
                     device: r.device.clone(),
                     seq: r.seq,
                     detail: e.to_string(),
                 })?;
+            if nothing_to_push {
+                state.pushed_heads = v.doc.heads();
+            }
             state.cursors.insert(r.device.clone(), r.seq);
             state.since_snapshot += 1;
             state.save(v.storage_mut())?;
@@ -494,12 +501,17 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
             "the relay's data belongs to another vault".into(),
         ));
     }
-    let mut v = Vault::join_as(store, &doc.save(), device_id)?;
-    let mut state = SyncState::load(v.storage())?;
+    // The sync state goes in before the vault id commits the vault, so a
+    // join killed in between leaves either no vault (join again) or a
+    // device that knows what it holds, and never one that would send the
+    // whole vault back to the relay as its own first record.
+    let mut store = store;
+    let mut state = SyncState::load(&store)?;
     state.cursors = cursors;
     state.registered = true;
-    state.pushed_heads = v.doc.heads();
-    state.save(v.storage_mut())?;
+    state.pushed_heads = doc.heads();
+    state.save(&mut store)?;
+    let v = Vault::join_as(store, &doc.save(), device_id)?;
     let devices = session.devices.clone();
     session.close().await;
     Ok((
