@@ -4,6 +4,7 @@
 //! The binary is built once per test run with the same profile as the tests
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
 
+pub mod faults;
 pub mod sim;
 
 use std::path::{Path, PathBuf};
