@@ -48,7 +48,8 @@ fn main() {
     if let Some(v) = a.vaults {
         cfg.vaults = v;
     }
-    let progress = |s: &str| eprintln!("{s}");
+    let started = std::time::Instant::now();
+    let progress = |s: &str| eprintln!("[{:6.1}s] {s}", started.elapsed().as_secs_f64());
     match interlog_bench::run(&cfg, &progress) {
         Ok(out) => {
             println!("{}", interlog_bench::table::render(&out.rows));

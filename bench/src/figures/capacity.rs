@@ -107,7 +107,13 @@ async fn stream(
         let sent = Instant::now();
         let Pair { writer, reader, .. } = &mut p;
         writer.send(&Frame::Append { record }).await?;
-        let (ack, arrived) = tokio::join!(writer.recv(sync::TIMEOUT), async {
+        let ack = async {
+            match writer.recv(sync::TIMEOUT).await? {
+                Frame::Ack { .. } => Ok(()),
+                other => bail!("expected ack, got {other:?}"),
+            }
+        };
+        let arrived = async {
             loop {
                 match reader.recv(sync::TIMEOUT).await? {
                     Frame::Records { .. } => return Ok::<_, anyhow::Error>(Instant::now()),
@@ -115,12 +121,12 @@ async fn stream(
                     other => bail!("unexpected {other:?}"),
                 }
             }
-        });
-        match ack? {
-            Frame::Ack { .. } => {}
-            other => bail!("expected ack, got {other:?}"),
-        }
-        lat.push(arrived?.saturating_duration_since(sent));
+        };
+        let both = async { tokio::try_join!(ack, arrived) };
+        let (_, arrived) = tokio::time::timeout(Duration::from_secs(30), both)
+            .await
+            .context("no ack or fan-out within 30 s")??;
+        lat.push(arrived.saturating_duration_since(sent));
     }
     Ok((p, lat))
 }

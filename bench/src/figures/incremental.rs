@@ -211,9 +211,13 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
                 "notes": format!("live edit {i}"),
             })),
         )?;
+        // A person does not log 200 interviews a second: stay well under
+        // the relay's per-connection append rate.
+        tokio::time::sleep(Duration::from_millis(10)).await;
         a.save("log interview")?;
         let logged = Instant::now();
-        let (pushed, arrived) = tokio::join!(sa.push(&mut a), async {
+        let pushed = async { sa.push(&mut a).await.map_err(anyhow::Error::from) };
+        let arrived = async {
             loop {
                 match sb.recv(sync::TIMEOUT).await? {
                     Frame::Records { records } => {
@@ -226,11 +230,14 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
                     other => return Err(anyhow!("unexpected {other:?}")),
                 }
             }
-        });
-        pushed?;
+        };
+        let both = async { tokio::try_join!(pushed, arrived) };
+        let (_, arrived) = tokio::time::timeout(Duration::from_secs(30), both)
+            .await
+            .map_err(|_| anyhow!("edit {i} did not reach device B within 30 s"))??;
         // The first edit also carries the company: not counted.
         if i > 0 {
-            out.push(arrived?.saturating_duration_since(logged));
+            out.push(arrived.saturating_duration_since(logged));
         }
     }
     sa.close().await;
