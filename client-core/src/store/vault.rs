@@ -56,29 +56,54 @@ impl<S: Storage> Vault<S> {
     /// [`Self::join`] with a device id chosen by the caller (the sync client
     /// picks one before it connects).
     pub fn join_as(store: S, document: &[u8], device_id: Vec<u8>) -> Result<Self, StoreError> {
-        let mut doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
+        let doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
             detail: e.to_string(),
         })?;
+        Self::join_loaded(store, doc, None, device_id)
+    }
+
+    /// [`Self::join_as`] with a document already loaded. `saved` is the full
+    /// document it was loaded from, if nothing was applied since: the store
+    /// keeps those bytes as its snapshot instead of saving the document
+    /// again, which for a large vault is most of the cost of joining.
+    pub fn join_loaded(
+        store: S,
+        mut doc: VaultDoc,
+        saved: Option<Vec<u8>>,
+        device_id: Vec<u8>,
+    ) -> Result<Self, StoreError> {
         if doc.vault_id().is_none() {
             return Err(StoreError::NotAVault {
                 detail: "it has no vault id".into(),
             });
         }
         doc.set_actor(&device_id);
-        Self::start(store, doc, device_id)
+        Self::start_with(store, doc, saved, device_id)
+    }
+
+    fn start(store: S, doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
+        Self::start_with(store, doc, None, device_id)
     }
 
     /// Writes a new device's first state. The vault id goes last: it is the
     /// commit point, so a store killed halfway through holds no vault and a
     /// new `init` simply starts over.
-    fn start(mut store: S, mut doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
+    fn start_with(
+        mut store: S,
+        mut doc: VaultDoc,
+        saved: Option<Vec<u8>>,
+        device_id: Vec<u8>,
+    ) -> Result<Self, StoreError> {
         if store.get_meta("vault_id")?.is_some() {
             return Err(StoreError::AlreadyExists {
                 path: store.location(),
             });
         }
         let vault_id = doc.vault_id().unwrap_or_default();
-        let bytes = doc.save();
+        let bytes = match saved {
+            Some(bytes) => bytes,
+            None => doc.save(),
+        };
         let leftover = store.load()?.chunks.last().map_or(0, |(seq, _)| *seq);
         store.put_meta("device_id", &device_id)?;
         // One atomic step: the document as a snapshot, and any chunks an

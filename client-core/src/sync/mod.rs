@@ -438,6 +438,8 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
         })
         .await?;
     let mut doc: Option<VaultDoc> = None;
+    // The snapshot's document bytes, while nothing has been applied on top.
+    let mut saved: Option<Vec<u8>> = None;
     let mut cursors: BTreeMap<String, u64> = BTreeMap::new();
     let mut pulled = 0;
     loop {
@@ -450,6 +452,7 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
                     detail: e.to_string(),
                 })?;
                 doc = Some(d);
+                saved = Some(bytes);
                 cursors = snapshot.covers.clone();
             }
             Frame::Records { records } => {
@@ -472,6 +475,7 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
                         detail: e.to_string(),
                     })?;
                     cursors.insert(r.device.clone(), r.seq);
+                    saved = None;
                     pulled += 1;
                 }
             }
@@ -479,13 +483,13 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
             other => return Err(unexpected(other)),
         }
     }
-    let mut doc = doc.ok_or_else(|| SyncError::Other("the relay holds nothing for this vault yet: run `interlog sync` on a device of the vault first".into()))?;
+    let doc = doc.ok_or_else(|| SyncError::Other("the relay holds nothing for this vault yet: run `interlog sync` on a device of the vault first".into()))?;
     if doc.vault_id().as_deref() != Some(membership.vault.as_str()) {
         return Err(SyncError::WrongKey(
             "the relay's data belongs to another vault".into(),
         ));
     }
-    let mut v = Vault::join_as(store, &doc.save(), device_id)?;
+    let mut v = Vault::join_loaded(store, doc, saved, device_id)?;
     let mut state = SyncState::load(v.storage())?;
     state.cursors = cursors;
     state.registered = true;
