@@ -38,6 +38,33 @@ pub fn open(home: &Path) -> Result<DeviceVault> {
     Ok(Vault::open(storage)?)
 }
 
+/// A vault opened to read only: its document, possibly a cached view of it
+/// (see `interlog_core::store::open_view`).
+pub struct ReadVault {
+    pub doc: interlog_core::VaultDoc,
+}
+
+/// Opens the vault in `home` to read only. The store stays locked while the
+/// view is checked, so no write can slip in between.
+pub fn open_read(home: &Path) -> Result<ReadVault> {
+    let path = store_path(home);
+    if !path.exists() {
+        return Err(StoreError::NoVault {
+            path: home.display().to_string(),
+        }
+        .into());
+    }
+    let storage = SledStorage::open(&path)?;
+    let doc = interlog_core::store::open_view(&storage, &view_cache(home))?;
+    Ok(ReadVault { doc })
+}
+
+/// The view cache: a rendering of the document for reads, rebuilt after
+/// any change. Deleting it is always safe.
+pub fn view_cache(home: &Path) -> PathBuf {
+    home.join("view.cache")
+}
+
 /// Creates the home directory (owner-only) and opens a store in it; `init`
 /// refuses it if it already holds a vault.
 pub fn create_store(home: &Path) -> Result<SledStorage> {

@@ -12,14 +12,18 @@
 //!   chunks or the new snapshot and the chunks after it, never a mix.
 //!
 //! [`Vault`] ties a [`crate::VaultDoc`] to a storage and decides when to compact.
+//! [`open_view`] opens a vault to read only, from a cached rendering while
+//! the store is unchanged.
 
 mod memory;
 mod sled_store;
 mod vault;
+mod view;
 
 pub use memory::MemoryStorage;
 pub use sled_store::SledStorage;
 pub use vault::{Saved, Vault, COMPACT_AFTER_CHUNKS};
+pub use view::open_view;
 
 /// What a storage holds: the latest snapshot and the chunks appended after it,
 /// in append order, each with its sequence number.

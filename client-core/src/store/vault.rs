@@ -136,20 +136,7 @@ impl<S: Storage> Vault<S> {
                 detail: "the device id is missing".into(),
             })?;
         let stored = store.load()?;
-        let mut doc = VaultDoc::load(
-            stored.snapshot.as_deref(),
-            stored.chunks.iter().map(|(_, c)| c.as_slice()),
-        )
-        .map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        if doc.vault_id().as_deref().map(str::as_bytes) != Some(vault_id.as_slice()) {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: "the document does not belong to this store's vault".into(),
-            });
-        }
+        let mut doc = load_checked(path, &vault_id, &stored)?;
         doc.set_actor(&device_id);
         let saved_heads = doc.heads();
         Ok(Vault {
@@ -234,6 +221,30 @@ impl<S: Storage> Vault<S> {
         self.chunk_bytes = 0;
         Ok(())
     }
+}
+
+/// The document in `stored`, refused as corrupt when it does not load or
+/// belongs to another vault.
+pub(crate) fn load_checked(
+    path: String,
+    vault_id: &[u8],
+    stored: &super::Stored,
+) -> Result<VaultDoc, StoreError> {
+    let doc = VaultDoc::load(
+        stored.snapshot.as_deref(),
+        stored.chunks.iter().map(|(_, c)| c.as_slice()),
+    )
+    .map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    if doc.vault_id().as_deref().map(str::as_bytes) != Some(vault_id) {
+        return Err(StoreError::Corrupt {
+            path,
+            detail: "the document does not belong to this store's vault".into(),
+        });
+    }
+    Ok(doc)
 }
 
 #[cfg(test)]
