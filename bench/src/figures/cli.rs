@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use interlog_core::store::{SledStorage, Storage};
+use interlog_core::store::Storage;
 
 use super::open;
 use crate::procs::time_cli;
@@ -21,7 +21,7 @@ pub fn floor(bin: &Path, home: &Path, repeats: usize) -> Result<(Duration, Durat
     for _ in 0..repeats.max(3) {
         start.push(time_cli(bin, home, &["--version"])?);
         let t = Instant::now();
-        let s = SledStorage::open(&home.join("store"))?;
+        let s = super::open_store(home)?;
         let stored = s.load()?;
         read.push(t.elapsed());
         drop((s, stored));
