@@ -27,15 +27,24 @@ fn store_path(home: &Path) -> PathBuf {
 
 /// Opens the vault in `home`, refusing to create one by accident.
 pub fn open(home: &Path) -> Result<DeviceVault> {
+    let (storage, _) = open_store(home)?;
+    Ok(Vault::open(storage)?)
+}
+
+/// The store of the vault in `home` and the vault's id, without loading the
+/// document: for `sync`, which often does not need it.
+pub fn open_store(home: &Path) -> Result<(SledStorage, String)> {
+    use interlog_core::store::Storage;
     let path = store_path(home);
+    let no_vault = || StoreError::NoVault {
+        path: home.display().to_string(),
+    };
     if !path.exists() {
-        return Err(StoreError::NoVault {
-            path: home.display().to_string(),
-        }
-        .into());
+        return Err(no_vault().into());
     }
     let storage = SledStorage::open(&path)?;
-    Ok(Vault::open(storage)?)
+    let id = storage.get_meta("vault_id")?.ok_or_else(no_vault)?;
+    Ok((storage, String::from_utf8_lossy(&id).into_owned()))
 }
 
 /// A vault opened to read only: its document, possibly a cached view of it

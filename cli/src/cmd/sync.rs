@@ -6,13 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
+use interlog_core::store::Storage;
 use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
 use interlog_core::wire::Frame;
 use serde_json::json;
 
 use super::Ctx;
 use crate::args::{RelayCmd, RelayCommand, SyncArgs, SyncCmd};
-use crate::home::{self, DeviceVault};
+use crate::home;
 use crate::out;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -23,14 +24,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The device's membership, set up or updated from `--relay`.
-fn membership(ctx: &Ctx, v: &DeviceVault, relay: Option<String>) -> Result<Membership> {
+fn membership(ctx: &Ctx, vault_id: &str, relay: Option<String>) -> Result<Membership> {
     let path = home::key_file(&ctx.home);
     let m = match (Membership::load(&path)?, relay) {
         (None, None) => return Err(SyncError::NotConfigured.into()),
         (None, Some(url)) => {
             let m = Membership {
                 relay: url,
-                vault: v.vault_id(),
+                vault: vault_id.to_string(),
                 key: VaultKey::generate()?,
             };
             m.save(&path)?;
@@ -43,12 +44,11 @@ fn membership(ctx: &Ctx, v: &DeviceVault, relay: Option<String>) -> Result<Membe
         }
         (Some(m), _) => m,
     };
-    if m.vault != v.vault_id() {
+    if m.vault != vault_id {
         bail!(
-            "the key file {} is for vault {}, but this device holds vault {}; nothing was sent. Move the key file aside, or use the home that matches it",
+            "the key file {} is for vault {}, but this device holds vault {vault_id}; nothing was sent. Move the key file aside, or use the home that matches it",
             path.display(),
             m.vault,
-            v.vault_id()
         );
     }
     Ok(m)
@@ -61,8 +61,8 @@ fn now_secs() -> i64 {
 }
 
 /// Records the outcome in the sync state, for `sync status`.
-fn remember(v: &mut DeviceVault, error: Option<String>) {
-    if let Ok(mut state) = SyncState::load(v.storage()) {
+fn remember<S: Storage>(store: &mut S, error: Option<String>) {
+    if let Ok(mut state) = SyncState::load(store) {
         match error {
             None => {
                 state.last_sync = Some(now_secs());
@@ -70,7 +70,7 @@ fn remember(v: &mut DeviceVault, error: Option<String>) {
             }
             Some(e) => state.last_error = Some(e),
         }
-        let _ = state.save(v.storage_mut());
+        let _ = state.save(store);
     }
 }
 
@@ -82,7 +82,7 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
     if a.watch {
         let m = {
             let v = ctx.open()?;
-            membership(ctx, &v, a.relay.clone())?
+            membership(ctx, &v.vault_id(), a.relay.clone())?
         };
         return rt.block_on(async {
             tokio::select! {
@@ -91,10 +91,14 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             }
         });
     }
-    let mut v = ctx.open()?;
-    let m = membership(ctx, &v, a.relay)?;
-    let result = rt.block_on(sync::sync_once(&mut v, &m, a.invite, false));
-    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    // The document is loaded only if there is something to push or pull.
+    let (storage, vault_id) = home::open_store(&ctx.home)?;
+    let m = membership(ctx, &vault_id, a.relay)?;
+    let (mut opened, result) = rt.block_on(sync::sync_store(storage, &m, a.invite, false))?;
+    remember(
+        opened.storage_mut(),
+        result.as_ref().err().map(|e| e.to_string()),
+    );
     let report = result?;
     if ctx.json {
         return out::json(&report);
@@ -124,7 +128,7 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
             Err(e) => e,
         };
         if let Ok(mut v) = ctx.open() {
-            remember(&mut v, Some(format!("{err:#}")));
+            remember(v.storage_mut(), Some(format!("{err:#}")));
         }
         // Problems that retrying cannot fix stop the watch.
         if let Some(e) = err.downcast_ref::<SyncError>() {
@@ -171,7 +175,7 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
         state.save(v.storage_mut())?;
         session.push(&mut v).await?;
         sync::pull(&mut session, &mut v).await?;
-        remember(&mut v, None);
+        remember(v.storage_mut(), None);
         SyncState::load(v.storage())?.cursors
     };
     session
@@ -197,7 +201,7 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
                     Frame::Records { records } => {
                         let mut v = ctx.open()?;
                         let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
-                        remember(&mut v, None);
+                        remember(v.storage_mut(), None);
                         if applied > 0 && !ctx.json {
                             out::note(&format!("received {applied} change record(s)"));
                         }
@@ -212,7 +216,7 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
                     seen = now;
                     let mut v = ctx.open()?;
                     let pushed = session.push(&mut v).await?;
-                    remember(&mut v, None);
+                    remember(v.storage_mut(), None);
                     if pushed > 0 && !ctx.json {
                         out::note(&format!("sent {pushed} change record(s)"));
                     }
@@ -275,12 +279,15 @@ fn status(ctx: &Ctx) -> Result<()> {
 
 pub fn pair(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
-    let m = membership(ctx, &v, None)?;
+    let m = membership(ctx, &v.vault_id(), None)?;
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
     let rt = runtime()?;
     let result = rt.block_on(sync::sync_once(&mut v, &m, None, true));
-    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    remember(
+        v.storage_mut(),
+        result.as_ref().err().map(|e| e.to_string()),
+    );
     result?;
     let code = JoinCode::new(&m).encode();
     if ctx.json {
@@ -325,7 +332,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
             return Err(e.into());
         }
     };
-    remember(&mut v, None);
+    remember(v.storage_mut(), None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }
@@ -340,7 +347,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
 
 pub fn devices(ctx: &Ctx) -> Result<()> {
     let v = ctx.open()?;
-    let m = membership(ctx, &v, None)?;
+    let m = membership(ctx, &v.vault_id(), None)?;
     let me = device_name(v.device_id());
     let registered = SyncState::load(v.storage())?.registered;
     drop(v);

@@ -145,7 +145,9 @@ impl<S: Storage> Vault<S> {
             chunk_count: stored.chunks.len(),
             chunk_bytes: stored.chunks.iter().map(|(_, c)| c.len()).sum(),
             snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
-            last_seq: stored.chunks.last().map_or(0, |(s, _)| *s),
+            // Not the last chunk's: after a compaction there may be none,
+            // and compacting "through 0" would move the store's seq back.
+            last_seq: store.last_seq()?,
             device_id,
             store,
         })
