@@ -6,14 +6,15 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
-use interlog_core::store::Storage;
+use interlog_core::store::{Kept, Storage};
 use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
 use interlog_core::wire::Frame;
+use interlog_core::Vault;
 use serde_json::json;
 
 use super::Ctx;
 use crate::args::{RelayCmd, RelayCommand, SyncArgs, SyncCmd};
-use crate::home;
+use crate::home::{self, DeviceVault};
 use crate::out;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -121,9 +122,10 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
 async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
     let mut backoff = Duration::from_millis(250);
     let mut invite = invite;
+    let mut wake = marker_wakeups(&ctx.home);
     loop {
         let started = std::time::Instant::now();
-        let err = match watch_once(ctx, m, invite.take()).await {
+        let err = match watch_once(ctx, m, invite.take(), &mut wake).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -151,13 +153,76 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
     }
 }
 
+/// The vault, reusing a document kept from the last time when there is one.
+fn reopen(ctx: &Ctx, kept: &mut Option<Kept>) -> Result<DeviceVault> {
+    let (storage, _) = home::open_store(&ctx.home)?;
+    Ok(match kept.take() {
+        Some(k) => Vault::reopen(storage, k)?,
+        None => Vault::open(storage)?,
+    })
+}
+
 fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
     std::fs::metadata(home::changed_marker(&ctx.home))
         .and_then(|m| m.modified())
         .ok()
 }
 
-async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
+/// Wakes the watcher as soon as a command touches the home's `changed`
+/// marker, instead of at the next 50 ms tick: on Linux through inotify on
+/// the home directory (any event there is only a hint; the marker's time
+/// decides). Elsewhere, or if inotify is unavailable, the tick alone.
+fn marker_wakeups(home: &std::path::Path) -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(target_os = "linux")]
+    inotify_wakeups(home, tx);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (home, tx);
+    rx
+}
+
+#[cfg(target_os = "linux")]
+fn inotify_wakeups(home: &std::path::Path, tx: tokio::sync::mpsc::Sender<()>) {
+    use std::os::unix::ffi::OsStrExt;
+    use tokio::sync::mpsc::error::TrySendError;
+    let Ok(dir) = std::ffi::CString::new(home.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: inotify_init1 has no preconditions; the descriptor is ours.
+    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+    if fd < 0 {
+        return;
+    }
+    let mask = libc::IN_CLOSE_WRITE | libc::IN_ATTRIB | libc::IN_MOVED_TO | libc::IN_CREATE;
+    // SAFETY: `dir` is a valid C string and `fd` an inotify descriptor.
+    if unsafe { libc::inotify_add_watch(fd, dir.as_ptr(), mask) } < 0 {
+        // SAFETY: closing the descriptor opened above, once.
+        unsafe { libc::close(fd) };
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reading into a buffer of the given length.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            if let Err(TrySendError::Closed(_)) = tx.try_send(()) {
+                break;
+            }
+        }
+        // SAFETY: closing the descriptor this thread owns, once.
+        unsafe { libc::close(fd) };
+    });
+}
+
+async fn watch_once(
+    ctx: &Ctx,
+    m: &Membership,
+    invite: Option<String>,
+    wake: &mut tokio::sync::mpsc::Receiver<()>,
+) -> Result<()> {
     // The store is opened only while changes are applied or pushed, so other
     // commands on this device are never blocked for long.
     let (device, registered) = {
@@ -168,15 +233,20 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
         )
     };
     let mut session = Session::open(m, &device, !registered, invite).await?;
+    // The document stays loaded between events; only the store is closed,
+    // and reopening it applies what other commands wrote meanwhile.
+    let mut kept: Option<Kept> = None;
     let cursors = {
-        let mut v = ctx.open()?;
+        let mut v = reopen(ctx, &mut kept)?;
         let mut state = SyncState::load(v.storage())?;
         state.registered = true;
         state.save(v.storage_mut())?;
         session.push(&mut v).await?;
         sync::pull(&mut session, &mut v).await?;
         remember(v.storage_mut(), None);
-        SyncState::load(v.storage())?.cursors
+        let cursors = SyncState::load(v.storage())?.cursors;
+        kept = Some(v.close());
+        cursors
     };
     session
         .send(&Frame::Sync {
@@ -194,14 +264,21 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
     let mut seen = changed_at(ctx);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
+        let check = async {
+            tokio::select! {
+                _ = tick.tick() => {}
+                Some(()) = wake.recv() => {}
+            }
+        };
         tokio::select! {
             // The relay pings every 30 s; silence for 3 minutes is a dead link.
             frame = session.recv(Duration::from_secs(180)) => {
                 match frame? {
                     Frame::Records { records } => {
-                        let mut v = ctx.open()?;
+                        let mut v = reopen(ctx, &mut kept)?;
                         let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
                         remember(v.storage_mut(), None);
+                        kept = Some(v.close());
                         if applied > 0 && !ctx.json {
                             out::note(&format!("received {applied} change record(s)"));
                         }
@@ -210,13 +287,14 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
                     other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),
                 }
             }
-            _ = tick.tick() => {
+            _ = check => {
                 let now = changed_at(ctx);
                 if now != seen {
                     seen = now;
-                    let mut v = ctx.open()?;
+                    let mut v = reopen(ctx, &mut kept)?;
                     let pushed = session.push(&mut v).await?;
                     remember(v.storage_mut(), None);
+                    kept = Some(v.close());
                     if pushed > 0 && !ctx.json {
                         out::note(&format!("sent {pushed} change record(s)"));
                     }

@@ -22,7 +22,7 @@ mod view;
 
 pub use memory::MemoryStorage;
 pub use sled_store::SledStorage;
-pub use vault::{Saved, Vault, COMPACT_AFTER_CHUNKS};
+pub use vault::{Kept, Saved, Vault, COMPACT_AFTER_CHUNKS};
 pub use view::open_view;
 
 /// What a storage holds: the latest snapshot and the chunks appended after it,
