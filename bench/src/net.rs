@@ -24,8 +24,9 @@ pub struct Proxy {
     pub addr: String,
     down: Arc<AtomicU64>,
     up: Arc<AtomicU64>,
-    /// The direction of each read, in order, over all connections.
-    turns: Arc<Mutex<Vec<Dir>>>,
+    /// Each turn of the conversation, in order over all connections: which
+    /// way, and how many bytes before the other side spoke.
+    turns: Arc<Mutex<Vec<(Dir, usize)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -73,17 +74,31 @@ impl Proxy {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// Times the client spoke and then waited for the relay to answer: the
-    /// HTTP upgrade counts as one.
+    /// Times the client spoke and the relay answered, not counting the
+    /// HTTP upgrade (the first) or the closing handshake (a last turn of
+    /// one close frame, at most 8 bytes, which the client does not wait on).
     pub fn round_trips(&self) -> usize {
         let turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
         let mut n = 0;
-        for w in turns.windows(2) {
-            if w[0] == Dir::Up && w[1] == Dir::Down {
+        let last = turns.len().saturating_sub(2);
+        for (i, w) in turns.windows(2).enumerate() {
+            let (up, down) = (w[0], w[1]);
+            let close = i == last && up.1 <= 8;
+            if up.0 == Dir::Up && down.0 == Dir::Down && i > 0 && !close {
                 n += 1;
             }
         }
         n
+    }
+
+    /// The conversation, e.g. `>161 <166 >274 <220 >6 <4`.
+    pub fn turns(&self) -> String {
+        let turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        turns
+            .iter()
+            .map(|(d, n)| format!("{}{n}", if *d == Dir::Up { '>' } else { '<' }))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub fn reset(&self) {
@@ -103,7 +118,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     count: Arc<AtomicU64>,
-    turns: Arc<Mutex<Vec<Dir>>>,
+    turns: Arc<Mutex<Vec<(Dir, usize)>>>,
     dir: Dir,
 ) {
     let mut buf = vec![0u8; 256 * 1024];
@@ -115,8 +130,9 @@ async fn pump(
         count.fetch_add(n as u64, Ordering::Relaxed);
         {
             let mut t = turns.lock().unwrap_or_else(|p| p.into_inner());
-            if t.last() != Some(&dir) {
-                t.push(dir);
+            match t.last_mut() {
+                Some((d, bytes)) if *d == dir => *bytes += n,
+                _ => t.push((dir, n)),
             }
         }
         if to.write_all(&buf[..n]).await.is_err() {
