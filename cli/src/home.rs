@@ -27,6 +27,35 @@ fn store_path(home: &Path) -> PathBuf {
 
 /// Opens the vault in `home`, refusing to create one by accident.
 pub fn open(home: &Path) -> Result<DeviceVault> {
+    let (storage, _) = open_store(home)?;
+    Ok(Vault::open(storage)?)
+}
+
+/// The store of the vault in `home` and the vault's id, without loading the
+/// document: for `sync`, which often does not need it.
+pub fn open_store(home: &Path) -> Result<(SledStorage, String)> {
+    use interlog_core::store::Storage;
+    let path = store_path(home);
+    let no_vault = || StoreError::NoVault {
+        path: home.display().to_string(),
+    };
+    if !path.exists() {
+        return Err(no_vault().into());
+    }
+    let storage = SledStorage::open(&path)?;
+    let id = storage.get_meta("vault_id")?.ok_or_else(no_vault)?;
+    Ok((storage, String::from_utf8_lossy(&id).into_owned()))
+}
+
+/// A vault opened to read only: its document, possibly a cached view of it
+/// (see `interlog_core::store::open_view`).
+pub struct ReadVault {
+    pub doc: interlog_core::VaultDoc,
+}
+
+/// Opens the vault in `home` to read only. The store stays locked while the
+/// view is checked, so no write can slip in between.
+pub fn open_read(home: &Path) -> Result<ReadVault> {
     let path = store_path(home);
     if !path.exists() {
         return Err(StoreError::NoVault {
@@ -35,7 +64,14 @@ pub fn open(home: &Path) -> Result<DeviceVault> {
         .into());
     }
     let storage = SledStorage::open(&path)?;
-    Ok(Vault::open(storage)?)
+    let doc = interlog_core::store::open_view(&storage, &view_cache(home))?;
+    Ok(ReadVault { doc })
+}
+
+/// The view cache: a rendering of the document for reads, rebuilt after
+/// any change. Deleting it is always safe.
+pub fn view_cache(home: &Path) -> PathBuf {
+    home.join("view.cache")
 }
 
 /// Creates the home directory (owner-only) and opens a store in it; `init`

@@ -55,6 +55,20 @@ pub struct Conflict {
 /// The whole journal of one vault.
 pub struct VaultDoc {
     doc: AutoCommit,
+    /// Set on a read-only view (see [`VaultDoc::from_view`]): reads come
+    /// from this rendering and `doc` is empty.
+    view: Option<Box<View>>,
+}
+
+/// What reads need of a document, without its Automerge history: the
+/// vault id and schema, and [`VaultDoc::to_json`]. Loading it costs a JSON
+/// parse instead of an Automerge load, which for a vault of thousands of
+/// records is most of a command's time.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct View {
+    vault_id: Option<String>,
+    schema: Option<i64>,
+    json: Map<String, Value>,
 }
 
 impl VaultDoc {
@@ -81,7 +95,7 @@ impl VaultDoc {
             doc.put_object(ROOT, kind.root_key(), ObjType::Map)?;
         }
         doc.commit_with(CommitOptions::default().with_message("init vault"));
-        Ok(VaultDoc { doc })
+        Ok(VaultDoc { doc, view: None })
     }
 
     /// Loads a document from a snapshot and the incremental chunks after it.
@@ -102,7 +116,44 @@ impl VaultDoc {
         if !missing.is_empty() {
             return Err(DocError::MissingChanges(missing.len()));
         }
-        Ok(VaultDoc { doc })
+        Ok(VaultDoc { doc, view: None })
+    }
+
+    /// A rendering of everything reads need, for [`Self::from_view`].
+    pub fn to_view(&self) -> Vec<u8> {
+        let view = View {
+            vault_id: self.vault_id(),
+            schema: self.schema_version(),
+            json: match self.to_json() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+        };
+        serde_json::to_vec(&view).unwrap_or_default()
+    }
+
+    /// A read-only document from [`Self::to_view`]'s bytes. Every read
+    /// answers as the document it was rendered from would; it has no
+    /// history, so it holds no [`Self::conflicts`] and must not be written
+    /// to or saved (the store never sees it: [`crate::store::open_view`]).
+    pub fn from_view(bytes: &[u8]) -> Result<Self, DocError> {
+        let view: View = serde_json::from_slice(bytes).map_err(|_| DocError::Malformed("view"))?;
+        Ok(VaultDoc {
+            doc: AutoCommit::new(),
+            view: Some(Box::new(view)),
+        })
+    }
+
+    /// Whether this is a read-only view.
+    pub fn is_view(&self) -> bool {
+        self.view.is_some()
+    }
+
+    fn view_kind(&self, kind: Kind) -> Option<&Map<String, Value>> {
+        self.view
+            .as_ref()
+            .and_then(|v| v.json.get(kind.root_key()))
+            .and_then(Value::as_object)
     }
 
     /// Sets the actor id future changes are attributed to (one per device).
@@ -111,12 +162,18 @@ impl VaultDoc {
     }
 
     pub fn vault_id(&self) -> Option<String> {
+        if let Some(v) = &self.view {
+            return v.vault_id.clone();
+        }
         let meta = self.obj(&ROOT, "meta")?;
         self.scalar(&meta, "vault_id")
             .and_then(|v| v.as_str().map(str::to_string))
     }
 
     pub fn schema_version(&self) -> Option<i64> {
+        if let Some(v) = &self.view {
+            return v.schema;
+        }
         let meta = self.obj(&ROOT, "meta")?;
         self.scalar(&meta, "schema").and_then(|v| v.as_i64())
     }
@@ -167,7 +224,11 @@ impl VaultDoc {
     /// device of the same vault).
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), DocError> {
         let mut other = AutoCommit::load(bytes)?;
-        let theirs = VaultDoc { doc: other.fork() }.vault_id();
+        let theirs = VaultDoc {
+            doc: other.fork(),
+            view: None,
+        }
+        .vault_id();
         let ours = self.vault_id();
         if theirs != ours {
             return Err(DocError::OtherVault {
@@ -231,6 +292,16 @@ impl VaultDoc {
 
     /// One record, deleted or not.
     pub fn record(&self, kind: Kind, id: &str) -> Option<Record> {
+        if self.view.is_some() {
+            return match self.view_kind(kind)?.get(id)? {
+                Value::Object(fields) => Some(Record {
+                    kind,
+                    id: id.to_string(),
+                    fields: fields.clone(),
+                }),
+                _ => None,
+            };
+        }
         let map = self.kind_map(kind).ok()?;
         let obj = self.obj(&map, id)?;
         match self.read(&obj) {
@@ -245,6 +316,21 @@ impl VaultDoc {
 
     /// Every record of a kind, deleted ones included, oldest first.
     pub fn records(&self, kind: Kind) -> Vec<Record> {
+        if self.view.is_some() {
+            return self
+                .view_kind(kind)
+                .into_iter()
+                .flatten()
+                .filter_map(|(id, v)| match v {
+                    Value::Object(fields) => Some(Record {
+                        kind,
+                        id: id.clone(),
+                        fields: fields.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+        }
         let Ok(map) = self.kind_map(kind) else {
             return Vec::new();
         };
@@ -285,10 +371,7 @@ impl VaultDoc {
         }
         let mut hits: Vec<(Kind, String)> = Vec::new();
         for &kind in kinds {
-            let Ok(map) = self.kind_map(kind) else {
-                continue;
-            };
-            for key in self.doc.keys(&map) {
+            for key in self.ids(kind) {
                 if key.to_ascii_uppercase().starts_with(&p) {
                     hits.push((kind, key));
                 }
@@ -324,11 +407,23 @@ impl VaultDoc {
     pub fn short_ids(&self) -> crate::model::ShortIds {
         let mut ids = Vec::new();
         for kind in Kind::ALL {
-            if let Ok(map) = self.kind_map(kind) {
-                ids.extend(self.doc.keys(&map));
-            }
+            ids.extend(self.ids(kind));
         }
         crate::model::ShortIds::new(ids)
+    }
+
+    /// The ids of every record of a kind, deleted ones included.
+    fn ids(&self, kind: Kind) -> Vec<String> {
+        if self.view.is_some() {
+            return self
+                .view_kind(kind)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+        }
+        match self.kind_map(kind) {
+            Ok(map) => self.doc.keys(&map).collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The live record of `kind` whose name (or an alias) matches, ignoring case.
@@ -342,6 +437,12 @@ impl VaultDoc {
     }
 
     pub fn profile(&self) -> Map<String, Value> {
+        if let Some(v) = &self.view {
+            return match v.json.get("profile") {
+                Some(Value::Object(m)) => m.clone(),
+                _ => Map::new(),
+            };
+        }
         match self.obj(&ROOT, "profile").map(|p| self.read(&p)) {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
@@ -351,6 +452,9 @@ impl VaultDoc {
     /// The journal as JSON: profile and every record, keys sorted. Identical
     /// on every device that holds the same changes.
     pub fn to_json(&self) -> Value {
+        if let Some(v) = &self.view {
+            return Value::Object(v.json.clone());
+        }
         let mut out = Map::new();
         out.insert("schema".into(), Value::from(SCHEMA_VERSION));
         out.insert("profile".into(), Value::Object(self.profile()));

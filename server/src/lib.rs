@@ -165,6 +165,13 @@ pub async fn run_with_store<S: RelayStore>(
     Ok(())
 }
 
+/// Per connection, the WebSocket layer's read buffer (default 128 KiB) and
+/// write buffer. Most connections sit idle in live sync, so these dominate
+/// the relay's memory per device; a big frame still arrives whole (it is
+/// assembled outside this buffer) and leaves with one flush.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+
 async fn upgrade<S: RelayStore>(
     ws: WebSocketUpgrade,
     State(shared): State<Arc<Shared<S>>>,
@@ -172,7 +179,8 @@ async fn upgrade<S: RelayStore>(
     let limits = &shared.settings.limits;
     ws.max_message_size(limits.max_frame_bytes)
         .max_frame_size(limits.max_frame_bytes)
-        .write_buffer_size(64 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.max_pending_bytes)
         .on_upgrade(move |socket| conn::serve(socket, shared))
 }

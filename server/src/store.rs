@@ -339,28 +339,50 @@ impl RelayStore for SledRelayStore {
         max_bytes: usize,
     ) -> Result<Page, StoreError> {
         let t = self.t()?;
-        let start = key(&[vault.as_bytes(), &from.to_be_bytes()]);
-        let end = key(&[vault.as_bytes(), &u64::MAX.to_be_bytes()]);
+        // Find the missing records through the index, device by device,
+        // instead of reading every record of the vault: a sync that is up to
+        // date then costs a few lookups, not a pass over the whole log.
+        let mut prefix = vault.as_bytes().to_vec();
+        prefix.push(0);
+        let mut wanted: Vec<u64> = Vec::new();
+        for item in t.devices.scan_prefix(&prefix) {
+            let (_, v) = item.map_err(|e| self.io(e))?;
+            let info: DeviceInfo = uncbor(&v)?;
+            let after = cursors.get(&info.device).copied().unwrap_or(0);
+            if info.last_seq <= after {
+                continue;
+            }
+            let at =
+                |seq: u64| key(&[vault.as_bytes(), info.device.as_bytes(), &seq.to_be_bytes()]);
+            for item in t.index.range(at(after + 1)..=at(info.last_seq)) {
+                let (_, v) = item.map_err(|e| self.io(e))?;
+                let relay_seq = <[u8; 8]>::try_from(v.as_ref())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt("short index entry".into()))?;
+                if relay_seq >= from {
+                    wanted.push(relay_seq);
+                }
+            }
+        }
+        // Arrival order, which keeps every record after its dependencies.
+        wanted.sort_unstable();
         let mut records = Vec::new();
         let mut bytes = 0;
-        for item in t.records.range(start..=end) {
-            let (k, v) = item.map_err(|e| self.io(e))?;
-            let relay_seq = k
-                .get(k.len().saturating_sub(8)..)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| StoreError::Corrupt("short record key".into()))?;
+        for relay_seq in wanted {
             if bytes >= max_bytes {
                 return Ok(Page {
                     records,
                     next: Some(relay_seq),
                 });
             }
+            let v = t
+                .records
+                .get(key(&[vault.as_bytes(), &relay_seq.to_be_bytes()]))
+                .map_err(|e| self.io(e))?
+                .ok_or_else(|| StoreError::Corrupt("index points at a missing record".into()))?;
             let record: Record = uncbor(&v)?;
-            if record.seq > cursors.get(&record.device).copied().unwrap_or(0) {
-                bytes += record.payload.len();
-                records.push(record);
-            }
+            bytes += record.payload.len();
+            records.push(record);
         }
         Ok(Page {
             records,

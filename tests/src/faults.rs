@@ -140,6 +140,10 @@ impl Storage for PowerCutStorage {
         self.write(|d| d.append(chunk))
     }
 
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        self.read(|d| d.last_seq())
+    }
+
     fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
         self.write(|d| d.compact(snapshot, through))
     }

@@ -470,6 +470,9 @@ impl interlog_core::store::Storage for DiesAtWrite {
         self.write()?;
         self.inner.lock().unwrap().append(chunk)
     }
+    fn last_seq(&self) -> Result<u64, interlog_core::store::StoreError> {
+        self.inner.lock().unwrap().last_seq()
+    }
     fn compact(
         &mut self,
         snapshot: &[u8],

@@ -290,3 +290,39 @@ fn a_wrong_key_is_detected_before_anything_is_pushed() {
     let err = other.fails(&["join", &code]);
     assert!(err.contains("already holds vault"), "{err}");
 }
+
+#[test]
+fn a_sync_with_nothing_to_push_still_receives_and_then_pushes_again() {
+    let relay = TestRelay::start();
+    let laptop = first_device(&relay);
+    let phone = joined(&laptop);
+    phone.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+
+    // Up to date on both sides: nothing moves.
+    let report = laptop.json(&["sync"]);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["pulled"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // The phone writes; the laptop, with nothing of its own to push,
+    // receives it (and after that holds nothing unpushed either).
+    let id = phone.log(&["Acme", "--kind", "technical"]);
+    phone.ok(&["sync"]);
+    let report = laptop.json(&["sync"]);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["pulled"].as_u64()),
+        (Some(0), Some(1))
+    );
+    laptop.ok(&["show", &id]);
+    assert_eq!(laptop.json(&["sync", "status"])["pending_changes"], 0);
+
+    // A local write after that is pushed, and reaches the phone.
+    let mine = laptop.log(&["Globex"]);
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pushed"].as_u64(), Some(1));
+    phone.ok(&["sync"]);
+    phone.ok(&["show", &mine]);
+    assert_eq!(laptop.export(), phone.export());
+}

@@ -30,6 +30,13 @@ impl Ctx {
     pub fn open(&self) -> Result<DeviceVault> {
         home::open(&self.home)
     }
+
+    /// The vault for a command that only reads: from the view cache when
+    /// the store is unchanged since it was rendered (much faster on a big
+    /// vault), else loaded. It cannot be saved.
+    pub fn read(&self) -> Result<home::ReadVault> {
+        home::open_read(&self.home)
+    }
 }
 
 pub fn run(cli: Cli) -> Result<()> {

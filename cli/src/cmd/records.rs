@@ -12,7 +12,7 @@ use crate::args::EditArgs;
 use crate::out;
 
 pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
-    let v = ctx.open()?;
+    let v = ctx.read()?;
     let r = v.doc.find(id, kinds)?;
     if ctx.json {
         return out::json(&record_json(&v.doc, &r));
@@ -180,7 +180,7 @@ fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
 }
 
 pub fn list(ctx: &Ctx, kind: Kind, deleted: bool) -> Result<()> {
-    let v = ctx.open()?;
+    let v = ctx.read()?;
     let doc = &v.doc;
     let mut records = if deleted {
         doc.records(kind)

@@ -14,7 +14,7 @@ use crate::args::ConflictCmd;
 use crate::out;
 
 pub fn today(ctx: &Ctx) -> Result<()> {
-    let v = ctx.open()?;
+    let v = ctx.read()?;
     let t = report::today(&v.doc, now().date());
     let ids = v.doc.short_ids();
     let short = |id: &str| ids.get(id).to_string();
@@ -74,7 +74,7 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
     if months == 0 || months > 240 {
         bail!("--months must be from 1 to 240");
     }
-    let v = ctx.open()?;
+    let v = ctx.read()?;
     let s = report::stats(&v.doc, &now(), months);
     if ctx.json {
         return out::json(&s);
@@ -176,7 +176,7 @@ pub fn search(ctx: &Ctx, text: &str) -> Result<()> {
     if text.trim().is_empty() {
         bail!("search for something: `interlog search raft`");
     }
-    let v = ctx.open()?;
+    let v = ctx.read()?;
     let hits = report::search(&v.doc, text.trim());
     let ids = v.doc.short_ids();
     let short = |id: &str| ids.get(id).to_string();

@@ -6,8 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
+use interlog_core::store::{Kept, Storage};
 use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
 use interlog_core::wire::Frame;
+use interlog_core::Vault;
 use serde_json::json;
 
 use super::Ctx;
@@ -23,14 +25,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The device's membership, set up or updated from `--relay`.
-fn membership(ctx: &Ctx, v: &DeviceVault, relay: Option<String>) -> Result<Membership> {
+fn membership(ctx: &Ctx, vault_id: &str, relay: Option<String>) -> Result<Membership> {
     let path = home::key_file(&ctx.home);
     let m = match (Membership::load(&path)?, relay) {
         (None, None) => return Err(SyncError::NotConfigured.into()),
         (None, Some(url)) => {
             let m = Membership {
                 relay: url,
-                vault: v.vault_id(),
+                vault: vault_id.to_string(),
                 key: VaultKey::generate()?,
             };
             m.save(&path)?;
@@ -43,12 +45,11 @@ fn membership(ctx: &Ctx, v: &DeviceVault, relay: Option<String>) -> Result<Membe
         }
         (Some(m), _) => m,
     };
-    if m.vault != v.vault_id() {
+    if m.vault != vault_id {
         bail!(
-            "the key file {} is for vault {}, but this device holds vault {}; nothing was sent. Move the key file aside, or use the home that matches it",
+            "the key file {} is for vault {}, but this device holds vault {vault_id}; nothing was sent. Move the key file aside, or use the home that matches it",
             path.display(),
             m.vault,
-            v.vault_id()
         );
     }
     Ok(m)
@@ -61,8 +62,8 @@ fn now_secs() -> i64 {
 }
 
 /// Records the outcome in the sync state, for `sync status`.
-fn remember(v: &mut DeviceVault, error: Option<String>) {
-    if let Ok(mut state) = SyncState::load(v.storage()) {
+fn remember<S: Storage>(store: &mut S, error: Option<String>) {
+    if let Ok(mut state) = SyncState::load(store) {
         match error {
             None => {
                 state.last_sync = Some(now_secs());
@@ -70,7 +71,7 @@ fn remember(v: &mut DeviceVault, error: Option<String>) {
             }
             Some(e) => state.last_error = Some(e),
         }
-        let _ = state.save(v.storage_mut());
+        let _ = state.save(store);
     }
 }
 
@@ -82,7 +83,7 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
     if a.watch {
         let m = {
             let v = ctx.open()?;
-            membership(ctx, &v, a.relay.clone())?
+            membership(ctx, &v.vault_id(), a.relay.clone())?
         };
         return rt.block_on(async {
             tokio::select! {
@@ -91,10 +92,14 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             }
         });
     }
-    let mut v = ctx.open()?;
-    let m = membership(ctx, &v, a.relay)?;
-    let result = rt.block_on(sync::sync_once(&mut v, &m, a.invite, false));
-    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    // The document is loaded only if there is something to push or pull.
+    let (storage, vault_id) = home::open_store(&ctx.home)?;
+    let m = membership(ctx, &vault_id, a.relay)?;
+    let (mut opened, result) = rt.block_on(sync::sync_store(storage, &m, a.invite, false))?;
+    remember(
+        opened.storage_mut(),
+        result.as_ref().err().map(|e| e.to_string()),
+    );
     let report = result?;
     if ctx.json {
         return out::json(&report);
@@ -117,14 +122,15 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
 async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
     let mut backoff = Duration::from_millis(250);
     let mut invite = invite;
+    let mut wake = marker_wakeups(&ctx.home);
     loop {
         let started = std::time::Instant::now();
-        let err = match watch_once(ctx, m, invite.take()).await {
+        let err = match watch_once(ctx, m, invite.take(), &mut wake).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
         if let Ok(mut v) = ctx.open() {
-            remember(&mut v, Some(format!("{err:#}")));
+            remember(v.storage_mut(), Some(format!("{err:#}")));
         }
         // Problems that retrying cannot fix stop the watch.
         if let Some(e) = err.downcast_ref::<SyncError>() {
@@ -150,13 +156,76 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
     }
 }
 
+/// The vault, reusing a document kept from the last time when there is one.
+fn reopen(ctx: &Ctx, kept: &mut Option<Kept>) -> Result<DeviceVault> {
+    let (storage, _) = home::open_store(&ctx.home)?;
+    Ok(match kept.take() {
+        Some(k) => Vault::reopen(storage, k)?,
+        None => Vault::open(storage)?,
+    })
+}
+
 fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
     std::fs::metadata(home::changed_marker(&ctx.home))
         .and_then(|m| m.modified())
         .ok()
 }
 
-async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
+/// Wakes the watcher as soon as a command touches the home's `changed`
+/// marker, instead of at the next 50 ms tick: on Linux through inotify on
+/// the home directory (any event there is only a hint; the marker's time
+/// decides). Elsewhere, or if inotify is unavailable, the tick alone.
+fn marker_wakeups(home: &std::path::Path) -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(target_os = "linux")]
+    inotify_wakeups(home, tx);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (home, tx);
+    rx
+}
+
+#[cfg(target_os = "linux")]
+fn inotify_wakeups(home: &std::path::Path, tx: tokio::sync::mpsc::Sender<()>) {
+    use std::os::unix::ffi::OsStrExt;
+    use tokio::sync::mpsc::error::TrySendError;
+    let Ok(dir) = std::ffi::CString::new(home.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: inotify_init1 has no preconditions; the descriptor is ours.
+    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+    if fd < 0 {
+        return;
+    }
+    let mask = libc::IN_CLOSE_WRITE | libc::IN_ATTRIB | libc::IN_MOVED_TO | libc::IN_CREATE;
+    // SAFETY: `dir` is a valid C string and `fd` an inotify descriptor.
+    if unsafe { libc::inotify_add_watch(fd, dir.as_ptr(), mask) } < 0 {
+        // SAFETY: closing the descriptor opened above, once.
+        unsafe { libc::close(fd) };
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reading into a buffer of the given length.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            if let Err(TrySendError::Closed(_)) = tx.try_send(()) {
+                break;
+            }
+        }
+        // SAFETY: closing the descriptor this thread owns, once.
+        unsafe { libc::close(fd) };
+    });
+}
+
+async fn watch_once(
+    ctx: &Ctx,
+    m: &Membership,
+    invite: Option<String>,
+    wake: &mut tokio::sync::mpsc::Receiver<()>,
+) -> Result<()> {
     // The store is opened only while changes are applied or pushed, so other
     // commands on this device are never blocked for long.
     let (device, registered) = {
@@ -167,15 +236,20 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
         )
     };
     let mut session = Session::open(m, &device, !registered, invite).await?;
+    // The document stays loaded between events; only the store is closed,
+    // and reopening it applies what other commands wrote meanwhile.
+    let mut kept: Option<Kept> = None;
     let cursors = {
-        let mut v = ctx.open()?;
+        let mut v = reopen(ctx, &mut kept)?;
         let mut state = SyncState::load(v.storage())?;
         state.registered = true;
         state.save(v.storage_mut())?;
         session.push(&mut v).await?;
         sync::pull(&mut session, &mut v).await?;
-        remember(&mut v, None);
-        SyncState::load(v.storage())?.cursors
+        remember(v.storage_mut(), None);
+        let cursors = SyncState::load(v.storage())?.cursors;
+        kept = Some(v.close());
+        cursors
     };
     session
         .send(&Frame::Sync {
@@ -193,14 +267,21 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
     let mut seen = changed_at(ctx);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
+        let check = async {
+            tokio::select! {
+                _ = tick.tick() => {}
+                Some(()) = wake.recv() => {}
+            }
+        };
         tokio::select! {
             // The relay pings every 30 s; silence for 3 minutes is a dead link.
             frame = session.recv(Duration::from_secs(180)) => {
                 match frame? {
                     Frame::Records { records } => {
-                        let mut v = ctx.open()?;
+                        let mut v = reopen(ctx, &mut kept)?;
                         let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
-                        remember(&mut v, None);
+                        remember(v.storage_mut(), None);
+                        kept = Some(v.close());
                         if applied > 0 && !ctx.json {
                             out::note(&format!("received {applied} change record(s)"));
                         }
@@ -209,13 +290,14 @@ async fn watch_once(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result
                     other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),
                 }
             }
-            _ = tick.tick() => {
+            _ = check => {
                 let now = changed_at(ctx);
                 if now != seen {
                     seen = now;
-                    let mut v = ctx.open()?;
+                    let mut v = reopen(ctx, &mut kept)?;
                     let pushed = session.push(&mut v).await?;
-                    remember(&mut v, None);
+                    remember(v.storage_mut(), None);
+                    kept = Some(v.close());
                     if pushed > 0 && !ctx.json {
                         out::note(&format!("sent {pushed} change record(s)"));
                     }
@@ -278,12 +360,15 @@ fn status(ctx: &Ctx) -> Result<()> {
 
 pub fn pair(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
-    let m = membership(ctx, &v, None)?;
+    let m = membership(ctx, &v.vault_id(), None)?;
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
     let rt = runtime()?;
     let result = rt.block_on(sync::sync_once(&mut v, &m, None, true));
-    remember(&mut v, result.as_ref().err().map(|e| e.to_string()));
+    remember(
+        v.storage_mut(),
+        result.as_ref().err().map(|e| e.to_string()),
+    );
     result?;
     let code = JoinCode::new(&m).encode();
     if ctx.json {
@@ -328,7 +413,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
             return Err(e.into());
         }
     };
-    remember(&mut v, None);
+    remember(v.storage_mut(), None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }
@@ -343,7 +428,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
 
 pub fn devices(ctx: &Ctx) -> Result<()> {
     let v = ctx.open()?;
-    let m = membership(ctx, &v, None)?;
+    let m = membership(ctx, &v.vault_id(), None)?;
     let me = device_name(v.device_id());
     let registered = SyncState::load(v.storage())?.registered;
     drop(v);

@@ -37,6 +37,10 @@ impl Storage for MemoryStorage {
         Ok(self.next_seq)
     }
 
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.next_seq)
+    }
+
     fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
         self.snapshot = Some(snapshot.to_vec());
         self.chunks.retain(|seq, _| *seq > through);

@@ -12,14 +12,18 @@
 //!   chunks or the new snapshot and the chunks after it, never a mix.
 //!
 //! [`Vault`] ties a [`crate::VaultDoc`] to a storage and decides when to compact.
+//! [`open_view`] opens a vault to read only, from a cached rendering while
+//! the store is unchanged.
 
 mod memory;
 mod sled_store;
 mod vault;
+mod view;
 
 pub use memory::MemoryStorage;
 pub use sled_store::SledStorage;
-pub use vault::{Saved, Vault, COMPACT_AFTER_CHUNKS};
+pub use vault::{Kept, Saved, Vault, COMPACT_AFTER_CHUNKS};
+pub use view::open_view;
 
 /// What a storage holds: the latest snapshot and the chunks appended after it,
 /// in append order, each with its sequence number.
@@ -37,6 +41,10 @@ pub trait Storage {
     fn load(&self) -> Result<Stored, StoreError>;
     /// Appends a chunk durably and returns its sequence number.
     fn append(&mut self, chunk: &[u8]) -> Result<u64, StoreError>;
+    /// The sequence number of the last append (0 before any). It only grows,
+    /// across compactions too, so an unchanged value means nothing was
+    /// appended since.
+    fn last_seq(&self) -> Result<u64, StoreError>;
     /// Atomically stores `snapshot` and drops every chunk with seq <= `through`.
     fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError>;
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -115,11 +123,13 @@ macro_rules! storage_contract {
             s.compact(b"snap", one).unwrap();
             let two = s.append(b"two").unwrap();
             assert!(two > one);
+            assert_eq!(s.last_seq().unwrap(), two);
             let mut s2 = s;
             s2.compact(b"snap2", two).unwrap();
             let loaded = s2.load().unwrap();
             assert_eq!(loaded.snapshot.as_deref(), Some(b"snap2".as_slice()));
             assert!(loaded.chunks.is_empty());
+            assert_eq!(s2.last_seq().unwrap(), two, "compaction keeps the last seq");
         }
 
         #[test]

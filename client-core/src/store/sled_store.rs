@@ -89,18 +89,6 @@ impl SledStorage {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
-
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        let last_chunk = self.chunks.last().map_err(|e| self.err(e))?;
-        let from_chunks = last_chunk.map(|(k, _)| seq_of(&k)).unwrap_or(0);
-        let compacted = self
-            .meta
-            .get(b"compacted_through")
-            .map_err(|e| self.err(e))?
-            .map(|v| seq_of(&v))
-            .unwrap_or(0);
-        Ok(from_chunks.max(compacted))
-    }
 }
 
 fn seq_of(bytes: &[u8]) -> u64 {
@@ -142,6 +130,18 @@ impl Storage for SledStorage {
             chunks.push((seq_of(&k), v.to_vec()));
         }
         Ok(Stored { snapshot, chunks })
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let last_chunk = self.chunks.last().map_err(|e| self.err(e))?;
+        let from_chunks = last_chunk.map(|(k, _)| seq_of(&k)).unwrap_or(0);
+        let compacted = self
+            .meta
+            .get(b"compacted_through")
+            .map_err(|e| self.err(e))?
+            .map(|v| seq_of(&v))
+            .unwrap_or(0);
+        Ok(from_chunks.max(compacted))
     }
 
     fn append(&mut self, chunk: &[u8]) -> Result<u64, StoreError> {

@@ -22,6 +22,17 @@ pub struct Saved {
     pub compaction_error: Option<String>,
 }
 
+/// A vault's document without its store, from [`Vault::close`].
+pub struct Kept {
+    doc: VaultDoc,
+    saved_heads: Vec<ChangeHash>,
+    chunk_count: usize,
+    chunk_bytes: usize,
+    snapshot_bytes: usize,
+    last_seq: u64,
+    device_id: Vec<u8>,
+}
+
 /// A device's vault: the document, its storage and this device's identity.
 pub struct Vault<S: Storage> {
     pub doc: VaultDoc,
@@ -56,29 +67,54 @@ impl<S: Storage> Vault<S> {
     /// [`Self::join`] with a device id chosen by the caller (the sync client
     /// picks one before it connects).
     pub fn join_as(store: S, document: &[u8], device_id: Vec<u8>) -> Result<Self, StoreError> {
-        let mut doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
+        let doc = VaultDoc::load(Some(document), []).map_err(|e| StoreError::NotAVault {
             detail: e.to_string(),
         })?;
+        Self::join_loaded(store, doc, None, device_id)
+    }
+
+    /// [`Self::join_as`] with a document already loaded. `saved` is the full
+    /// document it was loaded from, if nothing was applied since: the store
+    /// keeps those bytes as its snapshot instead of saving the document
+    /// again, which for a large vault is most of the cost of joining.
+    pub fn join_loaded(
+        store: S,
+        mut doc: VaultDoc,
+        saved: Option<Vec<u8>>,
+        device_id: Vec<u8>,
+    ) -> Result<Self, StoreError> {
         if doc.vault_id().is_none() {
             return Err(StoreError::NotAVault {
                 detail: "it has no vault id".into(),
             });
         }
         doc.set_actor(&device_id);
-        Self::start(store, doc, device_id)
+        Self::start_with(store, doc, saved, device_id)
+    }
+
+    fn start(store: S, doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
+        Self::start_with(store, doc, None, device_id)
     }
 
     /// Writes a new device's first state. The vault id goes last: it is the
     /// commit point, so a store killed halfway through holds no vault and a
     /// new `init` simply starts over.
-    fn start(mut store: S, mut doc: VaultDoc, device_id: Vec<u8>) -> Result<Self, StoreError> {
+    fn start_with(
+        mut store: S,
+        mut doc: VaultDoc,
+        saved: Option<Vec<u8>>,
+        device_id: Vec<u8>,
+    ) -> Result<Self, StoreError> {
         if store.get_meta("vault_id")?.is_some() {
             return Err(StoreError::AlreadyExists {
                 path: store.location(),
             });
         }
         let vault_id = doc.vault_id().unwrap_or_default();
-        let bytes = doc.save();
+        let bytes = match saved {
+            Some(bytes) => bytes,
+            None => doc.save(),
+        };
         let leftover = store.load()?.chunks.last().map_or(0, |(seq, _)| *seq);
         store.put_meta("device_id", &device_id)?;
         // One atomic step: the document as a snapshot, and any chunks an
@@ -111,20 +147,7 @@ impl<S: Storage> Vault<S> {
                 detail: "the device id is missing".into(),
             })?;
         let stored = store.load()?;
-        let mut doc = VaultDoc::load(
-            stored.snapshot.as_deref(),
-            stored.chunks.iter().map(|(_, c)| c.as_slice()),
-        )
-        .map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        if doc.vault_id().as_deref().map(str::as_bytes) != Some(vault_id.as_slice()) {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: "the document does not belong to this store's vault".into(),
-            });
-        }
+        let mut doc = load_checked(path, &vault_id, &stored)?;
         doc.set_actor(&device_id);
         let saved_heads = doc.heads();
         Ok(Vault {
@@ -133,10 +156,79 @@ impl<S: Storage> Vault<S> {
             chunk_count: stored.chunks.len(),
             chunk_bytes: stored.chunks.iter().map(|(_, c)| c.len()).sum(),
             snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
-            last_seq: stored.chunks.last().map_or(0, |(s, _)| *s),
+            // Not the last chunk's: after a compaction there may be none,
+            // and compacting "through 0" would move the store's seq back.
+            last_seq: store.last_seq()?,
             device_id,
             store,
         })
+    }
+
+    /// Gives the store back (closing it) but keeps the document, for a
+    /// long-running process that holds the store only while it works and
+    /// should not load the whole document again each time: see [`Self::reopen`].
+    pub fn close(self) -> Kept {
+        Kept {
+            doc: self.doc,
+            saved_heads: self.saved_heads,
+            chunk_count: self.chunk_count,
+            chunk_bytes: self.chunk_bytes,
+            snapshot_bytes: self.snapshot_bytes,
+            last_seq: self.last_seq,
+            device_id: self.device_id,
+        }
+    }
+
+    /// Opens `store` again with a document kept by [`Self::close`], applying
+    /// only the chunks other processes appended since. When a compaction
+    /// swallowed some of those, or the store is not the one it was, this is
+    /// a plain [`Self::open`].
+    pub fn reopen(store: S, kept: Kept) -> Result<Self, StoreError> {
+        let same_device =
+            store.get_meta("device_id")?.as_deref() == Some(kept.device_id.as_slice());
+        let same_vault = store
+            .get_meta("vault_id")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            == kept.doc.vault_id();
+        if !same_device || !same_vault {
+            return Self::open(store);
+        }
+        let seq = store.last_seq()?;
+        let mut v = Vault {
+            doc: kept.doc,
+            store,
+            saved_heads: kept.saved_heads,
+            chunk_count: kept.chunk_count,
+            chunk_bytes: kept.chunk_bytes,
+            snapshot_bytes: kept.snapshot_bytes,
+            last_seq: kept.last_seq,
+            device_id: kept.device_id,
+        };
+        if seq == v.last_seq {
+            return Ok(v);
+        }
+        let stored = v.store.load()?;
+        let new: Vec<&(u64, Vec<u8>)> = stored
+            .chunks
+            .iter()
+            .filter(|(s, _)| *s > v.last_seq)
+            .collect();
+        let complete = new.first().map(|(s, _)| *s) == Some(v.last_seq + 1)
+            && new.last().map(|(s, _)| *s) == Some(seq);
+        if !complete {
+            return Self::open(v.store);
+        }
+        for (_, chunk) in &new {
+            if v.doc.apply_chunk(chunk).is_err() {
+                return Self::open(v.store);
+            }
+        }
+        v.saved_heads = v.doc.heads();
+        v.chunk_count = stored.chunks.len();
+        v.chunk_bytes = stored.chunks.iter().map(|(_, c)| c.len()).sum();
+        v.snapshot_bytes = stored.snapshot.as_ref().map_or(0, Vec::len);
+        v.last_seq = seq;
+        Ok(v)
     }
 
     pub fn vault_id(&self) -> String {
@@ -209,6 +301,30 @@ impl<S: Storage> Vault<S> {
         self.chunk_bytes = 0;
         Ok(())
     }
+}
+
+/// The document in `stored`, refused as corrupt when it does not load or
+/// belongs to another vault.
+pub(crate) fn load_checked(
+    path: String,
+    vault_id: &[u8],
+    stored: &super::Stored,
+) -> Result<VaultDoc, StoreError> {
+    let doc = VaultDoc::load(
+        stored.snapshot.as_deref(),
+        stored.chunks.iter().map(|(_, c)| c.as_slice()),
+    )
+    .map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    if doc.vault_id().as_deref().map(str::as_bytes) != Some(vault_id) {
+        return Err(StoreError::Corrupt {
+            path,
+            detail: "the document does not belong to this store's vault".into(),
+        });
+    }
+    Ok(doc)
 }
 
 #[cfg(test)]
@@ -318,6 +434,46 @@ mod tests {
         v.save("add").unwrap();
         let reopened = Vault::open(v.storage().clone()).unwrap();
         assert_eq!(reopened.doc.live(Kind::Company).len(), 1);
+    }
+
+    #[test]
+    fn a_kept_document_reopens_with_what_others_wrote_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let v = Vault::init(SledStorage::open(&path).unwrap()).unwrap();
+        let kept = v.close();
+        // Another process writes, then compacts, then writes again.
+        let mut other = Vault::open(SledStorage::open(&path).unwrap()).unwrap();
+        other
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        other.save("add").unwrap();
+        let expected = other.doc.to_json();
+        drop(other);
+        let v = Vault::reopen(SledStorage::open(&path).unwrap(), kept).unwrap();
+        assert_eq!(v.doc.to_json(), expected, "the new chunk was applied");
+        let kept = v.close();
+        let mut other = Vault::open(SledStorage::open(&path).unwrap()).unwrap();
+        other.compact().unwrap();
+        other
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Globex"})))
+            .unwrap();
+        other.save("add").unwrap();
+        let expected = other.doc.to_json();
+        drop(other);
+        let mut v = Vault::reopen(SledStorage::open(&path).unwrap(), kept).unwrap();
+        assert_eq!(v.doc.to_json(), expected);
+        // And it keeps writing where the store is.
+        v.doc
+            .create(Kind::Company, &fields(json!({"name": "Initech"})))
+            .unwrap();
+        v.save("add").unwrap();
+        let expected = v.doc.to_json();
+        drop(v);
+        let v = Vault::open(SledStorage::open(&path).unwrap()).unwrap();
+        assert_eq!(v.doc.to_json(), expected);
     }
 
     #[test]

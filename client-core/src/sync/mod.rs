@@ -108,6 +108,19 @@ impl Session {
         register: bool,
         invite: Option<String>,
     ) -> Result<Session, SyncError> {
+        Self::open_then(membership, device, register, invite, &[]).await
+    }
+
+    /// [`Self::open`], sending `then` right behind the hello instead of after
+    /// the welcome: the relay handles frames in order, so a request that does
+    /// not depend on the welcome saves a round trip.
+    pub async fn open_then(
+        membership: &Membership,
+        device: &str,
+        register: bool,
+        invite: Option<String>,
+        then: &[Frame],
+    ) -> Result<Session, SyncError> {
         let keys = membership.key.derive();
         let mut conn = Connection::connect(&membership.relay).await?;
         conn.send(&Frame::Hello {
@@ -120,6 +133,9 @@ impl Session {
             invite,
         })
         .await?;
+        for frame in then {
+            conn.send(frame).await?;
+        }
         match conn.recv(TIMEOUT).await? {
             Frame::Welcome {
                 version, devices, ..
@@ -384,6 +400,131 @@ pub async fn sync_once<S: Storage>(
     Ok(report)
 }
 
+/// A store, opened as a [`Vault`] only once its document was needed.
+pub enum Opened<S: Storage> {
+    Store(S),
+    Vault(Box<Vault<S>>),
+}
+
+impl<S: Storage> Opened<S> {
+    pub fn storage_mut(&mut self) -> &mut S {
+        match self {
+            Opened::Store(s) => s,
+            Opened::Vault(v) => v.storage_mut(),
+        }
+    }
+
+    /// The vault, loading the document if that has not happened yet.
+    pub fn into_vault(self) -> Result<Vault<S>, StoreError> {
+        match self {
+            Opened::Store(s) => Vault::open(s),
+            Opened::Vault(v) => Ok(*v),
+        }
+    }
+}
+
+/// One-shot sync of the vault in `store`, loading its document only when
+/// needed. When nothing was written since the last sync left every local
+/// change on the relay (see [`SyncState::clean_at`]) there is nothing to
+/// push: it sends `sync` right behind `hello`, one round trip, and loads the
+/// document only if records arrive. Otherwise it is [`sync_once`].
+/// Failing to open the vault is the outer error; the sync's own outcome is
+/// returned with the store, so the caller can record it there.
+pub async fn sync_store<S: Storage>(
+    store: S,
+    membership: &Membership,
+    invite: Option<String>,
+    force_snapshot: bool,
+) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
+    let state = SyncState::load(&store)?;
+    let clean = !force_snapshot
+        && state.registered
+        && state.outbox.is_none()
+        && state.since_snapshot < SNAPSHOT_EVERY
+        && state.clean_at.is_some()
+        && state.clean_at == Some(store.last_seq()?);
+    let device_id = store.get_meta("device_id")?;
+    let (true, Some(device_id)) = (clean, device_id) else {
+        let mut v = Vault::open(store)?;
+        let r = sync_once(&mut v, membership, invite, force_snapshot).await;
+        return Ok((Opened::Vault(Box::new(v)), r));
+    };
+    sync_clean(store, state, &device_name(&device_id), membership).await
+}
+
+/// [`sync_store`] when there is nothing to push.
+async fn sync_clean<S: Storage>(
+    store: S,
+    mut state: SyncState,
+    device: &str,
+    membership: &Membership,
+) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
+    let mut opened = Opened::Store(store);
+    let ask = Frame::Sync {
+        cursors: state.cursors.clone(),
+        live: false,
+        want_snapshot: false,
+    };
+    let mut session = match Session::open_then(membership, device, false, None, &[ask]).await {
+        Ok(s) => s,
+        Err(e) => return Ok((opened, Err(e))),
+    };
+    let mut pulled = 0;
+    let outcome = 'sync: {
+        loop {
+            let frame = match session.recv(TIMEOUT).await {
+                Ok(f) => f,
+                Err(e) => break 'sync Err(e),
+            };
+            match frame {
+                Frame::Records { records } => {
+                    let new = records.iter().any(|r| {
+                        r.device != device
+                            && r.seq > state.cursors.get(&r.device).copied().unwrap_or(0)
+                    });
+                    if !new {
+                        continue;
+                    }
+                    // Something to apply: now the document is needed.
+                    opened = Opened::Vault(Box::new(opened.into_vault()?));
+                    if let Opened::Vault(v) = &mut opened {
+                        match session.apply(v, &mut state, &records) {
+                            Ok(n) => pulled += n,
+                            Err(e) => break 'sync Err(e),
+                        }
+                    }
+                }
+                Frame::CaughtUp => break,
+                Frame::Snapshot { .. } => {}
+                other => break 'sync Err(unexpected(other)),
+            }
+        }
+        let mut report = Report {
+            pushed: 0,
+            pulled,
+            snapshot_uploaded: false,
+            devices: session.devices.clone(),
+        };
+        if let Opened::Vault(v) = &mut opened {
+            // Nothing was unpushed, so every change here is on the relay now.
+            state.pushed_heads = v.doc.heads();
+            state.clean_at = Some(v.storage().last_seq()?);
+            if let Err(e) = state.save(v.storage_mut()) {
+                break 'sync Err(e.into());
+            }
+            if state.since_snapshot >= SNAPSHOT_EVERY {
+                if let Err(e) = session.upload_snapshot(v).await {
+                    break 'sync Err(e);
+                }
+                report.snapshot_uploaded = true;
+            }
+        }
+        Ok(report)
+    };
+    session.close().await;
+    Ok((opened, outcome))
+}
+
 /// Applies live records: pushes local changes first (the caller holds the
 /// store), then applies, so the pushed heads can move to the current heads.
 pub async fn apply_live<S: Storage>(
@@ -397,6 +538,7 @@ pub async fn apply_live<S: Storage>(
     let applied = session.apply(v, &mut state, records)?;
     if all_pushed {
         state.pushed_heads = v.doc.heads();
+        state.clean_at = Some(v.storage().last_seq()?);
     }
     state.save(v.storage_mut())?;
     Ok((pushed, applied))
@@ -434,6 +576,7 @@ pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result
     // Every change beyond the pushed heads now came from the relay.
     if all_pushed {
         state.pushed_heads = v.doc.heads();
+        state.clean_at = Some(v.storage().last_seq()?);
     }
     state.save(v.storage_mut())?;
     Ok(pulled)
@@ -454,6 +597,8 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
         })
         .await?;
     let mut doc: Option<VaultDoc> = None;
+    // The snapshot's document bytes, while nothing has been applied on top.
+    let mut saved: Option<Vec<u8>> = None;
     let mut cursors: BTreeMap<String, u64> = BTreeMap::new();
     let mut pulled = 0;
     loop {
@@ -466,6 +611,7 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
                     detail: e.to_string(),
                 })?;
                 doc = Some(d);
+                saved = Some(bytes);
                 cursors = snapshot.covers.clone();
             }
             Frame::Records { records } => {
@@ -488,6 +634,7 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
                         detail: e.to_string(),
                     })?;
                     cursors.insert(r.device.clone(), r.seq);
+                    saved = None;
                     pulled += 1;
                 }
             }
@@ -511,7 +658,7 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
     state.registered = true;
     state.pushed_heads = doc.heads();
     state.save(&mut store)?;
-    let v = Vault::join_as(store, &doc.save(), device_id)?;
+    let v = Vault::join_loaded(store, doc, saved, device_id)?;
     let devices = session.devices.clone();
     session.close().await;
     Ok((

@@ -55,6 +55,11 @@ pub struct SyncState {
     /// Unix seconds of the last successful sync, and the last error.
     pub last_sync: Option<i64>,
     pub last_error: Option<String>,
+    /// The store's last seq when a sync last left it with every local change
+    /// on the relay. While it still is, and there is no outbox, there is
+    /// nothing to push, and a sync need not load the document to know it.
+    #[serde(default)]
+    pub clean_at: Option<u64>,
 }
 
 impl SyncState {
