@@ -121,15 +121,30 @@ impl VaultDoc {
 
     /// A rendering of everything reads need, for [`Self::from_view`].
     pub fn to_view(&self) -> Vec<u8> {
-        let view = View {
+        serde_json::to_vec(&self.view()).unwrap_or_default()
+    }
+
+    /// This document as a read-only view, and the view's bytes for
+    /// [`Self::from_view`]: reading every record once, for both.
+    pub fn into_view(self) -> (VaultDoc, Vec<u8>) {
+        let view = self.view();
+        let bytes = serde_json::to_vec(&view).unwrap_or_default();
+        let doc = VaultDoc {
+            doc: AutoCommit::new(),
+            view: Some(Box::new(view)),
+        };
+        (doc, bytes)
+    }
+
+    fn view(&self) -> View {
+        View {
             vault_id: self.vault_id(),
             schema: self.schema_version(),
             json: match self.to_json() {
                 Value::Object(m) => m,
                 _ => Map::new(),
             },
-        };
-        serde_json::to_vec(&view).unwrap_or_default()
+        }
     }
 
     /// A read-only document from [`Self::to_view`]'s bytes. Every read
