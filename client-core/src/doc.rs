@@ -121,15 +121,30 @@ impl VaultDoc {
 
     /// A rendering of everything reads need, for [`Self::from_view`].
     pub fn to_view(&self) -> Vec<u8> {
-        let view = View {
+        serde_json::to_vec(&self.view()).unwrap_or_default()
+    }
+
+    /// This document as a read-only view, and the view's bytes for
+    /// [`Self::from_view`]: reading every record once, for both.
+    pub fn into_view(self) -> (VaultDoc, Vec<u8>) {
+        let view = self.view();
+        let bytes = serde_json::to_vec(&view).unwrap_or_default();
+        let doc = VaultDoc {
+            doc: AutoCommit::new(),
+            view: Some(Box::new(view)),
+        };
+        (doc, bytes)
+    }
+
+    fn view(&self) -> View {
+        View {
             vault_id: self.vault_id(),
             schema: self.schema_version(),
             json: match self.to_json() {
                 Value::Object(m) => m,
                 _ => Map::new(),
             },
-        };
-        serde_json::to_vec(&view).unwrap_or_default()
+        }
     }
 
     /// A read-only document from [`Self::to_view`]'s bytes. Every read
@@ -347,6 +362,38 @@ impl VaultDoc {
                 }
             })
             .collect()
+    }
+
+    /// Live records of a kind whose `field` holds the string `value`. Only
+    /// those are read in full, which on a big vault is much cheaper than
+    /// filtering [`Self::live`].
+    pub fn live_with(&self, kind: Kind, field: &str, value: &str) -> Vec<Record> {
+        if self.view.is_some() {
+            let mut v = self.live(kind);
+            v.retain(|r| r.str(field) == Some(value));
+            return v;
+        }
+        let Ok(map) = self.kind_map(kind) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Record> = self
+            .doc
+            .map_range(&map, ..)
+            .filter(|item| {
+                self.scalar(&item.id(), field)
+                    .is_some_and(|v| v.as_str() == Some(value))
+            })
+            .filter_map(|item| match self.read(&item.id()) {
+                Value::Object(fields) => Some(Record {
+                    kind,
+                    id: item.key.to_string(),
+                    fields,
+                }),
+                _ => None,
+            })
+            .collect();
+        out.retain(|r| !r.is_deleted());
+        out
     }
 
     /// Records of a kind that are not deleted.
@@ -790,6 +837,32 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn live_with_reads_only_the_matching_live_records() {
+        let mut d = vault();
+        let a = d
+            .create(
+                Kind::Opportunity,
+                &obj(json!({"company": "c1", "role": "A"})),
+            )
+            .unwrap();
+        d.create(Kind::Opportunity, &obj(json!({"company": "c2"})))
+            .unwrap();
+        let gone = d
+            .create(Kind::Opportunity, &obj(json!({"company": "c1"})))
+            .unwrap();
+        d.update(
+            Kind::Opportunity,
+            &gone,
+            &obj(json!({"deleted_at": "2026-01-01T00:00:00Z"})),
+        )
+        .unwrap();
+        let found = d.live_with(Kind::Opportunity, "company", "c1");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, a);
+        assert_eq!(found[0].str("role"), Some("A"));
     }
 
     fn vault() -> VaultDoc {

@@ -132,9 +132,8 @@ fn opportunity_for(
     start: &jiff::Zoned,
 ) -> Result<String> {
     let mut open: Vec<Record> = doc
-        .live(Kind::Opportunity)
+        .live_with(Kind::Opportunity, "company", company)
         .into_iter()
-        .filter(|o| o.str("company") == Some(company))
         .filter(|o| !o.current_stage().is_some_and(model::is_closed_stage))
         .filter(|o| match role {
             Some(r) => o

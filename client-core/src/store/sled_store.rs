@@ -69,6 +69,7 @@ impl SledStorage {
         crate::sled_quirks::clear_interrupted_snapshots(path).map_err(io)?;
         let db = sled::Config::new()
             .path(path)
+            .segment_size(segment_size(path))
             .open()
             .map_err(|e| map_err(path, e))?;
         let chunks = db.open_tree("chunks").map_err(|e| map_err(path, e))?;
@@ -89,6 +90,29 @@ impl SledStorage {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
+}
+
+/// sled's log segment size for new stores. sled deletes a replaced large
+/// value (a snapshot is kept as a blob file) only once the segment that
+/// recorded its replacement is full; with sled's default of 512 KiB that
+/// takes so many small writes that a dozen old snapshots or more sit on disk.
+/// 64 KiB segments fill between two compactions.
+const SEGMENT_SIZE: usize = 64 * 1024;
+
+/// The segment size to open `path` with: sled refuses to open a store with
+/// another size than the one it was created with, so an existing store keeps
+/// its own (sled's `conf` file records it).
+fn segment_size(path: &Path) -> usize {
+    // The file ends in a binary checksum: read it as bytes.
+    std::fs::read(path.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            String::from_utf8_lossy(&conf)
+                .lines()
+                .find_map(|l| l.strip_prefix("segment_size: ").map(str::to_string))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(SEGMENT_SIZE)
 }
 
 fn seq_of(bytes: &[u8]) -> u64 {
@@ -223,6 +247,25 @@ mod contract {
         std::fs::write(store.join("snap.FFFFFFFFFFFFFFFF.generating"), b"").unwrap();
         let s = super::SledStorage::open(&store).unwrap();
         assert_eq!(s.load().unwrap().chunks.len(), 1);
+    }
+
+    #[test]
+    fn stores_made_with_another_segment_size_still_open() {
+        use super::super::Storage;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old");
+        // A store created by an earlier build, with sled's default segments.
+        drop(sled::Config::new().path(&old).open().unwrap());
+        let mut s = super::SledStorage::open(&old).unwrap();
+        s.append(b"one").unwrap();
+        drop(s);
+        assert_eq!(super::segment_size(&old), 512 * 1024);
+        let s = super::SledStorage::open(&old).unwrap();
+        assert_eq!(s.load().unwrap().chunks.len(), 1);
+
+        let new = dir.path().join("new");
+        drop(super::SledStorage::open(&new).unwrap());
+        assert_eq!(super::segment_size(&new), super::SEGMENT_SIZE);
     }
 
     #[test]
