@@ -159,25 +159,36 @@ impl VaultDoc {
             before.push(hash);
         }
         let after = self.doc.get_heads();
+        // The records the new changes' operations write into: the path of
+        // each operation's object, plus its key. Much cheaper than a diff of
+        // the two states, which walks the whole document.
         let mut touched: Vec<(Kind, String)> = Vec::new();
-        for patch in self.doc.diff(&before, &after) {
-            let mut keys = patch.path.iter().map(|(_, p)| p.to_string());
-            let (Some(root), Some(id)) = (
-                keys.next(),
-                keys.next().or_else(|| match &patch.action {
-                    automerge::PatchAction::PutMap { key, .. }
-                    | automerge::PatchAction::DeleteMap { key } => Some(key.clone()),
-                    _ => None,
-                }),
-            ) else {
-                return None;
-            };
-            if let Some(kind) = Kind::ALL.iter().find(|k| k.root_key() == root) {
-                touched.push((*kind, id));
-            } else if root != "profile" && root != "meta" {
-                return None;
+        for change in self.doc.get_changes(&before) {
+            for op in change.decode().operations {
+                let mut keys: Vec<String> = match &op.obj {
+                    automerge::legacy::ObjectId::Root => Vec::new(),
+                    automerge::legacy::ObjectId::Id(id) => {
+                        let obj = self.doc.import_obj(&id.to_string()).ok()?;
+                        let parents = self.doc.parents(&obj).ok()?;
+                        parents.path().iter().map(|(_, p)| p.to_string()).collect()
+                    }
+                };
+                if let automerge::legacy::Key::Map(k) = &op.key {
+                    keys.push(k.to_string());
+                }
+                let mut keys = keys.into_iter();
+                let (Some(root), Some(id)) = (keys.next(), keys.next()) else {
+                    return None;
+                };
+                if let Some(kind) = Kind::ALL.iter().find(|k| k.root_key() == root) {
+                    touched.push((*kind, id));
+                } else if root != "profile" && root != "meta" {
+                    return None;
+                }
             }
         }
+        touched.sort();
+        touched.dedup();
         for (kind, id) in touched {
             let map = old
                 .json
