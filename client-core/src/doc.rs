@@ -68,6 +68,10 @@ pub struct VaultDoc {
 struct View {
     vault_id: Option<String>,
     schema: Option<i64>,
+    /// The document's heads (hex) when rendered, so a later rendering can
+    /// re-read just the records changed since.
+    #[serde(default)]
+    heads: Vec<String>,
     json: Map<String, Value>,
 }
 
@@ -120,14 +124,19 @@ impl VaultDoc {
     }
 
     /// A rendering of everything reads need, for [`Self::from_view`].
-    pub fn to_view(&self) -> Vec<u8> {
+    pub fn to_view(&mut self) -> Vec<u8> {
         serde_json::to_vec(&self.view()).unwrap_or_default()
     }
 
     /// This document as a read-only view, and the view's bytes for
-    /// [`Self::from_view`]: reading every record once, for both.
-    pub fn into_view(self) -> (VaultDoc, Vec<u8>) {
-        let view = self.view();
+    /// [`Self::from_view`]. With `previous` (the bytes of an older view of
+    /// the same vault) only the records changed since are read out of
+    /// Automerge; otherwise every record is, once.
+    pub fn into_view(mut self, previous: Option<&[u8]>) -> (VaultDoc, Vec<u8>) {
+        let view = previous
+            .and_then(|b| serde_json::from_slice::<View>(b).ok())
+            .and_then(|old| self.updated_view(old))
+            .unwrap_or_else(|| self.view());
         let bytes = serde_json::to_vec(&view).unwrap_or_default();
         let doc = VaultDoc {
             doc: AutoCommit::new(),
@@ -136,10 +145,80 @@ impl VaultDoc {
         (doc, bytes)
     }
 
-    fn view(&self) -> View {
+    /// `old` brought up to date by re-reading the records the changes since
+    /// its heads touched; `None` when that cannot be told (unknown heads, a
+    /// change above the record level) and a full rendering is needed.
+    fn updated_view(&mut self, mut old: View) -> Option<View> {
+        if old.vault_id != self.vault_id() {
+            return None;
+        }
+        let mut before = Vec::new();
+        for h in &old.heads {
+            let hash: ChangeHash = h.parse().ok()?;
+            self.doc.get_change_by_hash(&hash)?;
+            before.push(hash);
+        }
+        let after = self.doc.get_heads();
+        // The records the new changes' operations write into: the path of
+        // each operation's object, plus its key. Much cheaper than a diff of
+        // the two states, which walks the whole document.
+        let mut touched: Vec<(Kind, String)> = Vec::new();
+        for change in self.doc.get_changes(&before) {
+            for op in change.decode().operations {
+                let mut keys: Vec<String> = match &op.obj {
+                    automerge::legacy::ObjectId::Root => Vec::new(),
+                    automerge::legacy::ObjectId::Id(id) => {
+                        let obj = self.doc.import_obj(&id.to_string()).ok()?;
+                        let parents = self.doc.parents(&obj).ok()?;
+                        parents.path().iter().map(|(_, p)| p.to_string()).collect()
+                    }
+                };
+                if let automerge::legacy::Key::Map(k) = &op.key {
+                    keys.push(k.to_string());
+                }
+                let mut keys = keys.into_iter();
+                let (Some(root), Some(id)) = (keys.next(), keys.next()) else {
+                    return None;
+                };
+                if let Some(kind) = Kind::ALL.iter().find(|k| k.root_key() == root) {
+                    touched.push((*kind, id));
+                } else if root != "profile" && root != "meta" {
+                    return None;
+                }
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        for (kind, id) in touched {
+            let map = old
+                .json
+                .entry(kind.root_key())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Value::Object(map) = map else {
+                return None;
+            };
+            match self.record(kind, &id) {
+                Some(r) => {
+                    map.insert(id, Value::Object(r.fields));
+                }
+                None => {
+                    map.remove(&id);
+                }
+            }
+        }
+        old.json
+            .insert("profile".into(), Value::Object(self.profile()));
+        old.vault_id = self.vault_id();
+        old.schema = self.schema_version();
+        old.heads = after.iter().map(|h| h.to_string()).collect();
+        Some(old)
+    }
+
+    fn view(&mut self) -> View {
         View {
             vault_id: self.vault_id(),
             schema: self.schema_version(),
+            heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
             json: match self.to_json() {
                 Value::Object(m) => m,
                 _ => Map::new(),

@@ -67,11 +67,27 @@ impl SledStorage {
             }
         }
         crate::sled_quirks::clear_interrupted_snapshots(path).map_err(io)?;
-        let db = sled::Config::new()
-            .path(path)
-            .segment_size(segment_size(path))
-            .open()
-            .map_err(|e| map_err(path, e))?;
+        let db = loop {
+            match sled::Config::new()
+                .path(path)
+                .segment_size(segment_size(path))
+                .open()
+            {
+                Ok(db) => break db,
+                // We hold our own lock, so sled's is held only by this
+                // process's previous handle: sled releases it from a
+                // background thread (a page-table snapshot in progress) a
+                // little after the handle is dropped. Seen when one process
+                // reopens the store, as `sync --watch` does per event.
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && started.elapsed() < wait =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(map_err(path, e)),
+            }
+        };
         let chunks = db.open_tree("chunks").map_err(|e| map_err(path, e))?;
         let meta = db.open_tree("meta").map_err(|e| map_err(path, e))?;
         Ok(SledStorage {
@@ -266,6 +282,27 @@ mod contract {
         let new = dir.path().join("new");
         drop(super::SledStorage::open(&new).unwrap());
         assert_eq!(super::segment_size(&new), super::SEGMENT_SIZE);
+    }
+
+    #[test]
+    fn sled_lock_still_held_by_this_process_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(super::SledStorage::open(&path).unwrap());
+        // What a dropped handle's lingering background work looks like:
+        // sled's own lock held a little longer, ours free.
+        let held = sled::Config::new()
+            .path(&path)
+            .segment_size(super::segment_size(&path))
+            .open()
+            .unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(held);
+        });
+        let s = super::SledStorage::open(&path);
+        t.join().unwrap();
+        assert!(s.is_ok(), "{:?}", s.err());
     }
 
     #[test]

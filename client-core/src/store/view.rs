@@ -20,7 +20,7 @@ use super::{Storage, StoreError, Stored};
 use crate::doc::VaultDoc;
 
 /// Starts every cache file, before the key.
-const MAGIC: &[u8; 8] = b"ILVIEW1\n";
+const MAGIC: &[u8; 8] = b"ILVIEW2\n";
 
 /// A read-only document of the vault in `store` (see the module docs).
 /// The caller holds the store open, so no write can happen meanwhile.
@@ -31,21 +31,26 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
     };
     let stored = store.load()?;
     let key = key(&vault_id, &stored);
-    if let Ok(bytes) = std::fs::read(cache) {
-        let cached = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .and_then(|rest| rest.strip_prefix(key.as_slice()))
-            .and_then(|view| VaultDoc::from_view(view).ok());
-        if let Some(doc) = cached {
-            if doc.vault_id().as_deref().map(str::as_bytes) == Some(vault_id.as_slice()) {
-                return Ok(doc);
+    let old = std::fs::read(cache).ok();
+    let rendered = old
+        .as_deref()
+        .and_then(|b| b.strip_prefix(MAGIC.as_slice()))
+        .filter(|rest| rest.len() >= key.len());
+    if let Some(rest) = rendered {
+        let (old_key, view) = rest.split_at(key.len());
+        if old_key == key.as_slice() {
+            if let Ok(doc) = VaultDoc::from_view(view) {
+                if doc.vault_id().as_deref().map(str::as_bytes) == Some(vault_id.as_slice()) {
+                    return Ok(doc);
+                }
             }
         }
     }
     let doc = super::vault::load_checked(path, &vault_id, &stored)?;
-    // The command reads from the rendering too: every record is read out
-    // of Automerge once, not once for the cache and again for the command.
-    let (view, bytes) = doc.into_view();
+    // Stale: re-read only what changed since the old rendering, and answer
+    // the command from the new one (reading no record twice).
+    let previous = rendered.map(|rest| &rest[key.len()..]);
+    let (view, bytes) = doc.into_view(previous);
     // Best effort: a cache that cannot be written only costs speed.
     let _ = write(cache, &key, &bytes);
     Ok(view)
@@ -135,16 +140,80 @@ mod tests {
             .update(Kind::Company, &id, &fields(json!({"name": "Acme Corp"})))
             .unwrap();
         v.save("rename").unwrap();
+        // (The record it re-reads drops the doctored name.)
         let after = open_view(v.storage(), &cache).unwrap();
         assert_eq!(after.to_json(), v.doc.to_json());
         assert!(answered_from_cache(v.storage(), &cache, &id));
-        // So does compaction, which rewrites the same document.
+        // So does compaction, which rewrites the same document: the next
+        // read renders it again (carrying over what did not change).
+        let before = std::fs::read(&cache).unwrap();
         v.compact().unwrap();
-        assert!(!answered_from_cache(v.storage(), &cache, &id));
-        assert_eq!(
-            open_view(v.storage(), &cache).unwrap().to_json(),
-            v.doc.to_json()
-        );
+        let view = open_view(v.storage(), &cache).unwrap();
+        assert_ne!(std::fs::read(&cache).unwrap(), before);
+        assert!(answered_from_cache(v.storage(), &cache, &id));
+        drop(view);
+    }
+
+    #[test]
+    fn a_stale_view_brought_up_to_date_reads_like_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("view");
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        let acme = v
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        let opp = v
+            .doc
+            .create(Kind::Opportunity, &fields(json!({"company": acme})))
+            .unwrap();
+        let gone = v
+            .doc
+            .create(Kind::Contact, &fields(json!({"name": "Sam"})))
+            .unwrap();
+        v.save("add").unwrap();
+        open_view(v.storage(), &cache).unwrap();
+
+        // Several writes of several shapes before the next read.
+        v.doc
+            .update(Kind::Company, &acme, &fields(json!({"priority": "dream"})))
+            .unwrap();
+        v.doc
+            .add_entry(
+                Kind::Opportunity,
+                &opp,
+                "stages",
+                &fields(json!({"stage": "screen", "at": "2026-01-01T09:00:00Z"})),
+            )
+            .unwrap();
+        v.doc
+            .set_members(Kind::Opportunity, &opp, "purpose", &["network".into()])
+            .unwrap();
+        v.doc
+            .create(
+                Kind::Interview,
+                &fields(json!({"company": acme, "rating": 4})),
+            )
+            .unwrap();
+        v.doc
+            .update(
+                Kind::Contact,
+                &gone,
+                &fields(json!({"deleted_at": "2026-01-02T00:00:00Z"})),
+            )
+            .unwrap();
+        v.doc
+            .update_profile(&fields(json!({"monthly_goal": 3})))
+            .unwrap();
+        v.save("edits").unwrap();
+        v.doc.unset(Kind::Company, &acme, &["priority"]).unwrap();
+        v.save("unset").unwrap();
+
+        let view = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(view.to_json(), v.doc.to_json());
+        // And what it wrote reads the same.
+        let again = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(again.to_json(), v.doc.to_json());
     }
 
     #[test]
