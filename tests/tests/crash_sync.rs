@@ -423,77 +423,6 @@ fn a_pull_cut_off_midway_does_not_send_what_it_received_back() {
     });
 }
 
-/// A device store that dies at its `n`th write, as a process killed there
-/// would: that write and every later one fail. Clones share one store, so a
-/// test can look at what a dead process left behind.
-#[derive(Clone)]
-struct DiesAtWrite {
-    inner: std::sync::Arc<Mutex<interlog_core::store::MemoryStorage>>,
-    writes_left: std::sync::Arc<AtomicUsize>,
-}
-
-impl DiesAtWrite {
-    fn new(n: usize) -> Self {
-        DiesAtWrite {
-            inner: Default::default(),
-            writes_left: std::sync::Arc::new(AtomicUsize::new(n)),
-        }
-    }
-
-    /// The same store, brought back to life (the process restarted).
-    fn revived(&self) -> Self {
-        self.writes_left.store(usize::MAX, Ordering::SeqCst);
-        self.clone()
-    }
-
-    fn write(&self) -> Result<(), interlog_core::store::StoreError> {
-        let left = self.writes_left.load(Ordering::SeqCst);
-        if left == 0 {
-            return Err(interlog_core::store::StoreError::Io {
-                path: "memory".into(),
-                detail: "killed".into(),
-            });
-        }
-        self.writes_left.store(left - 1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl interlog_core::store::Storage for DiesAtWrite {
-    fn location(&self) -> String {
-        "memory".into()
-    }
-    fn load(&self) -> Result<interlog_core::store::Stored, interlog_core::store::StoreError> {
-        self.inner.lock().unwrap().load()
-    }
-    fn append(&mut self, chunk: &[u8]) -> Result<u64, interlog_core::store::StoreError> {
-        self.write()?;
-        self.inner.lock().unwrap().append(chunk)
-    }
-    fn last_seq(&self) -> Result<u64, interlog_core::store::StoreError> {
-        self.inner.lock().unwrap().last_seq()
-    }
-    fn compact(
-        &mut self,
-        snapshot: &[u8],
-        through: u64,
-    ) -> Result<(), interlog_core::store::StoreError> {
-        self.write()?;
-        self.inner.lock().unwrap().compact(snapshot, through)
-    }
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, interlog_core::store::StoreError> {
-        self.inner.lock().unwrap().get_meta(key)
-    }
-    fn put_meta(
-        &mut self,
-        key: &str,
-        value: &[u8],
-    ) -> Result<(), interlog_core::store::StoreError> {
-        self.write()?;
-        self.inner.lock().unwrap().put_meta(key, value)
-    }
-}
-
 /// Regression (found by the join kills above, where some killed joins went
 /// quiet only a round late): a join killed after the vault was committed but
 /// before its sync state was written left a device that, on its next sync,
@@ -505,6 +434,7 @@ impl interlog_core::store::Storage for DiesAtWrite {
 fn a_join_killed_at_any_write_is_redone_or_complete_and_sends_nothing_back() {
     use interlog_core::sync::{self as client, JoinCode, SyncState};
     use interlog_core::Vault;
+    use interlog_e2e::faults::{PowerCutStorage, PowerPlan};
     use interlog_e2e::sim::{random_edit, InProcRelay, SimDevice};
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -526,11 +456,12 @@ fn a_join_killed_at_any_write_is_redone_or_complete_and_sends_nothing_back() {
         let code = JoinCode::parse(&JoinCode::new(&a.m).encode()).unwrap();
         let (mut redone, mut complete) = (0, 0);
         for n in 0.. {
-            let store = DiesAtWrite::new(n);
+            // Dies at write n (0-based), as a process killed there would.
+            let store = PowerCutStorage::new(PowerPlan::cut_at(n + 1, false));
             if client::join(&code, store.clone()).await.is_ok() {
                 break; // n is past the last write: nothing left to kill
             }
-            let store = store.revived();
+            store.reboot();
             let v = match Vault::open(store.clone()) {
                 Ok(v) => {
                     complete += 1;
