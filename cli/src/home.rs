@@ -101,12 +101,21 @@ pub fn changed_marker(home: &Path) -> PathBuf {
     home.join("changed")
 }
 
-/// Tells a running `sync --watch` (if any) that this device wrote something.
+/// Whether this process wrote to its vault (see [`notify_watcher`]).
+static WROTE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that this process wrote something a running `sync --watch` should
+/// push.
+pub fn mark_changed() {
+    WROTE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Tells a running `sync --watch` (if any) that this process wrote
+/// something, by touching the `changed` marker. Call it once the store is
+/// closed: the watcher wakes on the marker and opens the store at once.
 /// Best effort: the next sync pushes the change anyway.
-pub fn mark_changed(v: &DeviceVault) {
-    use interlog_core::store::Storage;
-    let store = PathBuf::from(v.storage().location());
-    if let Some(home) = store.parent() {
+pub fn notify_watcher(home: &Path) {
+    if WROTE.load(std::sync::atomic::Ordering::Relaxed) {
         let _ = std::fs::write(changed_marker(home), b"");
     }
 }

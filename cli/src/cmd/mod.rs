@@ -44,34 +44,41 @@ pub fn run(cli: Cli) -> Result<()> {
         home: home::resolve(cli.home)?,
         json: cli.json,
     };
-    match cli.command {
-        Command::Init(a) => io::init(&ctx, a),
-        Command::Log(a) => log::log(&ctx, a),
-        Command::Retro { id } => log::retro(&ctx, &id),
-        Command::Show { id } => records::show(&ctx, &id, &Kind::ALL),
-        Command::List(a) => records::list(&ctx, Kind::parse(&a.kind)?, a.deleted),
-        Command::Edit(a) => records::edit(&ctx, &Kind::ALL, a),
-        Command::Delete { id } => records::delete(&ctx, &id, &Kind::ALL, true),
-        Command::Restore { id } => records::delete(&ctx, &id, &Kind::ALL, false),
-        Command::Company(c) => kinds::company(&ctx, c),
-        Command::Contact(c) => kinds::contact(&ctx, c),
-        Command::Opp(c) => kinds::opp(&ctx, c),
-        Command::Interview(c) => kinds::interview(&ctx, c),
-        Command::Offer(c) => kinds::offer(&ctx, c),
-        Command::Followup(c) => kinds::followup(&ctx, c),
-        Command::Question(c) => kinds::question(&ctx, c),
-        Command::Profile(c) => kinds::profile(&ctx, c),
-        Command::Fields { kind } => records::fields(&ctx, &kind),
-        Command::Search { text } => reports::search(&ctx, &text),
-        Command::Today => reports::today(&ctx),
-        Command::Stats { months } => reports::stats(&ctx, months),
-        Command::Export(a) => io::export(&ctx, a),
-        Command::Import(a) => io::import(&ctx, a),
-        Command::Conflicts { action } => reports::conflicts(&ctx, action),
-        Command::Sync(a) => sync::sync(&ctx, a),
-        Command::Pair => sync::pair(&ctx),
-        Command::Join { code } => sync::join(&ctx, &code),
-        Command::Devices => sync::devices(&ctx),
+    let result = command(&ctx, cli.command);
+    // Every vault the command opened is closed by now.
+    home::notify_watcher(&ctx.home);
+    result
+}
+
+fn command(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Init(a) => io::init(ctx, a),
+        Command::Log(a) => log::log(ctx, a),
+        Command::Retro { id } => log::retro(ctx, &id),
+        Command::Show { id } => records::show(ctx, &id, &Kind::ALL),
+        Command::List(a) => records::list(ctx, Kind::parse(&a.kind)?, a.deleted),
+        Command::Edit(a) => records::edit(ctx, &Kind::ALL, a),
+        Command::Delete { id } => records::delete(ctx, &id, &Kind::ALL, true),
+        Command::Restore { id } => records::delete(ctx, &id, &Kind::ALL, false),
+        Command::Company(c) => kinds::company(ctx, c),
+        Command::Contact(c) => kinds::contact(ctx, c),
+        Command::Opp(c) => kinds::opp(ctx, c),
+        Command::Interview(c) => kinds::interview(ctx, c),
+        Command::Offer(c) => kinds::offer(ctx, c),
+        Command::Followup(c) => kinds::followup(ctx, c),
+        Command::Question(c) => kinds::question(ctx, c),
+        Command::Profile(c) => kinds::profile(ctx, c),
+        Command::Fields { kind } => records::fields(ctx, &kind),
+        Command::Search { text } => reports::search(ctx, &text),
+        Command::Today => reports::today(ctx),
+        Command::Stats { months } => reports::stats(ctx, months),
+        Command::Export(a) => io::export(ctx, a),
+        Command::Import(a) => io::import(ctx, a),
+        Command::Conflicts { action } => reports::conflicts(ctx, action),
+        Command::Sync(a) => sync::sync(ctx, a),
+        Command::Pair => sync::pair(ctx),
+        Command::Join { code } => sync::join(ctx, &code),
+        Command::Devices => sync::devices(ctx),
         Command::Relay(r) => sync::relay(r),
     }
 }
@@ -80,7 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
 pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     let saved = v.save(message)?;
     if saved.wrote {
-        home::mark_changed(v);
+        home::mark_changed();
     }
     if let Some(e) = saved.compaction_error {
         out::warn(&format!(

@@ -280,11 +280,12 @@ async fn watch_once(
                     Frame::Records { records } => {
                         let mut v = reopen(ctx, &mut kept)?;
                         let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
-                        remember(v.storage_mut(), None);
-                        kept = Some(v.close());
+                        // Applied and flushed: say so before the bookkeeping.
                         if applied > 0 && !ctx.json {
                             out::note(&format!("received {applied} change record(s)"));
                         }
+                        remember(v.storage_mut(), None);
+                        kept = Some(v.close());
                     }
                     Frame::CaughtUp => {}
                     other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),

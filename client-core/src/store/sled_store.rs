@@ -52,11 +52,15 @@ impl SledStorage {
             .open(path.join(LOCK_FILE))
             .map_err(io)?;
         let started = Instant::now();
+        // Commands are short: poll often at first (a watcher that woke on a
+        // command's write retries while that command exits), then less.
+        let mut pause = Duration::from_millis(1);
         loop {
             match lock.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(20));
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(20));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(StoreError::Busy {
