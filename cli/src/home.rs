@@ -42,7 +42,7 @@ pub fn open_store(home: &Path) -> Result<(SledStorage, String)> {
     if !path.exists() {
         return Err(no_vault().into());
     }
-    let storage = SledStorage::open(&path)?;
+    let storage = open_sled(home, &path)?;
     let id = storage.get_meta("vault_id")?.ok_or_else(no_vault)?;
     Ok((storage, String::from_utf8_lossy(&id).into_owned()))
 }
@@ -63,7 +63,7 @@ pub fn open_read(home: &Path) -> Result<ReadVault> {
         }
         .into());
     }
-    let storage = SledStorage::open(&path)?;
+    let storage = open_sled(home, &path)?;
     let doc = interlog_core::store::open_view(&storage, &view_cache(home))?;
     Ok(ReadVault { doc })
 }
@@ -81,7 +81,63 @@ pub fn create_store(home: &Path) -> Result<SledStorage> {
     std::fs::create_dir_all(home)
         .with_context(|| format!("could not create the home directory {}", home.display()))?;
     restrict(home)?;
-    Ok(SledStorage::open(&path)?)
+    open_sled(home, &path)
+}
+
+/// Opens the store at `path`. A running `sync --watch` holds the store
+/// between events; if the store is busy, ask it to let go (see
+/// [`watch_socket`]), then wait for the store as usual.
+fn open_sled(home: &Path, path: &Path) -> Result<SledStorage> {
+    match SledStorage::open_waiting(path, std::time::Duration::ZERO) {
+        Err(StoreError::Busy { .. }) => {
+            #[cfg(unix)]
+            if !IS_WATCHER.load(std::sync::atomic::Ordering::Relaxed) {
+                borrow_from_watcher(home);
+            }
+            Ok(SledStorage::open(path)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The socket a running `sync --watch` listens on. A process that finds the
+/// store busy connects; the watcher closes the store, answers with a byte,
+/// and opens it again only once this connection closes, which happens when
+/// the process exits. Before it exits, a process that wrote may send the
+/// record it staged (see [`stage_for_watcher`]).
+pub fn watch_socket(home: &Path) -> PathBuf {
+    home.join("watch.sock")
+}
+
+/// Set in the `sync --watch` process, which must never ask itself.
+static IS_WATCHER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this process as the watcher: when it finds the store busy, it
+/// waits for it instead of asking (itself) to let go.
+pub fn become_watcher() {
+    IS_WATCHER.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Connections to the watcher, kept open until the process exits.
+#[cfg(unix)]
+static BORROWED: std::sync::Mutex<Vec<std::os::unix::net::UnixStream>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Asks a running watcher to let go of the store, and waits for its answer
+/// (at most as long as for the store itself). Best effort: without a
+/// watcher, or if it does not answer, opening the store just waits.
+#[cfg(unix)]
+fn borrow_from_watcher(home: &Path) {
+    use std::io::Read;
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(watch_socket(home)) else {
+        return;
+    };
+    // Connecting is the request; the answer is one byte.
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let _ = s.read(&mut [0u8; 1]);
+    if let Ok(mut held) = BORROWED.lock() {
+        held.push(s);
+    }
 }
 
 /// Makes a directory or file readable by its owner only.
@@ -115,8 +171,64 @@ pub fn mark_changed() {
 /// closed: the watcher wakes on the marker and opens the store at once.
 /// Best effort: the next sync pushes the change anyway.
 pub fn notify_watcher(home: &Path) {
-    if WROTE.load(std::sync::atomic::Ordering::Relaxed) {
-        let _ = std::fs::write(changed_marker(home), b"");
+    if !WROTE.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    #[cfg(unix)]
+    hand_staged_to_watcher();
+    let _ = std::fs::write(changed_marker(home), b"");
+}
+
+/// A record this process staged for the watcher that lent it the store:
+/// an encoded `append` frame.
+#[cfg(unix)]
+static STAGED: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+
+/// If a watcher lent this process the store, seals what this process wrote
+/// as the device's next record, in the outbox (see
+/// `interlog_core::sync::stage`), for the watcher to send the moment this
+/// process exits, before it has even opened the store again. Best effort:
+/// otherwise the watcher pushes the change as usual.
+pub fn stage_for_watcher(v: &mut DeviceVault) {
+    #[cfg(unix)]
+    {
+        use interlog_core::store::Storage;
+        use interlog_core::sync::{self, Membership};
+        use interlog_core::wire::{self, Frame};
+        if BORROWED.lock().map_or(true, |b| b.is_empty()) {
+            return;
+        }
+        let store = PathBuf::from(v.storage().location());
+        let Some(home) = store.parent() else { return };
+        let Ok(Some(m)) = Membership::load(&key_file(home)) else {
+            return;
+        };
+        if m.vault != v.vault_id() {
+            return;
+        }
+        if let Ok(Some(record)) = sync::stage(&m, v) {
+            if let (Ok(frame), Ok(mut staged)) =
+                (wire::encode(&Frame::Append { record }), STAGED.lock())
+            {
+                *staged = Some(frame);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = v;
+}
+
+/// Sends the staged record, if any, to the watcher that lent the store.
+#[cfg(unix)]
+fn hand_staged_to_watcher() {
+    use std::io::Write;
+    let Some(frame) = STAGED.lock().ok().and_then(|mut s| s.take()) else {
+        return;
+    };
+    if let Ok(mut lent) = BORROWED.lock() {
+        if let Some(s) = lent.first_mut() {
+            let _ = s.write_all(&frame);
+        }
     }
 }
 

@@ -176,6 +176,54 @@ fn with_both_devices_watching_an_interview_shows_on_the_other_within_a_second() 
     }
 }
 
+/// Waits until `what` holds, or fails with `why` after 20 s.
+fn eventually(why: &str, what: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !what() {
+        assert!(Instant::now() < deadline, "{why}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_watcher_lends_its_store_to_commands_and_there_is_one_per_device() {
+    let relay = TestRelay::start();
+    let a = first_device(&relay);
+    let b = joined(&a);
+    let socket = a.home().join("watch.sock");
+    let wa = watch(&a);
+    eventually("the watcher never opened its socket", || socket.exists());
+
+    // A second watcher for the same home is refused, and says why.
+    let err = a.fails(&["sync", "--watch"]);
+    assert!(err.contains("already running"), "{err}");
+
+    // Commands borrow the store the watcher holds; what they write, the
+    // watcher sends (the outbox empties) and the other device gets.
+    for i in 0..3 {
+        let id = a.log(&[&format!("Borrowed {i}")]);
+        assert!(a.ok(&["--json", "list", "interviews"]).contains(&id));
+        eventually("the watcher never sent the change", || {
+            a.json(&["sync", "status"])["pending_changes"] == 0
+        });
+        b.ok(&["sync"]);
+        assert!(has_interview(&b, &id), "interview {i} did not reach B");
+    }
+
+    // A watcher killed while it holds the store leaves its socket behind:
+    // commands still work, and a new watcher takes over.
+    drop(wa);
+    assert!(socket.exists());
+    let id = a.log(&["After the kill"]);
+    let _wa = watch(&a);
+    let id2 = a.log(&["With the new watcher"]);
+    eventually("the new watcher never sent the changes", || {
+        a.json(&["sync", "status"])["pending_changes"] == 0
+    });
+    b.ok(&["sync"]);
+    assert!(has_interview(&b, &id) && has_interview(&b, &id2));
+}
+
 #[test]
 fn killing_the_relay_mid_sync_loses_nothing_acknowledged() {
     let mut relay = TestRelay::start();

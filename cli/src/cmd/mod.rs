@@ -88,6 +88,7 @@ pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     let saved = v.save(message)?;
     if saved.wrote {
         home::mark_changed();
+        home::stage_for_watcher(v);
     }
     if let Some(e) = saved.compaction_error {
         out::warn(&format!(

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
 use interlog_core::store::{Kept, Storage};
 use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
-use interlog_core::wire::Frame;
+use interlog_core::wire::{Frame, Record};
 use interlog_core::Vault;
 use serde_json::json;
 
@@ -123,9 +123,10 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
     let mut backoff = Duration::from_millis(250);
     let mut invite = invite;
     let mut wake = marker_wakeups(&ctx.home);
+    let lender = Lender::bind(&ctx.home)?;
     loop {
         let started = std::time::Instant::now();
-        let err = match watch_once(ctx, m, invite.take(), &mut wake).await {
+        let err = match watch_once(ctx, m, invite.take(), &mut wake, &lender).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -156,13 +157,178 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
     }
 }
 
-/// The vault, reusing a document kept from the last time when there is one.
-fn reopen(ctx: &Ctx, kept: &mut Option<Kept>) -> Result<DeviceVault> {
-    let (storage, _) = home::open_store(&ctx.home)?;
-    Ok(match kept.take() {
-        Some(k) => Vault::reopen(storage, k)?,
-        None => Vault::open(storage)?,
-    })
+/// The watcher's vault: open (the store and the document) while the watcher
+/// holds the store, or just the document while the store is lent to another
+/// command or, without a [`Lender`], between events.
+struct Held {
+    open: Option<DeviceVault>,
+    kept: Option<Kept>,
+}
+
+impl Held {
+    fn new() -> Held {
+        Held {
+            open: None,
+            kept: None,
+        }
+    }
+
+    /// The open vault, opening the store again if needed (applying only
+    /// what other commands appended meanwhile to the kept document).
+    fn get(&mut self, ctx: &Ctx) -> Result<&mut DeviceVault> {
+        if self.open.is_none() {
+            let (storage, _) = home::open_store(&ctx.home)?;
+            self.open = Some(match self.kept.take() {
+                Some(k) => Vault::reopen(storage, k)?,
+                None => Vault::open(storage)?,
+            });
+        }
+        Ok(self.open.as_mut().expect("opened above"))
+    }
+
+    /// Closes the store, keeping the document.
+    fn release(&mut self) {
+        if let Some(v) = self.open.take() {
+            self.kept = Some(v.close());
+        }
+    }
+}
+
+/// Lends the store to other commands while `sync --watch` holds it between
+/// events (see `home::watch_socket`). Without one (not on Unix, or the
+/// socket could not be made), the watcher holds the store only while it
+/// works on an event, and other commands wait for that to end.
+struct Lender {
+    #[cfg(unix)]
+    listener: Option<(tokio::net::UnixListener, std::path::PathBuf)>,
+}
+
+impl Lender {
+    #[cfg(unix)]
+    fn bind(home: &std::path::Path) -> Result<Lender> {
+        home::become_watcher();
+        let path = home::watch_socket(home);
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            bail!(
+                "another `interlog sync --watch` is already running for {}; stop it first (one watcher per device is enough)",
+                home.display()
+            );
+        }
+        // A socket file nobody listens on is left from a watcher that died.
+        let _ = std::fs::remove_file(&path);
+        let bound = tokio::net::UnixListener::bind(&path).and_then(|l| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(l)
+        });
+        let listener = match bound {
+            Ok(l) => Some((l, path)),
+            Err(e) => {
+                out::warn(&format!(
+                    "could not listen on {} ({e}); other commands will wait while the watcher works",
+                    path.display()
+                ));
+                None
+            }
+        };
+        Ok(Lender { listener })
+    }
+
+    #[cfg(not(unix))]
+    fn bind(_home: &std::path::Path) -> Result<Lender> {
+        home::become_watcher();
+        Ok(Lender {})
+    }
+
+    /// Whether the watcher may hold the store between events.
+    fn holds(&self) -> bool {
+        #[cfg(unix)]
+        return self.listener.is_some();
+        #[cfg(not(unix))]
+        false
+    }
+
+    /// The next command asking for the store; never, without a socket.
+    async fn request(&self) -> Borrower {
+        #[cfg(unix)]
+        if let Some((l, _)) = &self.listener {
+            loop {
+                if let Ok((s, _)) = l.accept().await {
+                    return Borrower {
+                        stream: s,
+                        sent: Vec::new(),
+                    };
+                }
+            }
+        }
+        std::future::pending().await
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Lender {
+    fn drop(&mut self) {
+        if let Some((_, path)) = &self.listener {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A command that has the store: it gives it back by exiting.
+struct Borrower {
+    #[cfg(unix)]
+    stream: tokio::net::UnixStream,
+    /// What the command sent so far.
+    #[cfg(unix)]
+    sent: Vec<u8>,
+}
+
+impl Borrower {
+    /// Tells the command the store is free (best effort: if it is gone,
+    /// [`Self::returned`] ends at once).
+    async fn lend(&mut self) {
+        #[cfg(unix)]
+        {
+            use tokio::io::AsyncWriteExt;
+            let _ = self.stream.write_all(b"!").await;
+        }
+    }
+
+    /// Ends when the command closes its end, by exiting, with the record it
+    /// staged for this watcher to send, if any (see
+    /// `home::stage_for_watcher`).
+    async fn returned(&mut self) -> Option<Record> {
+        #[cfg(unix)]
+        {
+            use tokio::io::AsyncReadExt;
+            // At most one frame; anything longer is not a staged record.
+            // What arrived is kept in `self`: this future may be dropped
+            // (by the watcher's select) and called again.
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = self.stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                if self.sent.len() + n <= interlog_core::wire::MAX_FRAME_BYTES {
+                    self.sent.extend_from_slice(&buf[..n]);
+                }
+            }
+            match interlog_core::wire::decode(&self.sent) {
+                Ok(Frame::Append { record }) => Some(record),
+                _ => None,
+            }
+        }
+        #[cfg(not(unix))]
+        None
+    }
+}
+
+/// While the store is lent out, the end of the loan; otherwise never.
+async fn returned(borrower: &mut Option<Borrower>) -> Option<Record> {
+    match borrower {
+        Some(b) => b.returned().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
@@ -225,9 +391,8 @@ async fn watch_once(
     m: &Membership,
     invite: Option<String>,
     wake: &mut tokio::sync::mpsc::Receiver<()>,
+    lender: &Lender,
 ) -> Result<()> {
-    // The store is opened only while changes are applied or pushed, so other
-    // commands on this device are never blocked for long.
     let (device, registered) = {
         let v = ctx.open()?;
         (
@@ -236,21 +401,23 @@ async fn watch_once(
         )
     };
     let mut session = Session::open(m, &device, !registered, invite).await?;
-    // The document stays loaded between events; only the store is closed,
-    // and reopening it applies what other commands wrote meanwhile.
-    let mut kept: Option<Kept> = None;
+    // The document stays loaded throughout. The store stays open between
+    // events too, and is lent to any command that asks for it; without a
+    // lender it is closed after each event instead.
+    let mut held = Held::new();
     let cursors = {
-        let mut v = reopen(ctx, &mut kept)?;
+        let v = held.get(ctx)?;
         let mut state = SyncState::load(v.storage())?;
         state.registered = true;
         state.save(v.storage_mut())?;
-        session.push(&mut v).await?;
-        sync::pull(&mut session, &mut v).await?;
+        session.push(v).await?;
+        sync::pull(&mut session, v).await?;
         remember(v.storage_mut(), None);
-        let cursors = SyncState::load(v.storage())?.cursors;
-        kept = Some(v.close());
-        cursors
+        SyncState::load(v.storage())?.cursors
     };
+    if !lender.holds() {
+        held.release();
+    }
     session
         .send(&Frame::Sync {
             cursors,
@@ -266,6 +433,9 @@ async fn watch_once(
     }
     let mut seen = changed_at(ctx);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
+    // Live records that arrive while the store is lent out wait here.
+    let mut waiting: Vec<Record> = Vec::new();
+    let mut borrower: Option<Borrower> = None;
     loop {
         let check = async {
             tokio::select! {
@@ -273,37 +443,65 @@ async fn watch_once(
                 Some(()) = wake.recv() => {}
             }
         };
+        let mut push = false;
         tokio::select! {
             // The relay pings every 30 s; silence for 3 minutes is a dead link.
             frame = session.recv(Duration::from_secs(180)) => {
                 match frame? {
-                    Frame::Records { records } => {
-                        let mut v = reopen(ctx, &mut kept)?;
-                        let (_, applied) = sync::apply_live(&mut session, &mut v, &records).await?;
-                        // Applied and flushed: say so before the bookkeeping.
-                        if applied > 0 && !ctx.json {
-                            out::note(&format!("received {applied} change record(s)"));
-                        }
-                        remember(v.storage_mut(), None);
-                        kept = Some(v.close());
-                    }
+                    Frame::Records { records } => waiting.extend(records),
                     Frame::CaughtUp => {}
                     other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),
                 }
             }
-            _ = check => {
+            mut b = lender.request(), if borrower.is_none() => {
+                held.release();
+                b.lend().await;
+                borrower = Some(b);
+            }
+            staged = returned(&mut borrower) => {
+                // The command that had the store may have written; if it
+                // staged its change, it is on its way before the store is
+                // even open again (the push below awaits its ack).
+                borrower = None;
+                push = true;
+                if let Some(record) = staged {
+                    session.send_early(record).await?;
+                }
+            }
+            () = check, if borrower.is_none() => {
                 let now = changed_at(ctx);
                 if now != seen {
                     seen = now;
-                    let mut v = reopen(ctx, &mut kept)?;
-                    let pushed = session.push(&mut v).await?;
-                    remember(v.storage_mut(), None);
-                    kept = Some(v.close());
-                    if pushed > 0 && !ctx.json {
-                        out::note(&format!("sent {pushed} change record(s)"));
-                    }
+                    push = true;
                 }
             }
+        }
+        if borrower.is_some() || (waiting.is_empty() && !push) {
+            continue;
+        }
+        let v = held.get(ctx)?;
+        if !waiting.is_empty() {
+            let records = std::mem::take(&mut waiting);
+            let (pushed, applied) = sync::apply_live(&mut session, v, &records).await?;
+            // Applied and flushed: say so before the bookkeeping.
+            if !ctx.json {
+                if pushed > 0 {
+                    out::note(&format!("sent {pushed} change record(s)"));
+                }
+                if applied > 0 {
+                    out::note(&format!("received {applied} change record(s)"));
+                }
+            }
+        }
+        if push {
+            let pushed = session.push(v).await?;
+            if pushed > 0 && !ctx.json {
+                out::note(&format!("sent {pushed} change record(s)"));
+            }
+        }
+        remember(v.storage_mut(), None);
+        if !lender.holds() {
+            held.release();
         }
     }
 }

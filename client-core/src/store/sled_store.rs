@@ -75,6 +75,9 @@ impl SledStorage {
             match sled::Config::new()
                 .path(path)
                 .segment_size(segment_size(path))
+                // Every write is flushed before it is acknowledged; sled's
+                // periodic flusher thread would only add wakeups.
+                .flush_every_ms(None)
                 .open()
             {
                 Ok(db) => break db,
@@ -295,11 +298,19 @@ mod contract {
         drop(super::SledStorage::open(&path).unwrap());
         // What a dropped handle's lingering background work looks like:
         // sled's own lock held a little longer, ours free.
-        let held = sled::Config::new()
-            .path(&path)
-            .segment_size(super::segment_size(&path))
-            .open()
-            .unwrap();
+        // (The handle just dropped may itself still hold it a moment.)
+        let started = std::time::Instant::now();
+        let held = loop {
+            match sled::Config::new()
+                .path(&path)
+                .segment_size(super::segment_size(&path))
+                .open()
+            {
+                Ok(db) => break db,
+                Err(e) if started.elapsed().as_secs() > 10 => panic!("{e}"),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        };
         let t = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(100));
             drop(held);

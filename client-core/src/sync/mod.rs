@@ -94,6 +94,9 @@ pub struct Session {
     conn: Connection,
     /// Live records that arrived while waiting for an acknowledgement.
     pending: std::collections::VecDeque<Frame>,
+    /// A record sent by [`Self::send_early`] whose acknowledgement is still
+    /// to be awaited, by the push that finds it in the outbox.
+    early: Option<(String, u64)>,
     vault: String,
     device: String,
     keys: Derived,
@@ -144,6 +147,7 @@ impl Session {
                 Ok(Session {
                     conn,
                     pending: Default::default(),
+                    early: None,
                     vault: membership.vault.clone(),
                     device: device.to_string(),
                     keys,
@@ -174,7 +178,8 @@ impl Session {
     }
 
     /// Pushes this device's unpushed changes: first a record left in the
-    /// outbox by an interrupted sync, then a new one. Returns records pushed.
+    /// outbox by an interrupted sync (or staged by another command, see
+    /// [`stage`]), then a new one. Returns records pushed.
     pub async fn push<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<usize, SyncError> {
         let mut state = SyncState::load(v.storage())?;
         let mut pushed = 0;
@@ -184,33 +189,35 @@ impl Session {
             state.save(v.storage_mut())?;
             pushed += 1;
         }
-        let heads = v.doc.heads();
-        let chunk = v.doc.save_after(&state.pushed_heads);
-        if chunk.is_empty() {
+        let Some(outbox) = stage_with(&self.keys, &self.vault, &self.device, v, &mut state)? else {
             return Ok(pushed);
-        }
-        let record = seal_record(
-            &self.keys,
-            &self.vault,
-            &self.device,
-            state.next_seq,
-            &chunk,
-        )?;
-        // Durable before it leaves: a retry must resend these exact bytes.
-        let outbox = state::Outbox::new(record, &heads);
-        state.outbox = Some(outbox.clone());
-        state.save(v.storage_mut())?;
+        };
         self.append(&outbox.record).await?;
         state.finish_push(&outbox);
         state.save(v.storage_mut())?;
         Ok(pushed + 1)
     }
 
+    /// Sends a record that another command staged in the outbox (see
+    /// [`stage`]) before this process has opened the store to see it: the
+    /// next [`Self::push`] finds it there and only awaits its
+    /// acknowledgement. If the record is not what the outbox holds, that
+    /// push sends the outbox's record anyway.
+    pub async fn send_early(&mut self, record: Record) -> Result<(), SyncError> {
+        let key = (record.device.clone(), record.seq);
+        self.send(&Frame::Append { record }).await?;
+        self.early = Some(key);
+        Ok(())
+    }
+
     async fn append(&mut self, record: &Record) -> Result<(), SyncError> {
-        self.send(&Frame::Append {
-            record: record.clone(),
-        })
-        .await?;
+        let sent = self.early.take() == Some((record.device.clone(), record.seq));
+        if !sent {
+            self.send(&Frame::Append {
+                record: record.clone(),
+            })
+            .await?;
+        }
         self.await_reply(|f| matches!(f, Frame::Ack { device, seq } if *device == record.device && *seq == record.seq))
             .await
     }
@@ -283,6 +290,7 @@ impl Session {
                 })?;
             if nothing_to_push {
                 state.pushed_heads = v.doc.heads();
+                state.clean_at = Some(v.storage().last_seq()?);
             }
             state.cursors.insert(r.device.clone(), r.seq);
             state.since_snapshot += 1;
@@ -317,6 +325,46 @@ impl Session {
         state.save(v.storage_mut())?;
         Ok(())
     }
+}
+
+/// Seals this device's changes that are not on the relay yet as its next
+/// record and stores it in the outbox, durably, so that a process holding a
+/// connection can send it at once (`Session::send_early`) without opening
+/// the store first. Does nothing if a record already waits in the outbox or
+/// nothing is unpushed. Returns the staged record.
+pub fn stage<S: Storage>(
+    membership: &Membership,
+    v: &mut Vault<S>,
+) -> Result<Option<Record>, SyncError> {
+    let mut state = SyncState::load(v.storage())?;
+    if state.outbox.is_some() {
+        return Ok(None);
+    }
+    let device = device_name(v.device_id());
+    let keys = membership.key.derive();
+    Ok(stage_with(&keys, &membership.vault, &device, v, &mut state)?.map(|o| o.record))
+}
+
+/// The outbox for the changes after the pushed heads, saved before it is
+/// returned (a retry must resend these exact bytes); `None` if there are
+/// none.
+fn stage_with<S: Storage>(
+    keys: &Derived,
+    vault: &str,
+    device: &str,
+    v: &mut Vault<S>,
+    state: &mut SyncState,
+) -> Result<Option<state::Outbox>, SyncError> {
+    let heads = v.doc.heads();
+    let chunk = v.doc.save_after(&state.pushed_heads);
+    if chunk.is_empty() {
+        return Ok(None);
+    }
+    let record = seal_record(keys, vault, device, state.next_seq, &chunk)?;
+    let outbox = state::Outbox::new(record, &heads);
+    state.outbox = Some(outbox.clone());
+    state.save(v.storage_mut())?;
+    Ok(Some(outbox))
 }
 
 /// Seals a chunk as record `seq` of `device`'s log in `vault`.
@@ -536,11 +584,13 @@ pub async fn apply_live<S: Storage>(
     let mut state = SyncState::load(v.storage())?;
     let all_pushed = all_pushed(v, &state);
     let applied = session.apply(v, &mut state, records)?;
-    if all_pushed {
+    // Each applied record saved the state, clean mark included; only with
+    // none applied is there something left to record.
+    if all_pushed && applied == 0 {
         state.pushed_heads = v.doc.heads();
         state.clean_at = Some(v.storage().last_seq()?);
+        state.save(v.storage_mut())?;
     }
-    state.save(v.storage_mut())?;
     Ok((pushed, applied))
 }
 

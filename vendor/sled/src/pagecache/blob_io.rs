@@ -90,12 +90,15 @@ pub(crate) fn write_blob<T: Serialize>(
     io_fail!(config, "write_blob write kind_byte");
     f.write_all(kind_buf)?;
     io_fail!(config, "write_blob write buf");
-    f.write_all(&data)
-        .map(|r| {
-            trace!("successfully wrote blob at {:?}", path);
-            r
-        })
-        .map_err(|e| e.into())
+    f.write_all(&data)?;
+    // Interlog patch: the log record that points at this blob is made
+    // durable by the caller's flush, so the blob and its directory entry
+    // must be durable too. Upstream never synced them. See INTERLOG.md.
+    f.sync_all()?;
+    #[cfg(unix)]
+    std::fs::File::open(config.get_path().join("blobs"))?.sync_all()?;
+    trace!("successfully wrote blob at {:?}", path);
+    Ok(())
 }
 
 pub(crate) fn gc_blobs(config: &Config, stable_lsn: Lsn) -> Result<()> {
