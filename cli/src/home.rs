@@ -88,15 +88,22 @@ pub fn create_store(home: &Path) -> Result<SledStorage> {
 /// between events; if the store is busy, ask it to let go (see
 /// [`watch_socket`]), then wait for the store as usual.
 fn open_sled(home: &Path, path: &Path) -> Result<SledStorage> {
-    match SledStorage::open_waiting(path, std::time::Duration::ZERO) {
-        Err(StoreError::Busy { .. }) => {
-            #[cfg(unix)]
-            if !IS_WATCHER.load(std::sync::atomic::Ordering::Relaxed) {
-                borrow_from_watcher(home);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match SledStorage::open_waiting(path, std::time::Duration::ZERO) {
+            Err(StoreError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                // A watcher that is just starting may not listen yet: keep
+                // trying both the store and the watcher until the deadline.
+                #[cfg(unix)]
+                if !IS_WATCHER.load(std::sync::atomic::Ordering::Relaxed)
+                    && borrow_from_watcher(home)
+                {
+                    return Ok(SledStorage::open(path)?);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            Ok(SledStorage::open(path)?)
+            other => return Ok(other?),
         }
-        other => Ok(other?),
     }
 }
 
@@ -124,20 +131,24 @@ static BORROWED: std::sync::Mutex<Vec<std::os::unix::net::UnixStream>> =
     std::sync::Mutex::new(Vec::new());
 
 /// Asks a running watcher to let go of the store, and waits for its answer
-/// (at most as long as for the store itself). Best effort: without a
-/// watcher, or if it does not answer, opening the store just waits.
+/// (at most as long as for the store itself). Whether it let go; without a
+/// watcher listening, or without an answer, the caller keeps waiting for
+/// the store.
 #[cfg(unix)]
-fn borrow_from_watcher(home: &Path) {
+fn borrow_from_watcher(home: &Path) -> bool {
     use std::io::Read;
     let Ok(mut s) = std::os::unix::net::UnixStream::connect(watch_socket(home)) else {
-        return;
+        return false;
     };
     // Connecting is the request; the answer is one byte.
     let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-    let _ = s.read(&mut [0u8; 1]);
+    let answered = matches!(s.read(&mut [0u8; 1]), Ok(1));
+    // Kept open either way: the watcher may still answer, and lends the
+    // store until this process exits.
     if let Ok(mut held) = BORROWED.lock() {
         held.push(s);
     }
+    answered
 }
 
 /// Makes a directory or file readable by its owner only.
