@@ -10,15 +10,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
-use interlog_core::wire::{self, codes, Frame, Record, PROTOCOL_VERSION};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-use tokio::sync::broadcast::error::RecvError;
-
-use crate::hub::Membership;
+use crate::hub::{Lagged, Membership, Subscription};
 use crate::store::{Appended, RelayStore, VaultMeta};
 use crate::{Registration, Shared};
+use axum::extract::ws::{Message, WebSocket};
+use interlog_core::wire::{self, codes, Frame, PROTOCOL_VERSION};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// How long a peer has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,10 +56,7 @@ fn now() -> i64 {
 }
 
 /// A live subscription and, per device, the last seq sent on it.
-type Live = (
-    tokio::sync::broadcast::Receiver<Arc<Record>>,
-    BTreeMap<String, u64>,
-);
+type Live = (Subscription, BTreeMap<String, u64>);
 
 struct Conn<S: RelayStore> {
     shared: Arc<Shared<S>>,
@@ -342,10 +337,9 @@ impl<S: RelayStore> Conn<S> {
                                 self.send(&Frame::Records { records: vec![(*record).clone()] }).await?;
                             }
                         }
-                        Err(RecvError::Lagged(_)) => {
+                        Err(Lagged) => {
                             return Err(refuse(codes::TOO_SLOW, "fell behind the live stream; reconnect to resume"));
                         }
-                        Err(RecvError::Closed) => live = None,
                     }
                 }
                 _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
@@ -369,7 +363,7 @@ impl<S: RelayStore> Conn<S> {
             } => {
                 // Subscribe before reading the backlog, so nothing appended in
                 // between is missed; duplicates are filtered by seq.
-                let rx = want_live.then(|| membership.tx.subscribe());
+                let rx = want_live.then(|| membership.subscribe());
                 let mut sent = cursors.clone();
                 // A device has its own records; never send them back.
                 sent.insert(self.device.clone(), u64::MAX);
@@ -435,7 +429,7 @@ impl<S: RelayStore> Conn<S> {
                         self.shared.metrics.appends_total.fetch_add(1, Ordering::Relaxed);
                         self.shared.metrics.append_bytes_total.fetch_add(size, Ordering::Relaxed);
                         let seq = record.seq;
-                        let _ = membership.tx.send(Arc::new(record));
+                        membership.publish(Arc::new(record));
                         self.send(&Frame::Ack { device: self.device.clone(), seq }).await
                     }
                     Appended::Duplicate => {
