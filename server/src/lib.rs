@@ -182,7 +182,7 @@ async fn upgrade<S: RelayStore>(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.max_pending_bytes)
-        .on_upgrade(move |socket| conn::serve(socket, shared))
+        .on_upgrade(move |socket| conn::serve(Box::new(socket), shared))
 }
 
 /// Opens and binds what `settings` name, then runs until Ctrl-C or SIGTERM.
