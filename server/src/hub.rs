@@ -7,6 +7,9 @@
 //! sync, so a queue holds memory only for what is queued, not for the whole
 //! backlog it may hold. Records are pushed to every subscriber of a vault
 //! under one lock, so all of them see the vault's records in the same order.
+//! The queues share the records, and each holds only records among the
+//! vault's last 256, so a peer that stops reading pins at most those 256
+//! records plus a pointer per queued record.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
