@@ -10,15 +10,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
-use interlog_core::wire::{self, codes, Frame, Record, PROTOCOL_VERSION};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-use tokio::sync::broadcast::error::RecvError;
-
-use crate::hub::Membership;
+use crate::hub::{Lagged, Membership, Subscription};
 use crate::store::{Appended, RelayStore, VaultMeta};
 use crate::{Registration, Shared};
+use axum::extract::ws::{Message, WebSocket};
+use interlog_core::wire::{self, codes, Frame, PROTOCOL_VERSION};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// How long a peer has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,14 +56,11 @@ fn now() -> i64 {
 }
 
 /// A live subscription and, per device, the last seq sent on it.
-type Live = (
-    tokio::sync::broadcast::Receiver<Arc<Record>>,
-    BTreeMap<String, u64>,
-);
+type Live = (Subscription, BTreeMap<String, u64>);
 
 struct Conn<S: RelayStore> {
     shared: Arc<Shared<S>>,
-    socket: WebSocket,
+    socket: Box<WebSocket>,
     vault: String,
     device: String,
     /// Token bucket for appends.
@@ -74,7 +69,13 @@ struct Conn<S: RelayStore> {
 }
 
 /// Serves one upgraded connection to the end.
-pub async fn serve<S: RelayStore>(mut socket: WebSocket, shared: Arc<Shared<S>>) {
+///
+/// The connection's task is as large as this future's largest state, for as
+/// long as the device stays connected, and most devices stay connected idle.
+/// So the socket comes boxed (an async fn keeps its arguments for its whole
+/// life), and the hello and each frame are handled in futures of their own,
+/// which exist only while they run.
+pub async fn serve<S: RelayStore>(mut socket: Box<WebSocket>, shared: Arc<Shared<S>>) {
     shared
         .metrics
         .connections_total
@@ -88,20 +89,28 @@ pub async fn serve<S: RelayStore>(mut socket: WebSocket, shared: Arc<Shared<S>>)
         Err(_) => Err(refuse(codes::BAD_FRAME, "no hello within 10 seconds")),
         Ok(Err(r)) => Err(r),
         Ok(Ok(None)) => Ok(()),
-        Ok(Ok(Some(frame))) => match admit(&shared, frame).await {
+        Ok(Ok(Some(frame))) => match Box::pin(admit(&shared, frame)).await {
             Err(r) => Err(r),
-            Ok(a) => {
-                tracing::info!(vault = %a.vault, device = %a.device, "device connected");
+            Ok(Admitted {
+                vault,
+                device,
+                membership,
+                welcome,
+            }) => {
+                tracing::info!(vault = %vault, device = %device, "device connected");
                 let mut conn = Conn {
                     tokens: shared.settings.limits.appends_per_second as f64 * 2.0,
                     refilled: Instant::now(),
                     shared: shared.clone(),
                     socket,
-                    vault: a.vault,
-                    device: a.device,
+                    vault,
+                    device,
                 };
-                let r = match conn.send(&a.welcome).await {
-                    Ok(()) => conn.run(a.membership).await,
+                let welcomed = conn.send(&welcome).await;
+                // An idle connection keeps nothing of its handshake.
+                drop(welcome);
+                let r = match welcomed {
+                    Ok(()) => conn.run(&membership).await,
                     Err(r) => Err(r),
                 };
                 tracing::info!(vault = %conn.vault, device = %conn.device, "device disconnected");
@@ -308,7 +317,7 @@ impl<S: RelayStore> Conn<S> {
 
     /// The main loop: frames from the device, live records from the vault's
     /// other devices, and shutdown.
-    async fn run(&mut self, membership: Membership) -> Result<(), Refusal> {
+    async fn run(&mut self, membership: &Membership) -> Result<(), Refusal> {
         let mut live: Option<Live> = None;
         let mut shutdown = self.shared.shutdown.clone();
         // Pings keep idle connections alive through proxies and NATs, and let
@@ -324,7 +333,8 @@ impl<S: RelayStore> Conn<S> {
                 }
                 frame = recv_frame(&mut self.socket) => {
                     let Some(frame) = frame? else { return Ok(()) };
-                    self.handle(frame, &membership, &mut live).await?;
+                    // Boxed, like the hello: see `serve`.
+                    Box::pin(self.handle(frame, membership, &mut live)).await?;
                 }
                 rec = async {
                     match live.as_mut() {
@@ -339,13 +349,12 @@ impl<S: RelayStore> Conn<S> {
                             if record.device != self.device && record.seq > seen {
                                 sent.insert(record.device.clone(), record.seq);
                                 self.shared.metrics.records_sent_total.fetch_add(1, Ordering::Relaxed);
-                                self.send(&Frame::Records { records: vec![(*record).clone()] }).await?;
+                                Box::pin(self.send(&Frame::Records { records: vec![(*record).clone()] })).await?;
                             }
                         }
-                        Err(RecvError::Lagged(_)) => {
+                        Err(Lagged) => {
                             return Err(refuse(codes::TOO_SLOW, "fell behind the live stream; reconnect to resume"));
                         }
-                        Err(RecvError::Closed) => live = None,
                     }
                 }
                 _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
@@ -369,7 +378,7 @@ impl<S: RelayStore> Conn<S> {
             } => {
                 // Subscribe before reading the backlog, so nothing appended in
                 // between is missed; duplicates are filtered by seq.
-                let rx = want_live.then(|| membership.tx.subscribe());
+                let rx = want_live.then(|| membership.subscribe());
                 let mut sent = cursors.clone();
                 // A device has its own records; never send them back.
                 sent.insert(self.device.clone(), u64::MAX);
@@ -435,7 +444,7 @@ impl<S: RelayStore> Conn<S> {
                         self.shared.metrics.appends_total.fetch_add(1, Ordering::Relaxed);
                         self.shared.metrics.append_bytes_total.fetch_add(size, Ordering::Relaxed);
                         let seq = record.seq;
-                        let _ = membership.tx.send(Arc::new(record));
+                        membership.publish(Arc::new(record));
                         self.send(&Frame::Ack { device: self.device.clone(), seq }).await
                     }
                     Appended::Duplicate => {

@@ -13,7 +13,8 @@
 //! - [`app`]: the phone app's static files at `/app/`.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests bind
-//! `127.0.0.1:0` and stop the relay cleanly.
+//! `127.0.0.1:0` and stop the relay cleanly. [`runtime`] is the tokio
+//! runtime both binaries run it on.
 
 pub mod app;
 pub mod conn;
@@ -182,7 +183,24 @@ async fn upgrade<S: RelayStore>(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.max_pending_bytes)
-        .on_upgrade(move |socket| conn::serve(socket, shared))
+        .on_upgrade(move |socket| conn::serve(Box::new(socket), shared))
+}
+
+/// Most blocking threads the relay's runtime starts for storage (tokio's
+/// default is 512). An append holds its thread while sled flushes, and one
+/// sled flush covers every append already written, so a few dozen threads
+/// keep the disk as busy as hundreds. Hundreds cost memory: a burst of a
+/// thousand connections, each registering or touching its vault, started 60
+/// to 150, each with its touched stack and, for the first 16, a malloc arena
+/// of its own (about 4 KiB per connection in benchmark figure 3).
+pub const MAX_BLOCKING_THREADS: usize = 32;
+
+/// The runtime the relay is meant to run on; both binaries use it.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .enable_all()
+        .build()
 }
 
 /// Opens and binds what `settings` name, then runs until Ctrl-C or SIGTERM.

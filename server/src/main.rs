@@ -11,8 +11,7 @@ struct Cli {
     args: interlog_relay::RelayArgs,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     interlog_relay::init_logging();
     let settings = match Cli::parse().args.resolve() {
         Ok(s) => s,
@@ -21,7 +20,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = interlog_relay::serve_forever(settings).await {
+    let result = match interlog_relay::runtime() {
+        Ok(rt) => rt
+            .block_on(interlog_relay::serve_forever(settings))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("could not start the relay runtime: {e}")),
+    };
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -293,3 +293,61 @@ async fn live_records_reach_the_other_devices_and_shutdown_is_announced() {
         .unwrap()
         .unwrap();
 }
+
+/// A live subscriber that stops reading is dropped once more than the live
+/// backlog (256 records) waits for it: it gets `too_slow` and, before it, an
+/// unbroken run of records, so it resumes from its cursors without a gap.
+#[tokio::test]
+async fn a_live_subscriber_that_falls_behind_is_told_it_is_too_slow() {
+    let r = relay_with(|s| s.limits.appends_per_second = 100_000).await;
+    let mut a = member(&r, "vault-a", "dev-1", 7).await;
+    // The slow device's socket buffers little, so the relay's sends to it
+    // block soon and the rest waits in its live queue.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(r.addr.parse().unwrap()).await.unwrap();
+    let tcp = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+    let url = format!("ws://{}/v1/sync", r.addr);
+    let (mut b, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    send(&mut b, &hello("vault-a", "dev-2", 7, false)).await;
+    assert!(matches!(recv(&mut b).await, Some(Frame::Welcome { .. })));
+    send(
+        &mut b,
+        &Frame::Sync {
+            cursors: Default::default(),
+            live: true,
+            want_snapshot: false,
+        },
+    )
+    .await;
+    assert_eq!(recv(&mut b).await, Some(Frame::CaughtUp));
+    let appended = 700u64;
+    for seq in 1..=appended {
+        let mut f = record("dev-1", seq);
+        if let Frame::Append { record } = &mut f {
+            record.payload = ByteBuf::from(vec![seq as u8; 16 * 1024]);
+        }
+        send(&mut a, &f).await;
+        assert!(matches!(recv(&mut a).await, Some(Frame::Ack { .. })));
+    }
+    let mut next = 1;
+    let (code, message) = loop {
+        match recv(&mut b).await {
+            Some(Frame::Records { records }) => {
+                for rec in records {
+                    assert_eq!(rec.seq, next, "records arrive in order, without a gap");
+                    next += 1;
+                }
+            }
+            Some(Frame::Error { code, message }) => break (code, message),
+            other => panic!("expected records, then too_slow; got {other:?}"),
+        }
+    };
+    assert_eq!(code, codes::TOO_SLOW);
+    assert!(message.contains("fell behind"), "{message}");
+    assert!(
+        next <= appended - 256,
+        "got {} records of {appended}",
+        next - 1
+    );
+}

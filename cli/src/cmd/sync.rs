@@ -673,10 +673,7 @@ pub fn relay(r: RelayCommand) -> Result<()> {
         None => {
             interlog_relay::init_logging();
             let settings = r.args.resolve()?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("could not start the relay runtime")?;
+            let rt = interlog_relay::runtime().context("could not start the relay runtime")?;
             rt.block_on(interlog_relay::serve_forever(settings))?;
             Ok(())
         }
