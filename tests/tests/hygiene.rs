@@ -1,7 +1,8 @@
 //! Security hygiene, checked on the real binaries: with the most verbose
 //! logging, neither the relay nor the CLI ever prints a vault key, an access
 //! token or a join code, and the relay neither prints nor stores payload
-//! plaintext; key files and the relay's invite codes are owner-only.
+//! plaintext; key files, the store's snapshot files and the relay's invite
+//! codes are owner-only.
 //!
 //! (Token comparison in constant time is a unit test beside the code, in
 //! `server/src/conn.rs`.)
@@ -282,6 +283,38 @@ fn key_files_stay_owner_only_through_sync_join_and_a_relay_change() {
     b.ok(&["join", &code]);
     assert_eq!(mode(b.home()), 0o700, "join makes the home owner-only");
     assert_eq!(mode(&b.home().join("vault.key")), 0o600);
+}
+
+/// The store's snapshot files (`store/document.*`): the whole journal in
+/// plain text.
+fn snapshot_files(home: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(home.join("store"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("document.")
+        })
+        .collect()
+}
+
+#[test]
+fn the_journal_snapshot_is_owner_only_after_init_and_join() {
+    let relay = TestRelay::start();
+    let a = Device::init();
+    a.log(&[COMPANY, "--with", CONTACT]);
+    let files = snapshot_files(a.home());
+    assert_eq!(files.len(), 1, "init writes one snapshot file: {files:?}");
+    assert_eq!(mode(&files[0]), 0o600);
+    a.ok(&["sync", "--relay", &relay.url()]);
+    let code = a.json(&["pair"])["code"].as_str().unwrap().to_string();
+    let b = Device::new();
+    b.ok(&["join", &code]);
+    let files = snapshot_files(b.home());
+    assert_eq!(files.len(), 1, "join writes one snapshot file: {files:?}");
+    assert_eq!(mode(&files[0]), 0o600);
 }
 
 #[test]

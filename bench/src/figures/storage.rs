@@ -1,7 +1,9 @@
 //! Figure 5: bytes on disk, on a device and on the relay, against the size
 //! of the Automerge `save()` of the same document; then again after the
-//! device compacts its store. A device's bytes include its view cache
-//! (`<home>/view.cache`), which the CLI figure has written by then.
+//! device compacts its store. A device's store is everything under
+//! `<home>/store`: sled's files and the snapshot file beside them. The "as
+//! used" figures add its view cache (`<home>/view.cache`), which the CLI
+//! figure has written by then.
 
 use anyhow::Result;
 

@@ -1,17 +1,59 @@
 //! The sled-backed [`Storage`]: the default, embedded store of a device.
 //!
-//! Chunks live in the `chunks` tree keyed by big-endian sequence numbers, the
-//! snapshot and metadata in the `meta` tree. Every write is followed by
-//! `flush()`, which fsyncs sled's log, before it is acknowledged. sled holds an
-//! exclusive lock on the directory while open; so do we, one step earlier, so
-//! a second process waits briefly for it and then gets [`StoreError::Busy`].
+//! Chunks live in the `chunks` tree keyed by big-endian sequence numbers,
+//! metadata in the `meta` tree. The snapshot lives in a file of its own next
+//! to sled, `document.<generation>`, which the `meta` tree names: kept inside
+//! sled, a replaced snapshot lingered as a blob file until sled's log moved
+//! on, so a store held several. Every write is followed by `flush()`, which
+//! fsyncs sled's log, before it is acknowledged. sled holds an exclusive lock
+//! on the directory while open; so do we, one step earlier, so a second
+//! process waits briefly for it and then gets [`StoreError::Busy`].
+//!
+//! # Compaction and crashes
+//!
+//! [`Storage::compact`] must be atomic: after a crash the store holds the old
+//! snapshot and all its chunks or the new snapshot and the chunks after it.
+//! It runs these steps ([`Step`]); the argument for a crash before each:
+//!
+//! 1. Write the new snapshot to `document.<gen>.tmp` (owner-only). A crash
+//!    leaves a partial temporary file, which nothing names: the old state.
+//! 2. fsync it. Same as 1.
+//! 3. Rename it to `document.<gen>`, `gen` one above the current file's. A
+//!    crash leaves a complete file that nothing names: the old state.
+//! 4. fsync the directory, so the new name survives a power cut before
+//!    anything points at it. Same as 3.
+//! 5. One sled transaction points `meta` at `gen`, records
+//!    `compacted_through`, drops the covered chunks (and a snapshot an older
+//!    version kept inside sled); then sled's log is fsynced. sled applies a
+//!    transaction whole or not at all, so a crash leaves the old state (the
+//!    old file is still there) or the new one (whose file is durable since
+//!    step 4).
+//! 6. Remove the old file. A crash leaves it behind: the new state.
+//!
+//! Opening the store (under its lock, so no compaction is running) removes
+//! every `document.*` file the pointer does not name: the leftovers of a crash
+//! at steps 1 to 4 or 6. Otherwise a compaction deletes only its own new files
+//! when it fails before step 5, and the old file at step 6: the file the
+//! pointer names is never deleted, and the new one is named only once its
+//! data and its name are durable.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{Storage, StoreError, Stored};
 
-const SNAPSHOT_KEY: &[u8] = b"snapshot";
+/// Where stores written by earlier versions keep the snapshot, inside sled.
+/// Read while present; the next compaction moves it out.
+const INLINE_SNAPSHOT_KEY: &[u8] = b"snapshot";
+/// The generation of the snapshot file (big-endian u64), when there is one.
+const SNAPSHOT_GEN_KEY: &[u8] = b"snapshot_file";
+const COMPACTED_THROUGH_KEY: &[u8] = b"compacted_through";
+/// Snapshot files are `document.<generation as 16 hex digits>`, written as
+/// `<that>.tmp` first. sled ignores them: it only reads `conf`, `db`,
+/// `blobs/` and `snap.*`.
+const SNAPSHOT_FILE_PREFIX: &str = "document.";
 /// Our own lock file inside the store directory (see [`SledStorage::open`]).
 const LOCK_FILE: &str = "interlog.lock";
 const META_PREFIX: &str = "meta:";
@@ -97,13 +139,123 @@ impl SledStorage {
         };
         let chunks = db.open_tree("chunks").map_err(|e| map_err(path, e))?;
         let meta = db.open_tree("meta").map_err(|e| map_err(path, e))?;
-        Ok(SledStorage {
+        let store = SledStorage {
             path: path.to_path_buf(),
             db,
             chunks,
             meta,
             _lock: lock,
-        })
+        };
+        store.remove_stray_snapshots()?;
+        Ok(store)
+    }
+
+    fn io(&self, what: &str, e: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.location(),
+            detail: format!("{what}: {e}"),
+        }
+    }
+
+    /// The generation of the current snapshot file, if the snapshot is in one.
+    fn snapshot_gen(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .meta
+            .get(SNAPSHOT_GEN_KEY)
+            .map_err(|e| self.err(e))?
+            .map(|v| seq_of(&v)))
+    }
+
+    fn snapshot_path(&self, gen: u64) -> PathBuf {
+        self.path.join(snapshot_file_name(gen))
+    }
+
+    /// Removes the snapshot files the store does not point at: what a crash
+    /// during a compaction leaves (see the module's documentation). Only
+    /// called while holding the store's lock.
+    fn remove_stray_snapshots(&self) -> Result<(), StoreError> {
+        let current = self.snapshot_gen()?.map(snapshot_file_name);
+        let entries = std::fs::read_dir(&self.path).map_err(|e| self.io("listing the store", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| self.io("listing the store", e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(SNAPSHOT_FILE_PREFIX) && current.as_deref() != Some(&*name) {
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| self.io(&format!("removing the stray {name}"), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Storage::compact`], calling `before` ahead of each step; an error
+    /// from it stops the compaction right there, as a crash would, without
+    /// cleaning up. Tests use it to crash at every step.
+    fn compact_steps(
+        &mut self,
+        snapshot: &[u8],
+        through: u64,
+        before: &mut dyn FnMut(Step, &Path) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use sled::Transactional;
+        let old = self.snapshot_gen()?;
+        let gen = old.map_or(1, |g| g + 1);
+        let file = self.snapshot_path(gen);
+        let tmp = self.path.join(format!("{}.tmp", snapshot_file_name(gen)));
+        // Steps 1 to 4: nothing names these files yet, so on a failure they
+        // can go (and if that fails too, the next open removes them). A
+        // crash from `before` returns without this, as a real one would.
+        let abandon = |what: &str, e: std::io::Error| {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(&file);
+            self.io(what, e)
+        };
+        before(Step::WriteTemp, &self.path)?;
+        let mut f = create_owner_only(&tmp).map_err(|e| abandon("writing the snapshot", e))?;
+        f.write_all(snapshot)
+            .map_err(|e| abandon("writing the snapshot", e))?;
+        before(Step::SyncTemp, &self.path)?;
+        f.sync_all()
+            .map_err(|e| abandon("writing the snapshot", e))?;
+        drop(f);
+        before(Step::Rename, &self.path)?;
+        std::fs::rename(&tmp, &file).map_err(|e| abandon("renaming the snapshot", e))?;
+        before(Step::SyncDir, &self.path)?;
+        sync_dir(&self.path).map_err(|e| abandon("syncing the store directory", e))?;
+        let covered: Vec<sled::IVec> = self
+            .chunks
+            .range(..=through.to_be_bytes())
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        before(Step::Commit, &self.path)?;
+        // From here on the new file may be the current one, even when sled
+        // reports an error: it is left for the next open to sort out.
+        (&self.chunks, &self.meta)
+            .transaction(|(chunks, meta)| {
+                meta.insert(SNAPSHOT_GEN_KEY, &gen.to_be_bytes())?;
+                meta.remove(INLINE_SNAPSHOT_KEY)?;
+                meta.insert(COMPACTED_THROUGH_KEY, &through.to_be_bytes())?;
+                for k in &covered {
+                    chunks.remove(k)?;
+                }
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => self.err(e),
+                sled::transaction::TransactionError::Abort(()) => StoreError::Io {
+                    path: self.location(),
+                    detail: "compaction aborted".into(),
+                },
+            })?;
+        self.flush()?;
+        before(Step::RemoveOld, &self.path)?;
+        if let Some(old) = old {
+            // The compaction is complete and durable; a file left behind
+            // here is removed by the next open.
+            let _ = std::fs::remove_file(self.snapshot_path(old));
+        }
+        Ok(())
     }
 
     fn err(&self, e: sled::Error) -> StoreError {
@@ -113,6 +265,50 @@ impl SledStorage {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
+}
+
+/// The steps of a compaction, in order (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    WriteTemp,
+    SyncTemp,
+    Rename,
+    SyncDir,
+    Commit,
+    RemoveOld,
+}
+
+fn snapshot_file_name(gen: u64) -> String {
+    format!("{SNAPSHOT_FILE_PREFIX}{gen:016x}")
+}
+
+/// Creates `path` readable and writable by its owner only, like the rest of
+/// the store. A leftover of that name (from a failed compaction) is removed
+/// first rather than reused, so the new bytes never sit in a file with
+/// looser permissions.
+fn create_owner_only(path: &Path) -> std::io::Result<File> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// fsyncs a directory, making the names in it durable. Unix only: elsewhere
+/// a directory cannot be opened as a file, and the rename is all we have.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    File::open(path)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// sled's log segment size for new stores. sled deletes a replaced large
@@ -166,11 +362,26 @@ impl Storage for SledStorage {
     }
 
     fn load(&self) -> Result<Stored, StoreError> {
-        let snapshot = self
-            .meta
-            .get(SNAPSHOT_KEY)
-            .map_err(|e| self.err(e))?
-            .map(|v| v.to_vec());
+        let snapshot = match self.snapshot_gen()? {
+            Some(gen) => {
+                let name = snapshot_file_name(gen);
+                match std::fs::read(self.path.join(&name)) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::Corrupt {
+                            path: self.location(),
+                            detail: format!("its snapshot file {name} is missing"),
+                        })
+                    }
+                    Err(e) => return Err(self.io(&format!("reading {name}"), e)),
+                }
+            }
+            None => self
+                .meta
+                .get(INLINE_SNAPSHOT_KEY)
+                .map_err(|e| self.err(e))?
+                .map(|v| v.to_vec()),
+        };
         let mut chunks = Vec::new();
         for item in self.chunks.iter() {
             let (k, v) = item.map_err(|e| self.err(e))?;
@@ -184,7 +395,7 @@ impl Storage for SledStorage {
         let from_chunks = last_chunk.map(|(k, _)| seq_of(&k)).unwrap_or(0);
         let compacted = self
             .meta
-            .get(b"compacted_through")
+            .get(COMPACTED_THROUGH_KEY)
             .map_err(|e| self.err(e))?
             .map(|v| seq_of(&v))
             .unwrap_or(0);
@@ -201,30 +412,7 @@ impl Storage for SledStorage {
     }
 
     fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
-        use sled::Transactional;
-        let covered: Vec<sled::IVec> = self
-            .chunks
-            .range(..=through.to_be_bytes())
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))?;
-        (&self.chunks, &self.meta)
-            .transaction(|(chunks, meta)| {
-                meta.insert(SNAPSHOT_KEY, snapshot)?;
-                meta.insert(b"compacted_through", &through.to_be_bytes())?;
-                for k in &covered {
-                    chunks.remove(k)?;
-                }
-                Ok(())
-            })
-            .map_err(|e: sled::transaction::TransactionError<()>| match e {
-                sled::transaction::TransactionError::Storage(e) => self.err(e),
-                sled::transaction::TransactionError::Abort(()) => StoreError::Io {
-                    path: self.location(),
-                    detail: "compaction aborted".into(),
-                },
-            })?;
-        self.flush()
+        self.compact_steps(snapshot, through, &mut |_, _| Ok(()))
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -318,6 +506,208 @@ mod contract {
         let s = super::SledStorage::open(&path);
         t.join().unwrap();
         assert!(s.is_ok(), "{:?}", s.err());
+    }
+
+    /// The `document.*` files in a store directory, sorted.
+    fn snapshot_files(store: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(store)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(super::SNAPSHOT_FILE_PREFIX))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// How a store looked before the compaction under test.
+    #[derive(Debug, Clone, Copy)]
+    enum Before {
+        NoSnapshot,
+        /// As stores written by earlier versions keep it.
+        SnapshotInSled,
+        SnapshotInFile,
+    }
+
+    const STEPS: [super::Step; 6] = [
+        super::Step::WriteTemp,
+        super::Step::SyncTemp,
+        super::Step::Rename,
+        super::Step::SyncDir,
+        super::Step::Commit,
+        super::Step::RemoveOld,
+    ];
+
+    #[test]
+    fn a_compaction_runs_every_step_in_order() {
+        let (mut s, _dir) = make();
+        let mut seen = Vec::new();
+        s.compact_steps(b"snap", 0, &mut |step, _| {
+            seen.push(step);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, STEPS, "the crash test below must cover every step");
+    }
+
+    /// A process killed (or a power cut) before each step of a compaction,
+    /// from each kind of store: reopened, the store holds the old snapshot
+    /// and all its chunks or the new one and the chunks after it, nothing
+    /// else, and no leftover file; and it compacts again normally.
+    #[test]
+    fn a_crash_before_any_step_of_a_compaction_leaves_the_old_state_or_the_new() {
+        use super::super::Storage;
+        for before in [
+            Before::NoSnapshot,
+            Before::SnapshotInSled,
+            Before::SnapshotInFile,
+        ] {
+            for crash_at in STEPS.map(Some).into_iter().chain([None]) {
+                let case = format!("{before:?}, crash before {crash_at:?}");
+                let (mut s, dir) = make();
+                let store = dir.path().join("store");
+                let old = match before {
+                    Before::NoSnapshot => None,
+                    Before::SnapshotInSled => {
+                        s.meta.insert(super::INLINE_SNAPSHOT_KEY, b"old").unwrap();
+                        s.meta
+                            .insert(super::COMPACTED_THROUGH_KEY, &0u64.to_be_bytes())
+                            .unwrap();
+                        s.flush().unwrap();
+                        Some(b"old".to_vec())
+                    }
+                    Before::SnapshotInFile => {
+                        s.compact(b"old", 0).unwrap();
+                        Some(b"old".to_vec())
+                    }
+                };
+                let files_before = snapshot_files(&store);
+                s.append(b"one").unwrap();
+                let two = s.append(b"two").unwrap();
+                let three = s.append(b"three").unwrap();
+                let result = s.compact_steps(b"new snapshot", two, &mut |step, path| {
+                    if Some(step) != crash_at {
+                        return Ok(());
+                    }
+                    if step == super::Step::SyncTemp {
+                        // Written but not yet fsynced: a power cut may keep
+                        // any prefix of it.
+                        let tmp = std::fs::read_dir(path)
+                            .unwrap()
+                            .map(|e| e.unwrap().path())
+                            .find(|p| p.extension().is_some_and(|x| x == "tmp"))
+                            .expect("the temporary snapshot file");
+                        std::fs::write(&tmp, b"new sn").unwrap();
+                    }
+                    Err(super::StoreError::Io {
+                        path: path.display().to_string(),
+                        detail: "simulated crash".into(),
+                    })
+                });
+                assert_eq!(result.is_ok(), crash_at.is_none(), "{case}");
+                let s = reopen(s, &dir);
+
+                let loaded = s.load().unwrap();
+                let chunks: Vec<&[u8]> = loaded.chunks.iter().map(|(_, c)| c.as_slice()).collect();
+                let committed = !matches!(
+                    crash_at,
+                    Some(
+                        super::Step::WriteTemp
+                            | super::Step::SyncTemp
+                            | super::Step::Rename
+                            | super::Step::SyncDir
+                            | super::Step::Commit
+                    )
+                );
+                if committed {
+                    assert_eq!(
+                        loaded.snapshot.as_deref(),
+                        Some(b"new snapshot".as_slice()),
+                        "{case}"
+                    );
+                    assert_eq!(chunks, vec![b"three".as_slice()], "{case}");
+                    assert_eq!(
+                        snapshot_files(&store).len(),
+                        1,
+                        "{case}: only the new file is left"
+                    );
+                    assert_ne!(snapshot_files(&store), files_before, "{case}");
+                } else {
+                    assert_eq!(loaded.snapshot, old, "{case}");
+                    assert_eq!(
+                        chunks,
+                        vec![b"one".as_slice(), b"two".as_slice(), b"three".as_slice()],
+                        "{case}"
+                    );
+                    assert_eq!(
+                        snapshot_files(&store),
+                        files_before,
+                        "{case}: strays removed"
+                    );
+                }
+                assert_eq!(s.last_seq().unwrap(), three, "{case}");
+
+                // The store carries on as usual.
+                let mut s = s;
+                let four = s.append(b"four").unwrap();
+                assert!(four > three, "{case}");
+                s.compact(b"after", four).unwrap();
+                let s = reopen(s, &dir);
+                let loaded = s.load().unwrap();
+                assert_eq!(
+                    loaded.snapshot.as_deref(),
+                    Some(b"after".as_slice()),
+                    "{case}"
+                );
+                assert!(loaded.chunks.is_empty(), "{case}");
+                assert_eq!(snapshot_files(&store).len(), 1, "{case}");
+                assert_eq!(
+                    s.meta.get(super::INLINE_SNAPSHOT_KEY).unwrap(),
+                    None,
+                    "{case}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_snapshot_file_is_reported_as_corrupt() {
+        use super::super::Storage;
+        let (mut s, dir) = make();
+        s.compact(b"snap", 0).unwrap();
+        drop(s);
+        let store = dir.path().join("store");
+        for name in snapshot_files(&store) {
+            std::fs::remove_file(store.join(name)).unwrap();
+        }
+        let err = super::SledStorage::open(&store)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(
+            matches!(&err, super::StoreError::Corrupt { detail, .. } if detail.contains("document.")),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn snapshot_files_are_owner_only() {
+        use super::super::Storage;
+        use std::os::unix::fs::PermissionsExt;
+        let (mut s, dir) = make();
+        let store = dir.path().join("store");
+        // A leftover temporary file with looser permissions is not reused as is.
+        let tmp = store.join(format!("{}.tmp", super::snapshot_file_name(1)));
+        std::fs::write(&tmp, b"").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        s.compact(b"snap", 0).unwrap();
+        let files = snapshot_files(&store);
+        assert_eq!(files.len(), 1);
+        let mode = std::fs::metadata(store.join(&files[0]))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
