@@ -107,13 +107,19 @@ impl VaultDoc {
         snapshot: Option<&[u8]>,
         chunks: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, DocError> {
-        let mut doc = match snapshot {
-            Some(bytes) => AutoCommit::load(bytes)?,
-            None => AutoCommit::new(),
-        };
+        // One load of the snapshot and every chunk after it, concatenated
+        // (Automerge's own format is a sequence of chunks): it applies all
+        // the chunks' changes as one batch. Applying each chunk on its own
+        // pays a pass over the whole document per chunk (Automerge copies
+        // its object index and splices its op columns for every batch),
+        // which with a hundred chunks on a big vault was a quarter of the
+        // load. It is stricter too: a chunk that does not parse fails the
+        // load, where `load_incremental` would skip it with a warning.
+        let mut bytes = snapshot.map(<[u8]>::to_vec).unwrap_or_default();
         for chunk in chunks {
-            doc.load_incremental(chunk)?;
+            bytes.extend_from_slice(chunk);
         }
+        let doc = AutoCommit::load(&bytes)?;
         // Changes whose dependencies never arrived are queued silently by
         // Automerge; in a local store that means a damaged or missing chunk.
         let missing = doc.get_missing_deps(&[]);
@@ -942,6 +948,41 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id, a);
         assert_eq!(found[0].str("role"), Some("A"));
+    }
+
+    #[test]
+    fn a_snapshot_and_its_chunks_load_as_one_and_a_bad_chunk_fails_the_load() {
+        let mut a = vault();
+        let snapshot = a.save();
+        let mut b = fork(&mut a, b"device-b");
+        let mut chunks = Vec::new();
+        for i in 0..5 {
+            // Chunks from two devices, interleaved, as a store holds them.
+            let d = if i % 2 == 0 { &mut a } else { &mut b };
+            let heads = d.heads();
+            d.create(Kind::Company, &obj(json!({"name": format!("Co {i}")})))
+                .unwrap();
+            d.commit("add");
+            let chunk = d.save_after(&heads);
+            let other = if i % 2 == 0 { &mut b } else { &mut a };
+            other.apply_chunk(&chunk).unwrap();
+            chunks.push(chunk);
+        }
+        let mut loaded = VaultDoc::load(Some(&snapshot), chunks.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(loaded.to_json(), a.to_json());
+        assert_eq!(loaded.heads(), a.heads());
+        assert_eq!(loaded.live(Kind::Company).len(), 5);
+
+        // A damaged chunk is an error, not a journal without it.
+        chunks.insert(2, b"not automerge".to_vec());
+        assert!(VaultDoc::load(Some(&snapshot), chunks.iter().map(Vec::as_slice)).is_err());
+        // So is a chunk whose dependencies are gone.
+        chunks.remove(2);
+        chunks.remove(0);
+        assert!(matches!(
+            VaultDoc::load(Some(&snapshot), chunks.iter().map(Vec::as_slice)),
+            Err(DocError::MissingChanges(_))
+        ));
     }
 
     fn vault() -> VaultDoc {
