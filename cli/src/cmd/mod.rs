@@ -80,6 +80,8 @@ pub fn run(cli: Cli) -> Result<()> {
 pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     let saved = v.save(message)?;
     if saved.wrote {
+        // Before the watcher is woken: it waits for the store meanwhile.
+        home::refresh_view(v);
         home::mark_changed(v);
     }
     if let Some(e) = saved.compaction_error {
