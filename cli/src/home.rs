@@ -163,6 +163,17 @@ pub fn restrict(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Brings the view cache up to date after this process wrote, so the next
+/// read answers from it instead of loading the document again. Best effort:
+/// a cache left stale only makes the next read slower.
+pub fn refresh_view(v: &mut DeviceVault) {
+    use interlog_core::store::Storage;
+    let store = PathBuf::from(v.storage().location());
+    if let Some(home) = store.parent() {
+        let _ = interlog_core::store::refresh_view(v, &view_cache(home));
+    }
+}
+
 /// The file a running `sync --watch` polls to notice local writes.
 pub fn changed_marker(home: &Path) -> PathBuf {
     home.join("changed")

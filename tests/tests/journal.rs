@@ -440,3 +440,90 @@ fn search_finds_any_record() {
     assert!(hits.iter().any(|h| h["id"] == id.as_str()));
     assert!(d.json(&["search", "zebra"]).as_array().unwrap().is_empty());
 }
+
+/// Marks the view cache so that only a read answered from it, as it is,
+/// shows the mark: the monthly goal in the cached profile becomes 7 (every
+/// copy of it, keeping every length and so the file's framing). A read that
+/// finds the cache stale re-reads the profile from the document, and shows 3.
+fn mark_view(d: &Device) {
+    let cache = d.home().join("view.cache");
+    let mut bytes = std::fs::read(&cache).expect("the write left a view cache");
+    let (from, to) = (b"\"monthly_goal\":3", b"\"monthly_goal\":7");
+    let mut marked = 0;
+    for i in 0..bytes.len().saturating_sub(from.len() - 1) {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            marked += 1;
+        }
+    }
+    assert!(marked > 0, "the view holds the profile");
+    std::fs::write(&cache, bytes).unwrap();
+}
+
+/// The monthly goal `stats` reads, from the view cache if it can.
+fn goal(d: &Device) -> i64 {
+    d.json(&["stats", "--months", "1"])["months"][0]["goal"]
+        .as_i64()
+        .unwrap()
+}
+
+fn company_names(d: &Device) -> Vec<String> {
+    let mut names: Vec<String> = records(d, "companies")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_read_after_a_write_answers_from_the_view_the_write_brought_up_to_date() {
+    let d = Device::init();
+    d.ok(&["profile", "set", "--goal", "3"]);
+    let first = d.log(&["Acme", "--kind", "technical"]);
+    // The first read renders the view; each write after it brings it up to
+    // date, so the read after it answers from it and shows the write.
+    assert_eq!(goal(&d), 3);
+
+    d.log(&["Globex", "--kind", "technical"]);
+    mark_view(&d);
+    assert_eq!(goal(&d), 7, "answered from the view");
+    assert_eq!(company_names(&d), ["Acme", "Globex"]);
+
+    d.ok(&["edit", &first, "--set", "notes=asked about Raft"]);
+    mark_view(&d);
+    assert_eq!(goal(&d), 7, "answered from the view");
+    assert_eq!(d.json(&["show", &first])["notes"], "asked about Raft");
+
+    d.ok(&["company", "add", "Initech", "--priority", "dream"]);
+    d.ok(&["delete", &first]);
+    mark_view(&d);
+    assert_eq!(goal(&d), 7, "answered from the view");
+    assert_eq!(company_names(&d), ["Acme", "Globex", "Initech"]);
+    assert_eq!(
+        records(&d, "interviews").len(),
+        1,
+        "the deleted one is gone"
+    );
+
+    // Without a view, a write does not render one; the next read does, and
+    // reads right.
+    let cache = d.home().join("view.cache");
+    std::fs::remove_file(&cache).unwrap();
+    d.log(&["Umbrella"]);
+    assert!(!cache.exists());
+    assert_eq!(goal(&d), 3);
+    assert_eq!(company_names(&d), ["Acme", "Globex", "Initech", "Umbrella"]);
+
+    // A view the write never brought up to date (killed in between): the
+    // read finds it stale and still shows the write.
+    let before = std::fs::read(&cache).unwrap();
+    d.log(&["Hooli"]);
+    std::fs::write(&cache, before).unwrap();
+    mark_view(&d);
+    assert_eq!(goal(&d), 3, "the stale view was not believed");
+    assert_eq!(
+        company_names(&d),
+        ["Acme", "Globex", "Hooli", "Initech", "Umbrella"]
+    );
+}

@@ -89,6 +89,8 @@ pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
     if saved.wrote {
         home::mark_changed();
         home::stage_for_watcher(v);
+        // While this process still holds the store.
+        home::refresh_view(v);
     }
     if let Some(e) = saved.compaction_error {
         out::warn(&format!(

@@ -492,6 +492,10 @@ async fn watch_once(
                     out::note(&format!("received {applied} change record(s)"));
                 }
             }
+            if applied > 0 {
+                // So the next read answers from the view.
+                home::refresh_view(v);
+            }
         }
         if push {
             let pushed = session.push(v).await?;

@@ -13,7 +13,8 @@
 //!
 //! [`Vault`] ties a [`crate::VaultDoc`] to a storage and decides when to compact.
 //! [`open_view`] opens a vault to read only, from a cached rendering while
-//! the store is unchanged.
+//! the store is unchanged; [`refresh_view`] keeps that rendering current
+//! after a write.
 
 mod memory;
 mod sled_store;
@@ -23,7 +24,7 @@ mod view;
 pub use memory::MemoryStorage;
 pub use sled_store::SledStorage;
 pub use vault::{Kept, Saved, Vault, COMPACT_AFTER_CHUNKS};
-pub use view::open_view;
+pub use view::{open_view, refresh_view};
 
 /// What a storage holds: the latest snapshot and the chunks appended after it,
 /// in append order, each with its sequence number.

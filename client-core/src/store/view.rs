@@ -8,7 +8,11 @@
 //! a rendering of the document ([`VaultDoc::to_view`]) in a cache file next
 //! to the store, keyed by a hash of everything stored, and answers from it
 //! while the store is unchanged. Any write changes the stored bytes and so
-//! the key; the next read loads the document and renders it again.
+//! the key. A command that writes brings the cache up to date itself
+//! ([`refresh_view`]), since it holds the document anyway: it appends the
+//! records its change touched, so the next read still answers from the
+//! cache. Otherwise (a sync, a crash in between, no cache yet) the next read
+//! loads the document and renders it again.
 //!
 //! The cache is only ever a copy: a missing, stale, damaged or unwritable
 //! cache costs speed, never correctness, and it is never synced.
@@ -16,11 +20,11 @@
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use super::{Storage, StoreError, Stored};
+use super::{Storage, StoreError, Stored, Vault};
 use crate::doc::VaultDoc;
 
 /// Starts every cache file, before the key.
-const MAGIC: &[u8; 8] = b"ILVIEW2\n";
+const MAGIC: &[u8; 8] = b"ILVIEW3\n";
 
 /// A read-only document of the vault in `store` (see the module docs).
 /// The caller holds the store open, so no write can happen meanwhile.
@@ -41,6 +45,13 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
         if old_key == key.as_slice() {
             if let Ok(doc) = VaultDoc::from_view(view) {
                 if doc.vault_id().as_deref().map(str::as_bytes) == Some(vault_id.as_slice()) {
+                    // Writers append patches (see `refresh_view`); once they
+                    // add up, this read writes the view back as one piece.
+                    if crate::doc::needs_folding(view) {
+                        if let Some(bytes) = doc.view_bytes() {
+                            let _ = write(cache, &key, &bytes);
+                        }
+                    }
                     return Ok(doc);
                 }
             }
@@ -56,9 +67,55 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
     Ok(view)
 }
 
+/// Brings the view cache up to date after `vault` has written (its change
+/// already durable), so that the next read answers from the cache instead
+/// of loading the document: the writer holds the document anyway, and
+/// re-reading the few records its change touched is cheap next to the
+/// load the next read would pay. Returns whether it wrote the cache.
+///
+/// Only an existing view is brought up to date (a first rendering reads
+/// every record, which is the next read's job, not a write's). When it
+/// cannot be, it is left stale, and the next read renders it as before. A
+/// crash anywhere in here is harmless: the view is only believed when its
+/// key matches the store, so a view left behind by a crash before this
+/// ran (or by one that rolled the store back) is rebuilt, never served.
+/// The caller must still hold the store open, so no other write can land
+/// between its save and this.
+pub fn refresh_view<S: Storage>(vault: &mut Vault<S>, cache: &Path) -> Result<bool, StoreError> {
+    let store = vault.storage();
+    let Some(vault_id) = store.get_meta("vault_id")? else {
+        return Ok(false);
+    };
+    let Ok(old) = std::fs::read(cache) else {
+        return Ok(false);
+    };
+    let Some((old_key, previous)) = old
+        .strip_prefix(MAGIC.as_slice())
+        .filter(|rest| rest.len() >= KEY_LEN)
+        .map(|rest| rest.split_at(KEY_LEN))
+    else {
+        return Ok(false);
+    };
+    let key = key(&vault_id, &store.load()?);
+    if old_key == key.as_slice() {
+        return Ok(false);
+    }
+    let Some(view) = vault.doc.update_view(previous) else {
+        return Ok(false);
+    };
+    write(cache, &key, &view).map_err(|e| StoreError::Io {
+        path: cache.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(true)
+}
+
+/// The length of [`key`]'s hash.
+const KEY_LEN: usize = 8;
+
 /// A hash of the vault id and every stored byte, in order. Any write
 /// changes it (appends add a chunk; compaction replaces the snapshot).
-fn key(vault_id: &[u8], stored: &Stored) -> [u8; 8] {
+fn key(vault_id: &[u8], stored: &Stored) -> [u8; KEY_LEN] {
     // SipHash with fixed keys: stable within a build, which is all a cache
     // needs (another build at worst misses once).
     let mut h = std::hash::DefaultHasher::new();
@@ -102,13 +159,153 @@ mod tests {
     /// Whether a read answers from the cache: the cache is doctored first
     /// (same key), so only a cached answer shows the doctored name.
     fn answered_from_cache<S: Storage>(store: &S, cache: &Path, id: &str) -> bool {
-        let mut bytes = std::fs::read(cache).unwrap();
-        let text = String::from_utf8(bytes.split_off(MAGIC.len() + 8)).unwrap();
-        bytes.extend(text.replace("\"name\":\"", "\"name\":\"cached ").bytes());
-        std::fs::write(cache, bytes).unwrap();
+        let bytes = std::fs::read(cache).unwrap();
+        let (top, view) = bytes.split_at(MAGIC.len() + KEY_LEN);
+        let mut doctored = top.to_vec();
+        for frame in crate::doc::view::frames(view).unwrap() {
+            let text = String::from_utf8(frame.to_vec()).unwrap();
+            let text = text.replace("\"name\":\"", "\"name\":\"cached ");
+            crate::doc::view::push_frame(&mut doctored, text.as_bytes()).unwrap();
+        }
+        std::fs::write(cache, doctored).unwrap();
         let doc = open_view(store, cache).unwrap();
         let name = doc.record(Kind::Company, id).unwrap();
         name.str("name").unwrap().starts_with("cached ")
+    }
+
+    fn frame_count(cache: &Path) -> usize {
+        let bytes = std::fs::read(cache).unwrap();
+        crate::doc::view::frames(&bytes[MAGIC.len() + KEY_LEN..])
+            .unwrap()
+            .len()
+    }
+
+    #[test]
+    fn a_write_brings_the_view_up_to_date_and_the_next_read_answers_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("view");
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        let acme = v
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        v.save("add").unwrap();
+        // Without a view there is nothing to bring up to date: rendering
+        // every record is a read's job, not a write's.
+        assert!(!refresh_view(&mut v, &cache).unwrap());
+        assert!(!cache.exists());
+        open_view(v.storage(), &cache).unwrap();
+
+        let globex = v
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Globex"})))
+            .unwrap();
+        v.doc
+            .update(Kind::Company, &acme, &fields(json!({"priority": "dream"})))
+            .unwrap();
+        v.save("edit").unwrap();
+        assert!(refresh_view(&mut v, &cache).unwrap());
+        // Nothing new since: nothing to do.
+        assert!(!refresh_view(&mut v, &cache).unwrap());
+        assert_eq!(
+            open_view(v.storage(), &cache).unwrap().to_json(),
+            v.doc.to_json()
+        );
+        // Served from the cache, and showing the write.
+        assert!(answered_from_cache(v.storage(), &cache, &globex));
+        let view = open_view(v.storage(), &cache).unwrap();
+        let acme = view.record(Kind::Company, &acme).unwrap();
+        assert_eq!(acme.str("priority"), Some("dream"));
+        assert_eq!(acme.str("name"), Some("cached Acme"));
+
+        // A delete, and a write the view missed (a crash between the
+        // durable write and the update): the next update covers both.
+        v.doc.unset(Kind::Company, &acme.id, &["priority"]).unwrap();
+        v.save("unset").unwrap();
+        v.doc
+            .create(Kind::Contact, &fields(json!({"name": "Sam"})))
+            .unwrap();
+        v.save("add").unwrap();
+        assert!(refresh_view(&mut v, &cache).unwrap());
+        let view = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(view.records(Kind::Contact).len(), 1);
+        assert_eq!(
+            view.record(Kind::Company, &acme.id)
+                .unwrap()
+                .str("priority"),
+            None
+        );
+        assert!(answered_from_cache(v.storage(), &cache, &globex));
+    }
+
+    #[test]
+    fn a_view_the_writer_left_behind_is_rebuilt_not_believed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("view");
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        let acme = v
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        v.save("add").unwrap();
+        open_view(v.storage(), &cache).unwrap();
+        let backup = v.storage().clone();
+        v.doc
+            .update(Kind::Company, &acme, &fields(json!({"name": "Acme Corp"})))
+            .unwrap();
+        v.save("rename").unwrap();
+        let before_update = std::fs::read(&cache).unwrap();
+
+        // Killed between the durable write and the update: the old view's
+        // key no longer matches, and the read renders it again.
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), v.doc.to_json());
+
+        // Brought up to date, then the store goes back to a backup from
+        // before the write: the view is ahead of the store, and ignored.
+        std::fs::write(&cache, &before_update).unwrap();
+        assert!(refresh_view(&mut v, &cache).unwrap());
+        let mut restored = Vault::open(backup).unwrap();
+        let read = open_view(restored.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), restored.doc.to_json());
+        assert_eq!(
+            read.record(Kind::Company, &acme).unwrap().str("name"),
+            Some("Acme")
+        );
+        // And a writer there cannot bring a view it cannot place up to date.
+        std::fs::write(&cache, &before_update).unwrap();
+        assert!(refresh_view(&mut v, &cache).unwrap());
+        restored
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Globex"})))
+            .unwrap();
+        restored.save("add").unwrap();
+        assert!(!refresh_view(&mut restored, &cache).unwrap());
+        let read = open_view(restored.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), restored.doc.to_json());
+    }
+
+    #[test]
+    fn patches_from_many_writes_are_folded_by_a_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("view");
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        open_view(v.storage(), &cache).unwrap();
+        for i in 0..10 {
+            v.doc
+                .create(Kind::Company, &fields(json!({"name": format!("Co {i}")})))
+                .unwrap();
+            v.save("add").unwrap();
+            assert!(refresh_view(&mut v, &cache).unwrap());
+        }
+        assert_eq!(frame_count(&cache), 12, "a head, a base and ten patches");
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), v.doc.to_json());
+        assert_eq!(frame_count(&cache), 2, "folded into one base");
+        assert_eq!(
+            open_view(v.storage(), &cache).unwrap().to_json(),
+            v.doc.to_json()
+        );
     }
 
     #[test]
