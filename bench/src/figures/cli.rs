@@ -77,7 +77,7 @@ pub fn run(bin: &Path, b: &Built, repeats: usize) -> Result<Vec<Row>> {
     rows.push(
         Row::new(
             "4",
-            "interlog today, first read after a write (view cache rebuilt)",
+            "interlog today, first read after a write (view updated by the write)",
             ms(first),
         )
         .floor(floor_text.clone(), first.as_secs_f64(), f.as_secs_f64())
