@@ -157,6 +157,10 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
     }
 }
 
+/// Live records a watcher keeps in memory while another command has the
+/// store.
+const MAX_WAITING: usize = 1024;
+
 /// The watcher's vault: open (the store and the document) while the watcher
 /// holds the store, or just the document while the store is lent to another
 /// command or, without a [`Lender`], between events.
@@ -446,7 +450,10 @@ async fn watch_once(
         let mut push = false;
         tokio::select! {
             // The relay pings every 30 s; silence for 3 minutes is a dead link.
-            frame = session.recv(Duration::from_secs(180)) => {
+            // While the store is lent out for long, records pile up only to
+            // a bound; then the relay's own backlog limit takes over (it
+            // closes the link as too slow, and the watcher resumes later).
+            frame = session.recv(Duration::from_secs(180)), if waiting.len() < MAX_WAITING => {
                 match frame? {
                     Frame::Records { records } => waiting.extend(records),
                     Frame::CaughtUp => {}
