@@ -21,7 +21,7 @@ pub fn resolve(flag: Option<PathBuf>) -> Result<PathBuf> {
         )
 }
 
-fn store_path(home: &Path) -> PathBuf {
+pub fn store_path(home: &Path) -> PathBuf {
     home.join("store")
 }
 
@@ -172,6 +172,11 @@ pub fn refresh_view(v: &mut DeviceVault) {
     if let Some(home) = store.parent() {
         let _ = interlog_core::store::refresh_view(v, &view_cache(home));
     }
+}
+
+/// The outcome of the last one-shot sync, for `sync status`.
+pub fn last_sync_file(home: &Path) -> PathBuf {
+    home.join("last-sync.json")
 }
 
 /// The file a running `sync --watch` polls to notice local writes.

@@ -322,8 +322,11 @@ impl<S: RelayStore> Conn<S> {
         let mut shutdown = self.shared.shutdown.clone();
         // Pings keep idle connections alive through proxies and NATs, and let
         // a watching device notice a dead connection.
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
+        // The first ping is due after a full period. (Not `interval` plus
+        // awaiting its first, immediate tick: that tick waits for the timer
+        // driver, up to a millisecond, before the first frame is handled.)
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         loop {
             tokio::select! {
                 _ = ping.tick() => {

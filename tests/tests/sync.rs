@@ -68,6 +68,55 @@ fn two_devices_edit_offline_then_converge_with_visible_conflicts() {
 }
 
 #[test]
+fn an_up_to_date_device_still_sends_its_next_change_and_gets_others_changes() {
+    // Syncs with nothing to push answer from the clean stamp the previous
+    // sync left, without opening the store: every change must still move.
+    let relay = TestRelay::start();
+    let laptop = first_device(&relay);
+    let phone = joined(&laptop);
+    laptop.ok(&["sync"]);
+    phone.ok(&["sync"]);
+    let idle = laptop.json(&["sync"]);
+    assert_eq!(
+        (idle["pushed"].as_u64(), idle["pulled"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // A change after an up-to-date sync goes out with the next one.
+    let id = laptop.log(&["Acme", "--kind", "technical"]);
+    let sent = laptop.json(&["sync"]);
+    assert_eq!(sent["pushed"], 1, "the new interview was not sent: {sent}");
+    laptop.ok(&["edit", &id, "--set", "rating=5"]);
+    assert_eq!(laptop.json(&["sync"])["pushed"], 1);
+
+    // The other device, up to date a moment ago, receives both.
+    let got = phone.json(&["sync"]);
+    assert_eq!(
+        got["pulled"], 2,
+        "the phone missed the laptop's changes: {got}"
+    );
+    assert_eq!(phone.export(), laptop.export());
+    assert_eq!(phone.json(&["show", &id])["rating"], 5);
+
+    // A no-op sync is still a sync: the status says when, and a failed
+    // one says why, until the next one succeeds.
+    assert!(phone.json(&["sync", "status"])["last_sync"].is_i64());
+    drop(relay);
+    phone.fails(&["sync"]);
+    let failed = phone.json(&["sync", "status"]);
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not reach the relay")),
+        "{failed}"
+    );
+    assert!(
+        failed["last_sync"].is_i64(),
+        "the last good sync is still known: {failed}"
+    );
+}
+
+#[test]
 fn a_third_device_joins_and_gets_everything_through_a_snapshot() {
     let relay = TestRelay::start();
     let a = first_device(&relay);

@@ -6,8 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
-use interlog_core::store::{Kept, Storage};
-use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
+use interlog_core::store::{Kept, SledStorage};
+use interlog_core::sync::{
+    self, device_name, CleanStamp, JoinCode, Membership, Session, SyncError, SyncState,
+};
 use interlog_core::wire::{Frame, Record};
 use interlog_core::Vault;
 use serde_json::json;
@@ -61,17 +63,85 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Records the outcome in the sync state, for `sync status`.
-fn remember<S: Storage>(store: &mut S, error: Option<String>) {
-    if let Ok(mut state) = SyncState::load(store) {
+/// The outcome of the last one-shot sync, for `sync status`. It lives in a
+/// file of its own, `<home>/last-sync.json`, not in the store, so that a
+/// sync that never opens the store records it too. Informational, so it is
+/// not fsynced.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct LastSync {
+    /// Unix seconds of the last successful sync.
+    at: Option<i64>,
+    /// The error of the last sync, if it failed.
+    error: Option<String>,
+}
+
+impl LastSync {
+    fn load(ctx: &Ctx) -> LastSync {
+        std::fs::read(home::last_sync_file(&ctx.home))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Records a sync's outcome. Best effort: failing to write it must not
+    /// turn a good sync into an error.
+    fn record(ctx: &Ctx, error: Option<String>) {
+        let mut last = LastSync::load(ctx);
         match error {
             None => {
-                state.last_sync = Some(now_secs());
-                state.last_error = None;
+                last.at = Some(now_secs());
+                last.error = None;
             }
-            Some(e) => state.last_error = Some(e),
+            Some(e) => last.error = Some(e),
         }
-        let _ = state.save(store);
+        let Ok(bytes) = serde_json::to_vec(&last) else {
+            return;
+        };
+        // Overwritten in place, not truncated or renamed over: ext4 starts
+        // writing a file's data out at once when either replaces it, which
+        // cost a no-op sync a fifth of its time. A torn file reads as
+        // "never synced" until the next sync.
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(home::last_sync_file(&ctx.home))
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(&bytes)?;
+                f.set_len(bytes.len() as u64)
+            });
+        let _ = written;
+    }
+}
+
+/// A sync with nothing to push, answered without opening the store: from
+/// the clean stamp the last sync left beside it (`SledStorage::read_clean`),
+/// holding the store's lock meanwhile. `None` when there is no usable stamp,
+/// the store is busy, or records arrived (they need the document): then the
+/// caller syncs with the store opened.
+fn sync_stamped(
+    ctx: &Ctx,
+    a: &SyncArgs,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Option<(Membership, sync::Report)>> {
+    if a.invite.is_some() {
+        return Ok(None);
+    }
+    let Some(clean) = SledStorage::read_clean(&home::store_path(&ctx.home))? else {
+        return Ok(None);
+    };
+    let Some(stamp) = CleanStamp::from_bytes(&clean.stamp) else {
+        return Ok(None);
+    };
+    let m = membership(ctx, &stamp.vault, a.relay.clone())?;
+    match rt.block_on(sync::sync_stamped(&stamp, &m)) {
+        Ok(Some(report)) => Ok(Some((m, report))),
+        Ok(None) => Ok(None),
+        Err(e) => {
+            LastSync::record(ctx, Some(e.to_string()));
+            Err(e.into())
+        }
     }
 }
 
@@ -92,15 +162,27 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             }
         });
     }
-    // The document is loaded only if there is something to push or pull.
-    let (storage, vault_id) = home::open_store(&ctx.home)?;
-    let m = membership(ctx, &vault_id, a.relay)?;
-    let (mut opened, result) = rt.block_on(sync::sync_store(storage, &m, a.invite, false))?;
-    remember(
-        opened.storage_mut(),
-        result.as_ref().err().map(|e| e.to_string()),
-    );
-    let report = result?;
+    let (m, report) = match sync_stamped(ctx, &a, &rt)? {
+        Some(done) => done,
+        None => {
+            // The document is loaded only if there is something to push or pull.
+            let (storage, vault_id) = home::open_store(&ctx.home)?;
+            let m = membership(ctx, &vault_id, a.relay)?;
+            let (mut opened, result) =
+                rt.block_on(sync::sync_store(storage, &m, a.invite, false))?;
+            if let Err(e) = &result {
+                LastSync::record(ctx, Some(e.to_string()));
+            }
+            let report = result?;
+            // Best effort: without a stamp the next sync opens the store.
+            let store = opened.storage_mut();
+            if let Ok(Some(stamp)) = CleanStamp::of(store) {
+                let _ = store.stamp_clean(&stamp.to_bytes());
+            }
+            (m, report)
+        }
+    };
+    LastSync::record(ctx, None);
     if ctx.json {
         return out::json(&report);
     }
@@ -130,9 +212,7 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        if let Ok(mut v) = ctx.open() {
-            remember(v.storage_mut(), Some(format!("{err:#}")));
-        }
+        LastSync::record(ctx, Some(format!("{err:#}")));
         // Problems that retrying cannot fix stop the watch.
         if let Some(e) = err.downcast_ref::<SyncError>() {
             if matches!(
@@ -416,7 +496,7 @@ async fn watch_once(
         state.save(v.storage_mut())?;
         session.push(v).await?;
         sync::pull(&mut session, v).await?;
-        remember(v.storage_mut(), None);
+        LastSync::record(ctx, None);
         SyncState::load(v.storage())?.cursors
     };
     if !lender.holds() {
@@ -510,7 +590,7 @@ async fn watch_once(
                 out::note(&format!("sent {pushed} change record(s)"));
             }
         }
-        remember(v.storage_mut(), None);
+        LastSync::record(ctx, None);
         if !lender.holds() {
             held.release();
         }
@@ -521,6 +601,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
     let m = Membership::load(&home::key_file(&ctx.home))?;
     let state = SyncState::load(v.storage())?;
+    let last_sync = LastSync::load(ctx);
     let pending = v.doc.changes_since(&state.pushed_heads) + usize::from(state.outbox.is_some());
     let device = device_name(v.device_id());
     if ctx.json {
@@ -531,12 +612,12 @@ fn status(ctx: &Ctx) -> Result<()> {
             "cursors": state.cursors,
             "next_seq": state.next_seq,
             "pending_changes": pending,
-            "last_sync": state.last_sync,
-            "last_error": state.last_error,
+            "last_sync": last_sync.at,
+            "last_error": last_sync.error,
         }));
     }
-    let last = state
-        .last_sync
+    let last = last_sync
+        .at
         .and_then(|s| jiff::Timestamp::from_second(s).ok())
         .map(|t| {
             t.to_zoned(jiff::tz::TimeZone::system())
@@ -556,7 +637,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     t.add_row(["last sync".to_string(), last]);
     t.add_row([
         "last error".to_string(),
-        state.last_error.clone().unwrap_or_else(|| "none".into()),
+        last_sync.error.unwrap_or_else(|| "none".into()),
     ]);
     for (d, seq) in &state.cursors {
         t.add_row([
@@ -575,10 +656,7 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
     // instead of replaying every record.
     let rt = runtime()?;
     let result = rt.block_on(sync::sync_once(&mut v, &m, None, true));
-    remember(
-        v.storage_mut(),
-        result.as_ref().err().map(|e| e.to_string()),
-    );
+    LastSync::record(ctx, result.as_ref().err().map(|e| e.to_string()));
     result?;
     let code = JoinCode::new(&m).encode();
     if ctx.json {
@@ -616,14 +694,14 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     // The key file first: a join interrupted after it can simply be redone.
     code.membership().save(&key_path)?;
     let rt = runtime()?;
-    let (mut v, report) = match rt.block_on(sync::join(&code, storage)) {
+    let (v, report) = match rt.block_on(sync::join(&code, storage)) {
         Ok(ok) => ok,
         Err(e) => {
             let _ = std::fs::remove_file(&key_path);
             return Err(e.into());
         }
     };
-    remember(v.storage_mut(), None);
+    LastSync::record(ctx, None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }

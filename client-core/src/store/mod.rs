@@ -22,7 +22,7 @@ mod vault;
 mod view;
 
 pub use memory::MemoryStorage;
-pub use sled_store::SledStorage;
+pub use sled_store::{CleanStore, SledStorage};
 pub use vault::{Kept, Saved, Vault, COMPACT_AFTER_CHUNKS};
 pub use view::{open_view, refresh_view};
 

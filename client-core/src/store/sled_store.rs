@@ -9,6 +9,12 @@
 //! on the directory while open; so do we, one step earlier, so a second
 //! process waits briefly for it and then gets [`StoreError::Busy`].
 //!
+//! A sync that leaves every local change on the relay may leave a *clean
+//! stamp* beside sled ([`SledStorage::stamp_clean`]): what the next sync
+//! needs to ask the relay for news, so that a sync with nothing to push can
+//! run without opening sled ([`SledStorage::read_clean`]). Any change to
+//! the store removes the stamp, durably, before it writes.
+//!
 //! # Compaction and crashes
 //!
 //! [`Storage::compact`] must be atomic: after a crash the store holds the old
@@ -56,6 +62,8 @@ const COMPACTED_THROUGH_KEY: &[u8] = b"compacted_through";
 const SNAPSHOT_FILE_PREFIX: &str = "document.";
 /// Our own lock file inside the store directory (see [`SledStorage::open`]).
 const LOCK_FILE: &str = "interlog.lock";
+/// The clean stamp (see [`SledStorage::stamp_clean`]). sled ignores it.
+const STAMP_FILE: &str = "clean";
 const META_PREFIX: &str = "meta:";
 /// How long to wait for another interlog process to release the store.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -65,6 +73,9 @@ pub struct SledStorage {
     db: sled::Db,
     chunks: sled::Tree,
     meta: sled::Tree,
+    /// Whether a clean stamp may be beside the store, for
+    /// [`Self::unstamp`] to remove before the first change.
+    stamp_may_exist: bool,
     /// Held for as long as the store is open; released by the OS if the
     /// process dies.
     _lock: std::fs::File,
@@ -87,31 +98,8 @@ impl SledStorage {
             detail: e.to_string(),
         };
         std::fs::create_dir_all(path).map_err(io)?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join(LOCK_FILE))
-            .map_err(io)?;
         let started = Instant::now();
-        // Commands are short: poll often at first (a watcher that woke on a
-        // command's write retries while that command exits), then less.
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match lock.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(StoreError::Busy {
-                        path: path.display().to_string(),
-                    })
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-            }
-        }
+        let lock = lock(path, wait)?;
         crate::sled_quirks::clear_interrupted_snapshots(path).map_err(io)?;
         let db = loop {
             match sled::Config::new()
@@ -144,10 +132,70 @@ impl SledStorage {
             db,
             chunks,
             meta,
+            stamp_may_exist: true,
             _lock: lock,
         };
         store.remove_stray_snapshots()?;
         Ok(store)
+    }
+
+    /// The clean stamp of the store in `path` (see [`Self::stamp_clean`]),
+    /// read under the store's lock without opening sled, and holding the
+    /// lock until the returned value is dropped. `None` when there is no
+    /// stamp, or another process holds the store: then open it as usual.
+    pub fn read_clean(path: &Path) -> Result<Option<CleanStore>, StoreError> {
+        let lock = match lock(path, Duration::ZERO) {
+            Ok(lock) => lock,
+            Err(StoreError::Busy { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match std::fs::read(path.join(STAMP_FILE)) {
+            Ok(stamp) => Ok(Some(CleanStore { stamp, _lock: lock })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io {
+                path: path.display().to_string(),
+                detail: format!("reading {STAMP_FILE}: {e}"),
+            }),
+        }
+    }
+
+    /// Leaves `stamp` beside the store, to be read by [`Self::read_clean`]
+    /// until the store changes: the first change after it (an append, a
+    /// compaction or a metadata value) removes it, durably, before it
+    /// writes anything. The sync uses it to answer a sync with nothing to
+    /// push without opening sled (docs/data-model.md, section 7).
+    ///
+    /// It is written to a temporary file and renamed, without an fsync: a
+    /// crash may lose it (the next sync opens the store and writes it
+    /// again), but nothing can bring back a stamp that a change removed.
+    pub fn stamp_clean(&mut self, stamp: &[u8]) -> Result<(), StoreError> {
+        let tmp = self.path.join(format!("{STAMP_FILE}.tmp"));
+        let file = self.path.join(STAMP_FILE);
+        let written = create_owner_only(&tmp)
+            .and_then(|mut f| f.write_all(stamp))
+            .and_then(|()| std::fs::rename(&tmp, &file));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(self.io("writing the clean stamp", e));
+        }
+        self.stamp_may_exist = true;
+        Ok(())
+    }
+
+    /// Removes the clean stamp before the store changes, and makes the
+    /// removal durable first: a stamp that survived a crash beside a change
+    /// it does not describe would hide that change from the next sync.
+    fn unstamp(&mut self) -> Result<(), StoreError> {
+        if !self.stamp_may_exist {
+            return Ok(());
+        }
+        match std::fs::remove_file(self.path.join(STAMP_FILE)) {
+            Ok(()) => sync_dir(&self.path).map_err(|e| self.io("removing the clean stamp", e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(self.io("removing the clean stamp", e)),
+        }
+        self.stamp_may_exist = false;
+        Ok(())
     }
 
     fn io(&self, what: &str, e: std::io::Error) -> StoreError {
@@ -265,6 +313,47 @@ impl SledStorage {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
+}
+
+/// Takes the store's own lock file in `path`, waiting at most `wait` for
+/// another process to let go.
+fn lock(path: &Path, wait: Duration) -> Result<File, StoreError> {
+    let io = |e: std::io::Error| StoreError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io)?;
+    let started = Instant::now();
+    // Commands are short: poll often at first (a watcher that woke on a
+    // command's write retries while that command exits), then less.
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Busy {
+                    path: path.display().to_string(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+}
+
+/// A store's clean stamp, read with [`SledStorage::read_clean`]; the store
+/// stays locked, so unchanged, while this lives.
+pub struct CleanStore {
+    pub stamp: Vec<u8>,
+    _lock: File,
 }
 
 /// The steps of a compaction, in order (see the module's documentation).
@@ -403,6 +492,7 @@ impl Storage for SledStorage {
     }
 
     fn append(&mut self, chunk: &[u8]) -> Result<u64, StoreError> {
+        self.unstamp()?;
         let seq = self.last_seq()? + 1;
         self.chunks
             .insert(seq.to_be_bytes(), chunk)
@@ -412,6 +502,7 @@ impl Storage for SledStorage {
     }
 
     fn compact(&mut self, snapshot: &[u8], through: u64) -> Result<(), StoreError> {
+        self.unstamp()?;
         self.compact_steps(snapshot, through, &mut |_, _| Ok(()))
     }
 
@@ -423,6 +514,7 @@ impl Storage for SledStorage {
     }
 
     fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.unstamp()?;
         self.meta
             .insert(format!("{META_PREFIX}{key}"), value)
             .map_err(|e| self.err(e))?;
@@ -720,5 +812,65 @@ mod contract {
             .unwrap();
         assert!(matches!(err, super::StoreError::Busy { .. }), "{err}");
         assert!(started.elapsed() >= wait);
+    }
+
+    fn read_stamp(store: &std::path::Path) -> Option<Vec<u8>> {
+        super::SledStorage::read_clean(store)
+            .unwrap()
+            .map(|c| c.stamp.clone())
+    }
+
+    #[test]
+    fn a_clean_stamp_is_read_until_the_store_changes_in_any_way() {
+        use super::super::Storage;
+        type Change = fn(&mut super::SledStorage);
+        let changes: [(&str, Change); 3] = [
+            ("append", |s| {
+                s.append(b"chunk").unwrap();
+            }),
+            ("put_meta", |s| s.put_meta("sync", b"cursors").unwrap()),
+            ("compact", |s| {
+                let through = s.last_seq().unwrap();
+                s.compact(b"snapshot", through).unwrap()
+            }),
+        ];
+        for (what, change) in changes {
+            let (mut s, dir) = make();
+            let store = dir.path().join("store");
+            s.append(b"one").unwrap();
+            s.stamp_clean(b"stamp").unwrap();
+            // The store is open (locked) here: no one may read it.
+            assert_eq!(read_stamp(&store), None, "read while the store is open");
+            drop(s);
+            assert_eq!(read_stamp(&store).as_deref(), Some(&b"stamp"[..]));
+            // While the stamp is read, the store stays locked.
+            let held = super::SledStorage::read_clean(&store).unwrap();
+            assert!(matches!(
+                super::SledStorage::open_waiting(&store, std::time::Duration::ZERO),
+                Err(super::StoreError::Busy { .. })
+            ));
+            drop(held);
+
+            let mut s = super::SledStorage::open(&store).unwrap();
+            change(&mut s);
+            drop(s);
+            assert_eq!(read_stamp(&store), None, "a stamp outlived {what}");
+        }
+    }
+
+    #[test]
+    fn a_store_stamped_again_after_a_change_reads_the_new_stamp() {
+        use super::super::Storage;
+        let (mut s, dir) = make();
+        s.stamp_clean(b"old").unwrap();
+        s.append(b"one").unwrap();
+        s.stamp_clean(b"new").unwrap();
+        drop(s);
+        let store = dir.path().join("store");
+        assert_eq!(read_stamp(&store).as_deref(), Some(&b"new"[..]));
+        let mut s = super::SledStorage::open(&store).unwrap();
+        s.append(b"two").unwrap();
+        drop(s);
+        assert_eq!(read_stamp(&store), None);
     }
 }

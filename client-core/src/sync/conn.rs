@@ -63,6 +63,22 @@ impl Connection {
             .map_err(|e| SyncError::Connection(e.to_string()))
     }
 
+    /// Sends `frames` in one write, so a request sent right behind another
+    /// reaches the relay with it rather than after the relay has answered
+    /// the first.
+    pub async fn send_all(&mut self, frames: &[&Frame]) -> Result<(), SyncError> {
+        let broken =
+            |e: tokio_tungstenite::tungstenite::Error| SyncError::Connection(e.to_string());
+        for frame in frames {
+            let bytes = wire::encode(frame)?;
+            self.ws
+                .feed(Message::Binary(bytes.into()))
+                .await
+                .map_err(broken)?;
+        }
+        self.ws.flush().await.map_err(broken)
+    }
+
     /// Says goodbye properly; best effort.
     pub async fn close(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(None)).await;

@@ -20,7 +20,7 @@ use serde_bytes::ByteBuf;
 
 pub use conn::Connection;
 pub use membership::{JoinCode, Membership};
-pub use state::SyncState;
+pub use state::{CleanStamp, SyncState};
 
 use crate::crypto::{self, CryptoError, Derived};
 use crate::doc::VaultDoc;
@@ -126,7 +126,7 @@ impl Session {
     ) -> Result<Session, SyncError> {
         let keys = membership.key.derive();
         let mut conn = Connection::connect(&membership.relay).await?;
-        conn.send(&Frame::Hello {
+        let hello = Frame::Hello {
             version: wire::PROTOCOL_VERSION,
             capabilities: vec!["snapshot".into(), "live".into()],
             vault: membership.vault.clone(),
@@ -134,11 +134,9 @@ impl Session {
             token: ByteBuf::from(keys.token.to_vec()),
             register,
             invite,
-        })
-        .await?;
-        for frame in then {
-            conn.send(frame).await?;
-        }
+        };
+        let frames: Vec<&Frame> = std::iter::once(&hello).chain(then).collect();
+        conn.send_all(&frames).await?;
         match conn.recv(TIMEOUT).await? {
             Frame::Welcome {
                 version, devices, ..
@@ -485,12 +483,7 @@ pub async fn sync_store<S: Storage>(
     force_snapshot: bool,
 ) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
     let state = SyncState::load(&store)?;
-    let clean = !force_snapshot
-        && state.registered
-        && state.outbox.is_none()
-        && state.since_snapshot < SNAPSHOT_EVERY
-        && state.clean_at.is_some()
-        && state.clean_at == Some(store.last_seq()?);
+    let clean = !force_snapshot && state.is_clean(store.last_seq()?);
     let device_id = store.get_meta("device_id")?;
     let (true, Some(device_id)) = (clean, device_id) else {
         let mut v = Vault::open(store)?;
@@ -498,6 +491,61 @@ pub async fn sync_store<S: Storage>(
         return Ok((Opened::Vault(Box::new(v)), r));
     };
     sync_clean(store, state, &device_name(&device_id), membership).await
+}
+
+/// A sync with nothing to push, from a store's [`CleanStamp`] alone: asks
+/// the relay for news in one round trip. `Ok(None)` when records arrived,
+/// which need the document: the caller then syncs with the store opened
+/// ([`sync_store`]), which asks again.
+pub async fn sync_stamped(
+    stamp: &CleanStamp,
+    membership: &Membership,
+) -> Result<Option<Report>, SyncError> {
+    if stamp.vault != membership.vault {
+        return Ok(None);
+    }
+    let (session, news) = ask_news(membership, &stamp.device, &stamp.cursors).await?;
+    let report = news.is_none().then(|| Report {
+        devices: session.devices.clone(),
+        ..Report::default()
+    });
+    session.close().await;
+    Ok(report)
+}
+
+/// Says hello with `sync` right behind it, and reads the answer up to the
+/// first records this device lacks (returned, the rest of the answer still
+/// to read) or to `caught_up` (`None`).
+async fn ask_news(
+    membership: &Membership,
+    device: &str,
+    cursors: &BTreeMap<String, u64>,
+) -> Result<(Session, Option<Vec<Record>>), SyncError> {
+    let ask = Frame::Sync {
+        cursors: cursors.clone(),
+        live: false,
+        want_snapshot: false,
+    };
+    let mut session = Session::open_then(membership, device, false, None, &[ask]).await?;
+    loop {
+        match session.recv(TIMEOUT).await {
+            Ok(Frame::Records { records }) => {
+                let new = records.iter().any(|r| {
+                    r.device != device && r.seq > cursors.get(&r.device).copied().unwrap_or(0)
+                });
+                if new {
+                    return Ok((session, Some(records)));
+                }
+            }
+            Ok(Frame::CaughtUp) => return Ok((session, None)),
+            Ok(Frame::Snapshot { .. }) => {}
+            Ok(other) => {
+                session.close().await;
+                return Err(unexpected(other));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// [`sync_store`] when there is nothing to push.
@@ -508,64 +556,49 @@ async fn sync_clean<S: Storage>(
     membership: &Membership,
 ) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
     let mut opened = Opened::Store(store);
-    let ask = Frame::Sync {
-        cursors: state.cursors.clone(),
-        live: false,
-        want_snapshot: false,
-    };
-    let mut session = match Session::open_then(membership, device, false, None, &[ask]).await {
-        Ok(s) => s,
+    let (mut session, news) = match ask_news(membership, device, &state.cursors).await {
+        Ok(asked) => asked,
         Err(e) => return Ok((opened, Err(e))),
     };
-    let mut pulled = 0;
+    let mut report = Report {
+        devices: session.devices.clone(),
+        ..Report::default()
+    };
     let outcome = 'sync: {
-        loop {
-            let frame = match session.recv(TIMEOUT).await {
-                Ok(f) => f,
-                Err(e) => break 'sync Err(e),
-            };
-            match frame {
-                Frame::Records { records } => {
-                    let new = records.iter().any(|r| {
-                        r.device != device
-                            && r.seq > state.cursors.get(&r.device).copied().unwrap_or(0)
-                    });
-                    if !new {
-                        continue;
-                    }
-                    // Something to apply: now the document is needed.
-                    opened = Opened::Vault(Box::new(opened.into_vault()?));
-                    if let Opened::Vault(v) = &mut opened {
-                        match session.apply(v, &mut state, &records) {
-                            Ok(n) => pulled += n,
-                            Err(e) => break 'sync Err(e),
-                        }
-                    }
-                }
-                Frame::CaughtUp => break,
-                Frame::Snapshot { .. } => {}
-                other => break 'sync Err(unexpected(other)),
-            }
-        }
-        let mut report = Report {
-            pushed: 0,
-            pulled,
-            snapshot_uploaded: false,
-            devices: session.devices.clone(),
+        let Some(mut records) = news else {
+            break 'sync Ok(report);
         };
-        if let Opened::Vault(v) = &mut opened {
-            // Nothing was unpushed, so every change here is on the relay now.
-            state.pushed_heads = v.doc.heads();
-            state.clean_at = Some(v.storage().last_seq()?);
-            if let Err(e) = state.save(v.storage_mut()) {
-                break 'sync Err(e.into());
+        // Something to apply: now the document is needed.
+        opened = Opened::Vault(Box::new(opened.into_vault()?));
+        let Opened::Vault(v) = &mut opened else {
+            unreachable!("opened as a vault just above")
+        };
+        'apply: loop {
+            match session.apply(v, &mut state, &records) {
+                Ok(n) => report.pulled += n,
+                Err(e) => break 'sync Err(e),
             }
-            if state.since_snapshot >= SNAPSHOT_EVERY {
-                if let Err(e) = session.upload_snapshot(v).await {
-                    break 'sync Err(e);
+            records = loop {
+                match session.recv(TIMEOUT).await {
+                    Ok(Frame::Records { records }) => break records,
+                    Ok(Frame::Snapshot { .. }) => {}
+                    Ok(Frame::CaughtUp) => break 'apply,
+                    Ok(other) => break 'sync Err(unexpected(other)),
+                    Err(e) => break 'sync Err(e),
                 }
-                report.snapshot_uploaded = true;
+            };
+        }
+        // Nothing was unpushed, so every change here is on the relay now.
+        state.pushed_heads = v.doc.heads();
+        state.clean_at = Some(v.storage().last_seq()?);
+        if let Err(e) = state.save(v.storage_mut()) {
+            break 'sync Err(e.into());
+        }
+        if state.since_snapshot >= SNAPSHOT_EVERY {
+            if let Err(e) = session.upload_snapshot(v).await {
+                break 'sync Err(e);
             }
+            report.snapshot_uploaded = true;
         }
         Ok(report)
     };

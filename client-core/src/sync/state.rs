@@ -52,9 +52,6 @@ pub struct SyncState {
     pub snapshot_id: u64,
     /// Records pushed or applied since this device's last snapshot.
     pub since_snapshot: u64,
-    /// Unix seconds of the last successful sync, and the last error.
-    pub last_sync: Option<i64>,
-    pub last_error: Option<String>,
     /// The store's last seq when a sync last left it with every local change
     /// on the relay. While it still is, and there is no outbox, there is
     /// nothing to push, and a sync need not load the document to know it.
@@ -63,6 +60,16 @@ pub struct SyncState {
 }
 
 impl SyncState {
+    /// Whether a store whose last seq is `last_seq` has nothing to push:
+    /// registered, no outbox, nothing written since a sync left every local
+    /// change on the relay, and no snapshot due.
+    pub fn is_clean(&self, last_seq: u64) -> bool {
+        self.registered
+            && self.outbox.is_none()
+            && self.since_snapshot < super::SNAPSHOT_EVERY
+            && self.clean_at == Some(last_seq)
+    }
+
     pub fn load<S: Storage>(store: &S) -> Result<Self, StoreError> {
         let mut s: SyncState = match store.get_meta(KEY)? {
             Some(bytes) => {
@@ -98,5 +105,88 @@ impl SyncState {
         self.pushed_heads = to_heads(&outbox.heads);
         self.outbox = None;
         self.since_snapshot += 1;
+    }
+}
+
+/// What a sync with nothing to push needs: kept beside a store that a sync
+/// left clean (`SledStorage::stamp_clean`), so that the next sync can ask the
+/// relay for news without opening the store, and open it only if some came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CleanStamp {
+    pub vault: String,
+    pub device: String,
+    /// Per device, the last seq applied here, as in [`SyncState::cursors`].
+    pub cursors: BTreeMap<String, u64>,
+}
+
+impl CleanStamp {
+    /// The stamp for `store` as it is now, or `None` if it has something to
+    /// push (or is not a synced vault).
+    pub fn of<S: Storage>(store: &S) -> Result<Option<CleanStamp>, StoreError> {
+        let state = SyncState::load(store)?;
+        if !state.is_clean(store.last_seq()?) {
+            return Ok(None);
+        }
+        let (Some(vault), Some(device)) =
+            (store.get_meta("vault_id")?, store.get_meta("device_id")?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CleanStamp {
+            vault: String::from_utf8_lossy(&vault).into_owned(),
+            device: super::device_name(&device),
+            cursors: state.cursors,
+        }))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        // ok: writing plain strings and integers to a Vec cannot fail.
+        let _ = ciborium::into_writer(self, &mut bytes);
+        bytes
+    }
+
+    /// `None` for bytes that are not a stamp (a torn write, say): the caller
+    /// then opens the store instead.
+    pub fn from_bytes(bytes: &[u8]) -> Option<CleanStamp> {
+        ciborium::from_reader(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStorage;
+
+    #[test]
+    fn a_stamp_exists_only_while_nothing_waits_to_be_pushed() {
+        let mut store = MemoryStorage::new();
+        store.put_meta("vault_id", b"v1").unwrap();
+        store.put_meta("device_id", &[0xab, 0xcd]).unwrap();
+        store.append(b"change").unwrap();
+        assert_eq!(CleanStamp::of(&store).unwrap(), None, "never synced");
+
+        let mut state = SyncState {
+            registered: true,
+            clean_at: Some(store.last_seq().unwrap()),
+            ..SyncState::default()
+        };
+        state.cursors.insert("other".into(), 7);
+        state.save(&mut store).unwrap();
+        let stamp = CleanStamp::of(&store).unwrap().expect("clean after a sync");
+        assert_eq!(
+            (stamp.vault.as_str(), stamp.device.as_str()),
+            ("v1", "abcd")
+        );
+        assert_eq!(stamp.cursors.get("other"), Some(&7));
+        assert_eq!(CleanStamp::from_bytes(&stamp.to_bytes()), Some(stamp));
+        assert_eq!(CleanStamp::from_bytes(b"\xff torn"), None);
+
+        store.append(b"a new change").unwrap();
+        assert_eq!(CleanStamp::of(&store).unwrap(), None, "a change to push");
+        state.clean_at = Some(store.last_seq().unwrap());
+        state.since_snapshot = super::super::SNAPSHOT_EVERY;
+        state.save(&mut store).unwrap();
+        assert_eq!(CleanStamp::of(&store).unwrap(), None, "a snapshot is due");
     }
 }
