@@ -6,17 +6,23 @@
 //!   into calls on `interlog-core` and prints the result.
 //! - [`out`]: tables for people, JSON for scripts, colour only on a terminal.
 //! - [`home`]: where the vault lives and how it is opened.
+//! - [`alloc`]: mimalloc for the commands, the system's allocator for the
+//!   relay.
 //!
 //! Errors are `anyhow` with context; `main` prints them on one line and exits
 //! non-zero. A command either writes everything it was asked to, flushed, or
 //! nothing.
 
+mod alloc;
 mod args;
 mod cmd;
 mod home;
 mod out;
 
 use clap::Parser;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 fn main() {
     // Let `interlog list interviews | head` end quietly, like other Unix
