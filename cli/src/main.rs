@@ -6,13 +6,14 @@
 //!   into calls on `interlog-core` and prints the result.
 //! - [`out`]: tables for people, JSON for scripts, colour only on a terminal.
 //! - [`home`]: where the vault lives and how it is opened.
-//! - [`alloc`]: mimalloc for the commands, the system's allocator for the
-//!   relay.
+//! - `alloc` (Linux with glibc): mimalloc for the commands, the system's
+//!   allocator for the relay.
 //!
 //! Errors are `anyhow` with context; `main` prints them on one line and exits
 //! non-zero. A command either writes everything it was asked to, flushed, or
 //! nothing.
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod alloc;
 mod args;
 mod cmd;
@@ -21,6 +22,7 @@ mod out;
 
 use clap::Parser;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 

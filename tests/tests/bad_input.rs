@@ -84,12 +84,21 @@ fn bad_input_is_refused_with_one_clear_line_and_nothing_written() {
 #[test]
 fn a_missing_vault_says_how_to_create_one() {
     let d = Device::new();
-    let err = d.fails(&["list", "interviews"]);
-    assert!(err.contains("run `interlog init`"), "{err}");
-    assert!(
-        !d.home().join("store").exists(),
-        "reading must not create a store"
-    );
+    for args in [
+        &["list", "interviews"][..],
+        &["sync"],
+        &["sync", "--relay", "ws://127.0.0.1:9"],
+    ] {
+        let err = d.fails(args);
+        assert!(
+            err.contains("run `interlog init`"),
+            "interlog {args:?}: {err}"
+        );
+        assert!(
+            !d.home().join("store").exists(),
+            "interlog {args:?} must not create a store"
+        );
+    }
 }
 
 #[test]

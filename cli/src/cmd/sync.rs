@@ -77,10 +77,13 @@ struct LastSync {
 
 impl LastSync {
     fn load(ctx: &Ctx) -> LastSync {
+        Self::read(ctx).unwrap_or_default()
+    }
+
+    fn read(ctx: &Ctx) -> Option<LastSync> {
         std::fs::read(home::last_sync_file(&ctx.home))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
     }
 
     /// Records a sync's outcome. Best effort: failing to write it must not
@@ -600,7 +603,11 @@ fn status(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
     let m = Membership::load(&home::key_file(&ctx.home))?;
     let state = SyncState::load(v.storage())?;
-    let last_sync = LastSync::load(ctx);
+    // Versions before the file kept the outcome in the sync state.
+    let last_sync = LastSync::read(ctx).unwrap_or_else(|| LastSync {
+        at: state.legacy_last_sync,
+        error: state.legacy_last_error.clone(),
+    });
     let pending = v.doc.changes_since(&state.pushed_heads) + usize::from(state.outbox.is_some());
     let device = device_name(v.device_id());
     if ctx.json {

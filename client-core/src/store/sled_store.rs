@@ -63,7 +63,11 @@ const SNAPSHOT_FILE_PREFIX: &str = "document.";
 /// Our own lock file inside the store directory (see [`SledStorage::open`]).
 const LOCK_FILE: &str = "interlog.lock";
 /// The clean stamp (see [`SledStorage::stamp_clean`]). sled ignores it.
-const STAMP_FILE: &str = "clean";
+/// It is named like a snapshot file on purpose: versions before the stamp
+/// delete every `document.*` file the store does not point at whenever they
+/// open it, so an older binary that opens this store (and might write to
+/// it, not knowing to remove the stamp) removes it first.
+const STAMP_FILE: &str = "document.clean";
 const META_PREFIX: &str = "meta:";
 /// How long to wait for another interlog process to release the store.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -144,6 +148,11 @@ impl SledStorage {
     /// lock until the returned value is dropped. `None` when there is no
     /// stamp, or another process holds the store: then open it as usual.
     pub fn read_clean(path: &Path) -> Result<Option<CleanStore>, StoreError> {
+        if !path.join(STAMP_FILE).exists() {
+            // Cheaper than the lock, and no lock file is made where there
+            // is no store.
+            return Ok(None);
+        }
         let lock = match lock(path, Duration::ZERO) {
             Ok(lock) => lock,
             Err(StoreError::Busy { .. }) => return Ok(None),
@@ -228,7 +237,10 @@ impl SledStorage {
             let entry = entry.map_err(|e| self.io("listing the store", e))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(SNAPSHOT_FILE_PREFIX) && current.as_deref() != Some(&*name) {
+            if name.starts_with(SNAPSHOT_FILE_PREFIX)
+                && current.as_deref() != Some(&*name)
+                && name != STAMP_FILE
+            {
                 std::fs::remove_file(entry.path())
                     .map_err(|e| self.io(&format!("removing the stray {name}"), e))?;
             }
@@ -817,7 +829,7 @@ mod contract {
     fn read_stamp(store: &std::path::Path) -> Option<Vec<u8>> {
         super::SledStorage::read_clean(store)
             .unwrap()
-            .map(|c| c.stamp.clone())
+            .map(|c| c.stamp)
     }
 
     #[test]
@@ -856,6 +868,30 @@ mod contract {
             drop(s);
             assert_eq!(read_stamp(&store), None, "a stamp outlived {what}");
         }
+    }
+
+    #[test]
+    fn opening_the_store_keeps_its_stamp_and_removes_a_half_written_one() {
+        let (mut s, dir) = make();
+        s.stamp_clean(b"stamp").unwrap();
+        drop(s);
+        let store = dir.path().join("store");
+        let tmp = store.join(format!("{}.tmp", super::STAMP_FILE));
+        std::fs::write(&tmp, b"torn").unwrap();
+        drop(super::SledStorage::open(&store).unwrap());
+        assert_eq!(read_stamp(&store).as_deref(), Some(&b"stamp"[..]));
+        assert!(!tmp.exists());
+        // An older version removes every `document.*` file it does not
+        // point at on open: the stamp is one of them.
+        assert!(super::STAMP_FILE.starts_with(super::SNAPSHOT_FILE_PREFIX));
+    }
+
+    #[test]
+    fn a_home_without_a_store_has_no_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        assert_eq!(read_stamp(&store), None);
+        assert!(!store.exists(), "reading made a store directory");
     }
 
     #[test]

@@ -56,11 +56,7 @@ impl Connection {
     }
 
     pub async fn send(&mut self, frame: &Frame) -> Result<(), SyncError> {
-        let bytes = wire::encode(frame)?;
-        self.ws
-            .send(Message::Binary(bytes.into()))
-            .await
-            .map_err(|e| SyncError::Connection(e.to_string()))
+        self.send_all(&[frame]).await
     }
 
     /// Sends `frames` in one write, so a request sent right behind another

@@ -539,11 +539,10 @@ async fn ask_news(
             }
             Ok(Frame::CaughtUp) => return Ok((session, None)),
             Ok(Frame::Snapshot { .. }) => {}
-            Ok(other) => {
+            other => {
                 session.close().await;
-                return Err(unexpected(other));
+                return Err(other.map_or_else(|e| e, unexpected));
             }
-            Err(e) => return Err(e),
         }
     }
 }

@@ -52,6 +52,12 @@ pub struct SyncState {
     pub snapshot_id: u64,
     /// Records pushed or applied since this device's last snapshot.
     pub since_snapshot: u64,
+    /// Where versions before `last-sync.json` kept the last sync's time
+    /// and error (see `interlog sync status`): read, never written again.
+    #[serde(default, rename = "last_sync", skip_serializing)]
+    pub legacy_last_sync: Option<i64>,
+    #[serde(default, rename = "last_error", skip_serializing)]
+    pub legacy_last_error: Option<String>,
     /// The store's last seq when a sync last left it with every local change
     /// on the relay. While it still is, and there is no outbox, there is
     /// nothing to push, and a sync need not load the document to know it.
@@ -157,6 +163,36 @@ impl CleanStamp {
 mod tests {
     use super::*;
     use crate::store::MemoryStorage;
+
+    #[test]
+    fn the_outcome_older_versions_kept_here_is_read_but_not_written_again() {
+        // Today's state, plus the two entries an older version wrote.
+        let mut store = MemoryStorage::new();
+        let mut state = SyncState {
+            next_seq: 4,
+            ..SyncState::default()
+        };
+        state.save(&mut store).unwrap();
+        let bytes = store.get_meta(KEY).unwrap().unwrap();
+        let mut value: ciborium::Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+        let (at, error) = (Some(1_700_000_000), Some("relay down".to_string()));
+        if let ciborium::Value::Map(entries) = &mut value {
+            entries.push(("last_sync".into(), at.unwrap().into()));
+            entries.push(("last_error".into(), error.clone().unwrap().into()));
+        }
+        let mut old = Vec::new();
+        ciborium::into_writer(&value, &mut old).unwrap();
+        store.put_meta(KEY, &old).unwrap();
+        let mut state = SyncState::load(&store).unwrap();
+        assert_eq!((state.next_seq, state.legacy_last_sync), (4, at));
+        assert_eq!(state.legacy_last_error, error);
+        state.save(&mut store).unwrap();
+        let again = SyncState::load(&store).unwrap();
+        assert_eq!(
+            (again.legacy_last_sync, again.legacy_last_error),
+            (None, None)
+        );
+    }
 
     #[test]
     fn a_stamp_exists_only_while_nothing_waits_to_be_pushed() {
