@@ -5,8 +5,12 @@ use automerge::ChangeHash;
 use super::{Storage, StoreError};
 use crate::doc::VaultDoc;
 
-/// Compact once this many chunks sit on top of the snapshot...
-pub const COMPACT_AFTER_CHUNKS: usize = 128;
+/// Compact once this many chunks sit on top of the snapshot... sled's log
+/// file never shrinks, and grows with what the chunks between two
+/// compactions leave in it: at 128 a compacted five-year store was 1.8x to
+/// 2.1x its `save()`, at 64 1.4x to 1.6x (docs/benchmarks.md, figure 5),
+/// for a compaction (about 30 ms) every 64 writes instead of 128.
+pub const COMPACT_AFTER_CHUNKS: usize = 64;
 /// ...or once the chunks outweigh the snapshot (and are worth the rewrite).
 const COMPACT_MIN_BYTES: usize = 256 * 1024;
 
