@@ -119,10 +119,15 @@ impl SledStorage {
                 // process's previous handle: sled releases it from a
                 // background thread (a page-table snapshot in progress) a
                 // little after the handle is dropped. Seen when one process
-                // reopens the store, as `sync --watch` does per event.
+                // reopens the store, as `sync --watch` does per event, or
+                // `join` after finding a half-joined store. (Or by a killed
+                // process whose files the kernel is still closing.) So this
+                // wait does not depend on `wait`, which is for other
+                // processes' hold on our lock: a caller that will not wait
+                // for them still waits for this.
                 Err(sled::Error::Io(e))
                     if e.to_string().contains("could not acquire lock")
-                        && started.elapsed() < wait =>
+                        && started.elapsed() < LOCK_WAIT =>
                 {
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -607,7 +612,10 @@ mod contract {
             std::thread::sleep(std::time::Duration::from_millis(100));
             drop(held);
         });
-        let s = super::SledStorage::open(&path);
+        // Even by a caller that will not wait for other processes (as the
+        // CLI asks, to turn to a watcher instead): `join` reopening a
+        // half-joined store failed here.
+        let s = super::SledStorage::open_waiting(&path, std::time::Duration::ZERO);
         t.join().unwrap();
         assert!(s.is_ok(), "{:?}", s.err());
     }
