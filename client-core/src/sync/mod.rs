@@ -563,46 +563,50 @@ async fn sync_clean<S: Storage>(
         devices: session.devices.clone(),
         ..Report::default()
     };
-    let outcome = 'sync: {
-        let Some(mut records) = news else {
-            break 'sync Ok(report);
-        };
-        // Something to apply: now the document is needed.
-        opened = Opened::Vault(Box::new(opened.into_vault()?));
-        let Opened::Vault(v) = &mut opened else {
-            unreachable!("opened as a vault just above")
-        };
-        'apply: loop {
-            match session.apply(v, &mut state, &records) {
-                Ok(n) => report.pulled += n,
-                Err(e) => break 'sync Err(e),
-            }
-            records = loop {
-                match session.recv(TIMEOUT).await {
-                    Ok(Frame::Records { records }) => break records,
-                    Ok(Frame::Snapshot { .. }) => {}
-                    Ok(Frame::CaughtUp) => break 'apply,
-                    Ok(other) => break 'sync Err(unexpected(other)),
-                    Err(e) => break 'sync Err(e),
-                }
-            };
+    let outcome = match news {
+        None => Ok(report),
+        Some(records) => {
+            // Something to apply: now the document is needed.
+            let mut v = Box::new(opened.into_vault()?);
+            let applied = apply_news(&mut session, &mut v, &mut state, records, &mut report).await;
+            opened = Opened::Vault(v);
+            applied.map(|()| report)
         }
-        // Nothing was unpushed, so every change here is on the relay now.
-        state.pushed_heads = v.doc.heads();
-        state.clean_at = Some(v.storage().last_seq()?);
-        if let Err(e) = state.save(v.storage_mut()) {
-            break 'sync Err(e.into());
-        }
-        if state.since_snapshot >= SNAPSHOT_EVERY {
-            if let Err(e) = session.upload_snapshot(v).await {
-                break 'sync Err(e);
-            }
-            report.snapshot_uploaded = true;
-        }
-        Ok(report)
     };
     session.close().await;
     Ok((opened, outcome))
+}
+
+/// [`sync_clean`] once records arrived: applies them and the rest of the
+/// answer up to `caught_up`; then, as nothing was unpushed, every change
+/// here is on the relay.
+async fn apply_news<S: Storage>(
+    session: &mut Session,
+    v: &mut Vault<S>,
+    state: &mut SyncState,
+    mut records: Vec<Record>,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    loop {
+        report.pulled += session.apply(v, state, &records)?;
+        records = loop {
+            match session.recv(TIMEOUT).await? {
+                Frame::Records { records } => break records,
+                Frame::Snapshot { .. } => {}
+                Frame::CaughtUp => {
+                    state.pushed_heads = v.doc.heads();
+                    state.clean_at = Some(v.storage().last_seq()?);
+                    state.save(v.storage_mut())?;
+                    if state.since_snapshot >= SNAPSHOT_EVERY {
+                        session.upload_snapshot(v).await?;
+                        report.snapshot_uploaded = true;
+                    }
+                    return Ok(());
+                }
+                other => return Err(unexpected(other)),
+            }
+        };
+    }
 }
 
 /// Applies live records: pushes local changes first (the caller holds the
