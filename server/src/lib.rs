@@ -86,6 +86,13 @@ pub enum RelayError {
     Store(#[from] store::StoreError),
     #[error("relay I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("could not listen on {addr} for the relay's {what}: {error}; if another relay (or program) uses that address, stop it or pick another with {flag}")]
+    Bind {
+        what: &'static str,
+        addr: String,
+        flag: &'static str,
+        error: std::io::Error,
+    },
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
 }
@@ -205,9 +212,19 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Opens and binds what `settings` name, then runs until Ctrl-C or SIGTERM.
 pub async fn serve_forever(settings: Settings) -> Result<(), RelayError> {
-    let listener = TcpListener::bind(&settings.listen).await?;
+    let bind = |what, flag, addr: String| async move {
+        TcpListener::bind(&addr)
+            .await
+            .map_err(|error| RelayError::Bind {
+                what,
+                addr,
+                flag,
+                error,
+            })
+    };
+    let listener = bind("devices", "--listen", settings.listen.clone()).await?;
     let metrics = match &settings.metrics {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
+        Some(addr) => Some(bind("metrics", "--metrics (or `off`)", addr.clone()).await?),
         None => None,
     };
     run(listener, metrics, settings, shutdown_signal()).await
@@ -246,4 +263,25 @@ pub fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn an_address_in_use_is_named_with_the_flag_that_moves_it() {
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let data = tempfile::tempdir().unwrap();
+        let mut settings = crate::settings::Settings::for_tests(data.path());
+        settings.listen = "127.0.0.1:0".into();
+        settings.metrics = Some(addr.clone());
+        let err = super::serve_forever(settings)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&addr) && err.contains("metrics") && err.contains("--metrics"),
+            "{err}"
+        );
+    }
 }
