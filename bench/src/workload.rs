@@ -196,6 +196,7 @@ pub fn build(
     let mut laptop = Vault::init(SledStorage::open(&laptop_home.join("store"))?)?;
     let membership = Membership {
         relay: relay_url.to_string(),
+        pin: None,
         vault: laptop.vault_id(),
         key: VaultKey::generate()?,
     };

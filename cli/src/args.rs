@@ -546,6 +546,11 @@ pub struct SyncArgs {
     /// A registration code from the relay's operator (`interlog relay invite`)
     #[arg(long, value_name = "CODE")]
     pub invite: Option<String>,
+    /// Trust the relay by its key instead of a certificate authority: the
+    /// `sha256:…` pin a relay with `--tls self-signed` prints at start-up
+    /// (remembered; `none` goes back to the CA roots)
+    #[arg(long, value_name = "PIN")]
+    pub pin: Option<String>,
     /// Stay connected: apply changes from other devices as they arrive and
     /// push local ones, reconnecting with backoff
     #[arg(long)]

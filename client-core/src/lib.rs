@@ -20,12 +20,17 @@
 //!   with flushed, append-only writes and atomic compaction.
 //! - [`report`] (feature `vault`): `today`, `stats` and `search`.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
+//! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
+//!   what a failed handshake means; the relay uses it too.
 //! - [`crypto`] (feature `sync`): the vault key, key derivation and sealing.
 //! - [`sync`] (feature `sync`): the relay client: push, pull, live sync,
 //!   snapshots and joining a vault.
 
 pub mod sled_quirks;
 pub mod wire;
+
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(feature = "sync")]
 pub mod crypto;

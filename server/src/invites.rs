@@ -10,7 +10,9 @@ fn dir(data: &Path) -> PathBuf {
     data.join("invites")
 }
 
-/// Mints a new code.
+/// Mints a new code. For a relay with a self-signed certificate the code
+/// carries its pin (`CODE@sha256:…`), so the device that registers with it
+/// trusts the relay without another step.
 pub fn mint(data: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -22,12 +24,16 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
         std::fs::set_permissions(dir(data), std::fs::Permissions::from_mode(0o700))?;
     }
     std::fs::write(dir(data).join(&code), b"")?;
-    Ok(code)
+    Ok(interlog_core::tls::invite_with_pin(
+        &code,
+        crate::tls::self_signed_pin(data),
+    ))
 }
 
 /// Consumes a code: true if it existed (and now no longer does).
 pub fn take(data: &Path, code: &str) -> bool {
-    let code = code.trim().to_ascii_lowercase();
+    // Devices send the code without the pin; accept it with one too.
+    let code = code.split('@').next().unwrap_or("").trim().to_ascii_lowercase();
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }

@@ -11,6 +11,7 @@
 //! - [`hub`]: per-vault live fan-out and connection limits.
 //! - [`invites`]: one-time registration codes.
 //! - [`app`]: the phone app's static files at `/app/`.
+//! - [`tls`]: HTTPS and `wss://`: certificate files, self-signed, ACME.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and stop the relay cleanly. [`runtime`] is the tokio
@@ -22,6 +23,7 @@ pub mod hub;
 pub mod invites;
 pub mod settings;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +36,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use settings::{Limits, Registration, RelayArgs, Settings};
+pub use settings::{Limits, Registration, RelayArgs, Settings, Tls};
 use store::{RelayStore, SledRelayStore};
 
 /// Counters served on the metrics listener.
@@ -95,6 +97,8 @@ pub enum RelayError {
     },
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Runs a relay on `listener` with the sled store in `settings.data` until
@@ -157,18 +161,39 @@ pub async fn run_with_store<S: RelayStore>(
         .route("/v1/sync", get(upgrade::<S>))
         .merge(app::routes(shared.settings.app_dir.clone()))
         .with_state(shared.clone());
-    tracing::info!(addr = %listener.local_addr()?, "relay listening");
+    let acceptor =
+        tls::Acceptor::new(&shared.settings.tls, &shared.settings.data, rx.clone()).await?;
+    let addr = listener.local_addr()?;
     let mut stop = rx.clone();
-    // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm
-    // and delayed ACKs hold each reply back by up to 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await?;
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    match acceptor {
+        None => {
+            tracing::info!(%addr, "relay listening");
+            // Small frames go out at once: without TCP_NODELAY, Nagle's
+            // algorithm and delayed ACKs hold each reply back by up to 40 ms.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await?;
+        }
+        Some(acceptor) => {
+            match acceptor.pin {
+                Some(pin) => tracing::info!(
+                    %addr,
+                    %pin,
+                    "relay listening with TLS (self-signed): devices trust it by this pin, with `interlog sync --relay wss://HOST:PORT --pin PIN` or an invite or join code that carries it"
+                ),
+                None => tracing::info!(%addr, "relay listening with TLS"),
+            }
+            axum::serve(acceptor.listen(listener)?, app)
+                .with_graceful_shutdown(stopped)
+                .await?;
+        }
+    }
     tracing::info!("relay stopped");
     Ok(())
 }

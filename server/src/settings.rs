@@ -36,6 +36,27 @@ pub struct RelayArgs {
     /// the source tree this relay was built from]
     #[arg(long, env = "INTERLOG_RELAY_APP_DIR", value_name = "DIR")]
     pub app_dir: Option<PathBuf>,
+    /// TLS from these PEM files (with --tls-key), read again when they change
+    #[arg(long, env = "INTERLOG_RELAY_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key for --tls-cert (PEM)
+    #[arg(long, env = "INTERLOG_RELAY_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// `self-signed`: TLS with a certificate made on first start in the data
+    /// directory; devices trust it by the pin the relay prints
+    #[arg(long, env = "INTERLOG_RELAY_TLS", value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+    /// Get and renew a certificate for DOMAIN from Let's Encrypt (TLS-ALPN-01
+    /// on the listening port, which must be reachable as DOMAIN:443)
+    #[arg(long, env = "INTERLOG_RELAY_TLS_ACME", value_name = "DOMAIN")]
+    pub tls_acme: Option<String>,
+    /// A contact address for the ACME account (optional)
+    #[arg(long, env = "INTERLOG_RELAY_ACME_EMAIL", value_name = "EMAIL")]
+    pub acme_email: Option<String>,
+    /// `production` (Let's Encrypt), `staging` (Let's Encrypt's staging, for
+    /// trying things out) or a directory URL [default: production]
+    #[arg(long, env = "INTERLOG_RELAY_ACME_DIRECTORY", value_name = "URL")]
+    pub acme_directory: Option<String>,
     /// A TOML file with any of these settings (flags and environment win)
     #[arg(long, env = "INTERLOG_RELAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -50,8 +71,45 @@ struct FileSettings {
     registration: Option<Registration>,
     metrics: Option<String>,
     app_dir: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls: Option<TlsMode>,
+    tls_acme: Option<String>,
+    acme_email: Option<String>,
+    acme_directory: Option<String>,
     #[serde(default)]
     limits: FileLimits,
+}
+
+/// `--tls`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// No TLS (the default; for a relay behind a TLS proxy, or on loopback)
+    Off,
+    /// A self-signed certificate, trusted by pin
+    SelfSigned,
+}
+
+/// Where the relay's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain HTTP and `ws://`.
+    Off,
+    /// PEM files, reloaded when they change.
+    Files { cert: PathBuf, key: PathBuf },
+    /// Made on first start in the data directory.
+    SelfSigned,
+    /// From an ACME directory.
+    Acme(AcmeSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeSettings {
+    pub domains: Vec<String>,
+    pub email: Option<String>,
+    /// The directory URL.
+    pub directory: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +155,7 @@ pub struct Settings {
     pub metrics: Option<String>,
     /// The built phone app (`npm run build` in `web/`), served at `/app/`.
     pub app_dir: PathBuf,
+    pub tls: Tls,
     pub limits: Limits,
 }
 
@@ -114,6 +173,7 @@ impl Settings {
             registration: Registration::Open,
             metrics: None,
             app_dir: default_app_dir(),
+            tls: Tls::Off,
             limits: Limits::default(),
         }
     }
@@ -123,6 +183,12 @@ impl Settings {
 pub enum SettingsError {
     #[error("could not read the config file {path}: {detail}")]
     File { path: String, detail: String },
+    #[error("choose one source of TLS certificates: {0}")]
+    TlsConflict(String),
+    #[error("--tls-cert and --tls-key go together: {0}")]
+    TlsHalf(String),
+    #[error("--tls-acme needs a domain name, not {0:?}")]
+    AcmeDomain(String),
     #[error("the relay needs a data directory: pass --data DIR, set INTERLOG_RELAY_DATA, or put `data = \"...\"` in the config file")]
     NoData,
 }
@@ -140,6 +206,14 @@ impl RelayArgs {
             }
             None => FileSettings::default(),
         };
+        let tls = resolve_tls(
+            self.tls_cert.or(file.tls_cert),
+            self.tls_key.or(file.tls_key),
+            self.tls.or(file.tls),
+            self.tls_acme.or(file.tls_acme),
+            self.acme_email.or(file.acme_email),
+            self.acme_directory.or(file.acme_directory),
+        )?;
         let defaults = Limits::default();
         let metrics = self
             .metrics
@@ -160,6 +234,7 @@ impl RelayArgs {
                 .app_dir
                 .or(file.app_dir)
                 .unwrap_or_else(default_app_dir),
+            tls,
             limits: Limits {
                 max_frame_bytes: file
                     .limits
@@ -180,6 +255,72 @@ impl RelayArgs {
             },
         })
     }
+}
+
+/// The one source of certificates the settings name.
+fn resolve_tls(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    mode: Option<TlsMode>,
+    acme: Option<String>,
+    email: Option<String>,
+    directory: Option<String>,
+) -> Result<Tls, SettingsError> {
+    let mut chosen = Vec::new();
+    let files = match (cert, key) {
+        (Some(cert), Some(key)) => {
+            chosen.push("--tls-cert/--tls-key");
+            Some(Tls::Files { cert, key })
+        }
+        (None, None) => None,
+        (Some(_), None) => return Err(SettingsError::TlsHalf("the key is missing".into())),
+        (None, Some(_)) => {
+            return Err(SettingsError::TlsHalf(
+                "the certificate is missing".into(),
+            ))
+        }
+    };
+    if mode == Some(TlsMode::SelfSigned) {
+        chosen.push("--tls self-signed");
+    }
+    let acme = match acme {
+        Some(domains) => {
+            chosen.push("--tls-acme");
+            let domains: Vec<String> = domains
+                .split(',')
+                .map(|d| d.trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect();
+            if domains.is_empty() || domains.iter().any(|d| d.contains(['/', ':', ' '])) {
+                return Err(SettingsError::AcmeDomain(domains.join(",")));
+            }
+            let directory = match directory.as_deref() {
+                None | Some("production") => crate::tls::LETS_ENCRYPT.to_string(),
+                Some("staging") => crate::tls::LETS_ENCRYPT_STAGING.to_string(),
+                Some(url) => url.to_string(),
+            };
+            Some(Tls::Acme(AcmeSettings {
+                domains,
+                email,
+                directory,
+            }))
+        }
+        None => None,
+    };
+    if mode == Some(TlsMode::Off) && !chosen.is_empty() {
+        chosen.push("--tls off");
+    }
+    if chosen.len() > 1 {
+        return Err(SettingsError::TlsConflict(format!(
+            "{} were all given",
+            chosen.join(", ")
+        )));
+    }
+    Ok(files.or(acme).unwrap_or(if mode == Some(TlsMode::SelfSigned) {
+        Tls::SelfSigned
+    } else {
+        Tls::Off
+    }))
 }
 
 #[cfg(test)]
@@ -221,5 +362,57 @@ mod tests {
             RelayArgs::default().resolve(),
             Err(SettingsError::NoData)
         ));
+    }
+
+    #[test]
+    fn one_source_of_certificates_and_flags_beat_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("relay.toml");
+        std::fs::write(
+            &cfg,
+            "data = \"/srv\"\ntls = \"self-signed\"\ntls_acme = \"relay.example.com\"\nacme_directory = \"staging\"\n",
+        )
+        .unwrap();
+        let args = |f: fn(&mut RelayArgs)| {
+            let mut a = RelayArgs {
+                config: Some(cfg.clone()),
+                ..Default::default()
+            };
+            f(&mut a);
+            a.resolve()
+        };
+        let err = args(|_| {}).unwrap_err().to_string();
+        assert!(err.contains("--tls self-signed") && err.contains("--tls-acme"), "{err}");
+        let s = args(|a| a.tls = Some(TlsMode::Off)).unwrap_err().to_string();
+        assert!(s.contains("--tls off"), "{s}");
+
+        std::fs::write(&cfg, "data = \"/srv\"\ntls_acme = \"Relay.Example.com\"\nacme_directory = \"staging\"\n").unwrap();
+        let s = args(|a| a.acme_email = Some("me@example.com".into())).unwrap();
+        assert_eq!(
+            s.tls,
+            Tls::Acme(AcmeSettings {
+                domains: vec!["relay.example.com".into()],
+                email: Some("me@example.com".into()),
+                directory: crate::tls::LETS_ENCRYPT_STAGING.into(),
+            })
+        );
+        std::fs::write(&cfg, "data = \"/srv\"\n").unwrap();
+        assert_eq!(args(|_| {}).unwrap().tls, Tls::Off);
+        let s = args(|a| a.tls = Some(TlsMode::SelfSigned)).unwrap();
+        assert_eq!(s.tls, Tls::SelfSigned);
+        let s = args(|a| {
+            a.tls_cert = Some("c.pem".into());
+            a.tls_key = Some("k.pem".into());
+        })
+        .unwrap();
+        assert_eq!(
+            s.tls,
+            Tls::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        let err = args(|a| a.tls_cert = Some("c.pem".into())).unwrap_err();
+        assert!(err.to_string().contains("key is missing"), "{err}");
     }
 }

@@ -168,6 +168,7 @@ impl SimDevice<MemoryStorage> {
         let v = Vault::init(MemoryStorage::new()).expect("init a vault in memory");
         let m = Membership {
             relay: url.to_string(),
+            pin: None,
             vault: v.vault_id(),
             key: VaultKey::generate().expect("a vault key"),
         };

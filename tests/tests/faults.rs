@@ -278,6 +278,7 @@ fn a_full_disk_on_the_relay_refuses_writes_clearly_and_recovers() {
             v: Vault::init(interlog_core::store::MemoryStorage::new()).unwrap(),
             m: interlog_core::sync::Membership {
                 relay: relay.url.clone(),
+                pin: None,
                 vault: "x".into(),
                 key: interlog_core::crypto::VaultKey::generate().unwrap(),
             },

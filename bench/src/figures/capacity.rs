@@ -34,7 +34,7 @@ async fn hello(
     keys: &Derived,
     register: bool,
 ) -> Result<Connection> {
-    let mut c = Connection::connect(relay).await?;
+    let mut c = Connection::connect(relay, None).await?;
     c.send(&Frame::Hello {
         version: PROTOCOL_VERSION,
         capabilities: vec!["snapshot".into(), "live".into()],

@@ -249,6 +249,7 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
 async fn append_round_trips(relay: &str, n: usize) -> Result<Vec<Duration>> {
     let m = Membership {
         relay: relay.to_string(),
+        pin: None,
         vault: format!("bench-append-{}", std::process::id()),
         key: VaultKey::generate()?,
     };

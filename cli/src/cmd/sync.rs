@@ -10,6 +10,7 @@ use interlog_core::store::{Kept, SledStorage};
 use interlog_core::sync::{
     self, device_name, CleanStamp, JoinCode, Membership, Session, SyncError, SyncState,
 };
+use interlog_core::tls::{self, Pin};
 use interlog_core::wire::{Frame, Record};
 use interlog_core::Vault;
 use serde_json::json;
@@ -26,26 +27,62 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("could not start the network runtime")
 }
 
-/// The device's membership, set up or updated from `--relay`.
-fn membership(ctx: &Ctx, vault_id: &str, relay: Option<String>) -> Result<Membership> {
+/// What `sync`'s flags say about the relay: its URL, how to trust it, and
+/// the invite to register with (without the pin it may carry).
+#[derive(Default)]
+struct RelayFlags {
+    url: Option<String>,
+    /// `Some(None)`: back to the CA roots (`--pin none`).
+    pin: Option<Option<Pin>>,
+    invite: Option<String>,
+}
+
+impl RelayFlags {
+    fn of(a: &SyncArgs) -> Result<RelayFlags> {
+        let (invite, invite_pin) = match &a.invite {
+            Some(code) => {
+                let (code, pin) = tls::split_invite(code)?;
+                (Some(code), pin)
+            }
+            None => (None, None),
+        };
+        let pin = match a.pin.as_deref() {
+            Some("none") => Some(None),
+            Some(pin) => Some(Some(pin.parse::<Pin>()?)),
+            None => invite_pin.map(Some),
+        };
+        Ok(RelayFlags {
+            url: a.relay.clone(),
+            pin,
+            invite,
+        })
+    }
+}
+
+/// The device's membership, set up or updated from `--relay` and `--pin`.
+fn membership(ctx: &Ctx, vault_id: &str, flags: &RelayFlags) -> Result<Membership> {
     let path = home::key_file(&ctx.home);
-    let m = match (Membership::load(&path)?, relay) {
+    let m = match (Membership::load(&path)?, &flags.url) {
         (None, None) => return Err(SyncError::NotConfigured.into()),
         (None, Some(url)) => {
             let m = Membership {
-                relay: url,
+                relay: url.clone(),
+                pin: flags.pin.flatten(),
                 vault: vault_id.to_string(),
                 key: VaultKey::generate()?,
             };
             m.save(&path)?;
             m
         }
-        (Some(mut m), Some(url)) if m.relay != url => {
-            m.relay = url;
-            m.save(&path)?;
+        (Some(mut m), url) => {
+            let relay = url.clone().unwrap_or_else(|| m.relay.clone());
+            let pin = flags.pin.unwrap_or(m.pin);
+            if (&relay, pin) != (&m.relay, m.pin) {
+                (m.relay, m.pin) = (relay, pin);
+                m.save(&path)?;
+            }
             m
         }
-        (Some(m), _) => m,
     };
     if m.vault != vault_id {
         bail!(
@@ -53,6 +90,9 @@ fn membership(ctx: &Ctx, vault_id: &str, relay: Option<String>) -> Result<Member
             path.display(),
             m.vault,
         );
+    }
+    if let Some(warning) = sync::plaintext_warning(&m.relay) {
+        out::warn(&warning);
     }
     Ok(m)
 }
@@ -124,7 +164,7 @@ impl LastSync {
 /// caller syncs with the store opened.
 fn sync_stamped(
     ctx: &Ctx,
-    a: &SyncArgs,
+    a: &RelayFlags,
     rt: &tokio::runtime::Runtime,
 ) -> Result<Option<(Membership, sync::Report)>> {
     if a.invite.is_some() {
@@ -136,7 +176,7 @@ fn sync_stamped(
     let Some(stamp) = CleanStamp::from_bytes(&clean.stamp) else {
         return Ok(None);
     };
-    let m = membership(ctx, &stamp.vault, a.relay.clone())?;
+    let m = membership(ctx, &stamp.vault, a)?;
     match rt.block_on(sync::sync_stamped(&stamp, &m)) {
         Ok(Some(report)) => Ok(Some((m, report))),
         Ok(None) => Ok(None),
@@ -151,27 +191,28 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
     if let Some(SyncCmd::Status) = a.action {
         return status(ctx);
     }
+    let flags = RelayFlags::of(&a)?;
     let rt = runtime()?;
     if a.watch {
         let m = {
             let v = ctx.open()?;
-            membership(ctx, &v.vault_id(), a.relay.clone())?
+            membership(ctx, &v.vault_id(), &flags)?
         };
         return rt.block_on(async {
             tokio::select! {
-                r = watch(ctx, &m, a.invite) => r,
+                r = watch(ctx, &m, flags.invite) => r,
                 _ = tokio::signal::ctrl_c() => Ok(()),
             }
         });
     }
-    let (m, report) = match sync_stamped(ctx, &a, &rt)? {
+    let (m, report) = match sync_stamped(ctx, &flags, &rt)? {
         Some(done) => done,
         None => {
             // The document is loaded only if there is something to push or pull.
             let (storage, vault_id) = home::open_store(&ctx.home)?;
-            let m = membership(ctx, &vault_id, a.relay)?;
+            let m = membership(ctx, &vault_id, &flags)?;
             let (mut opened, result) =
-                rt.block_on(sync::sync_store(storage, &m, a.invite, false))?;
+                rt.block_on(sync::sync_store(storage, &m, flags.invite, false))?;
             if let Err(e) = &result {
                 LastSync::record(ctx, Some(e.to_string()));
             }
@@ -220,6 +261,10 @@ async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> 
             if matches!(
                 e,
                 SyncError::WrongKey(_)
+                    | SyncError::Tls {
+                        problem: tls::Problem::PinMismatch { .. },
+                        ..
+                    }
                     | SyncError::DeviceIdReused(_)
                     | SyncError::Tampered { .. }
                     | SyncError::TamperedSnapshot { .. }
@@ -613,6 +658,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         return out::json(&json!({
             "relay": m.as_ref().map(|m| m.relay.clone()),
+            "pin": m.as_ref().and_then(|m| m.pin).map(|p| p.to_string()),
             "vault": v.vault_id(),
             "device": device,
             "cursors": state.cursors,
@@ -632,6 +678,9 @@ fn status(ctx: &Ctx) -> Result<()> {
         })
         .unwrap_or_else(|| "never".into());
     let mut t = out::table(["", ""]);
+    if let Some(pin) = m.as_ref().and_then(|m| m.pin) {
+        t.add_row(["relay's pinned key".to_string(), pin.to_string()]);
+    }
     t.add_row([
         "relay".to_string(),
         m.map_or("not set up (interlog sync --relay URL)".into(), |m| m.relay),
@@ -657,7 +706,7 @@ fn status(ctx: &Ctx) -> Result<()> {
 
 pub fn pair(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
-    let m = membership(ctx, &v.vault_id(), None)?;
+    let m = membership(ctx, &v.vault_id(), &RelayFlags::default())?;
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
     let rt = runtime()?;
@@ -696,6 +745,9 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
             );
         }
     }
+    if let Some(warning) = sync::plaintext_warning(&code.membership().relay) {
+        out::warn(&warning);
+    }
     let storage = home::create_store(&ctx.home)?;
     // The key file first: a join interrupted after it can simply be redone.
     code.membership().save(&key_path)?;
@@ -722,7 +774,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
 
 pub fn devices(ctx: &Ctx) -> Result<()> {
     let v = ctx.open()?;
-    let m = membership(ctx, &v.vault_id(), None)?;
+    let m = membership(ctx, &v.vault_id(), &RelayFlags::default())?;
     let me = device_name(v.device_id());
     let registered = SyncState::load(v.storage())?.registered;
     drop(v);

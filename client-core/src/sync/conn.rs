@@ -1,14 +1,18 @@
-//! The client side of a WebSocket connection to the relay.
+//! The client side of a WebSocket connection to the relay, over TLS for
+//! `wss://` (trusting the roots or a pin, see [`crate::tls`]).
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::SyncError;
+use crate::tls::{self, Pin};
 use crate::wire::{self, Frame, MAX_FRAME_BYTES};
 
 pub struct Connection {
@@ -34,19 +38,90 @@ pub fn endpoint(relay: &str) -> String {
     }
 }
 
+/// The host of a relay URL as [`endpoint`] spells it: without brackets
+/// for IPv6, without port and path.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    authority.split(':').next().unwrap_or("")
+}
+
+/// Whether `host` is this machine or on a private network, where a
+/// plaintext connection stays off the internet: loopback, RFC 1918, link
+/// local, IPv6 unique local, and names that only resolve locally.
+fn is_local(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(IpAddr::V6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        Err(_) => {
+            !host.contains('.')
+                || [".localhost", ".local", ".lan", ".home", ".internal", ".home.arpa"]
+                    .iter()
+                    .any(|suffix| host.ends_with(suffix))
+        }
+    }
+}
+
+/// A one-line warning for a relay URL that would carry the access token
+/// in the clear over the internet, `None` for TLS or a local address.
+pub fn plaintext_warning(relay: &str) -> Option<String> {
+    let url = endpoint(relay);
+    let host = host(&url);
+    (url.starts_with("ws://") && !is_local(host)).then(|| {
+        format!(
+            "{} is not encrypted: the relay's access token travels in the clear (your records stay sealed); use wss:// (see docs/self-hosting.md)",
+            printable(host)
+        )
+    })
+}
+
+fn printable(s: &str) -> String {
+    s.chars()
+        .take(100)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 impl Connection {
-    pub async fn connect(relay: &str) -> Result<Self, SyncError> {
+    /// Connects to `relay`: over TLS for `wss://`, trusting only `pin` when
+    /// there is one, or else the roots of [`tls::root_store`].
+    pub async fn connect(relay: &str, pin: Option<Pin>) -> Result<Self, SyncError> {
         let url = endpoint(relay);
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME_BYTES))
             .max_frame_size(Some(MAX_FRAME_BYTES));
-        let connect =
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+        let connector = if url.starts_with("wss://") {
+            Connector::Rustls(Arc::new(tls::client_config(pin)))
+        } else {
+            Connector::Plain
+        };
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            Some(config),
+            true,
+            Some(connector),
+        );
         match tokio::time::timeout(Duration::from_secs(10), connect).await {
             Ok(Ok((ws, _))) => Ok(Connection { ws }),
-            Ok(Err(e)) => Err(SyncError::Connect {
-                url,
-                detail: e.to_string(),
+            Ok(Err(e)) => Err(match tls::Problem::find(&e) {
+                Some(problem) => SyncError::Tls { url, problem },
+                None => SyncError::Connect {
+                    url,
+                    detail: e.to_string(),
+                },
             }),
             Err(_) => Err(SyncError::Connect {
                 url,
@@ -110,6 +185,35 @@ mod tests {
             ("ws://h/v1/sync", "ws://h/v1/sync"),
         ] {
             assert_eq!(super::endpoint(given), want);
+        }
+    }
+
+    #[test]
+    fn plaintext_to_the_internet_draws_a_warning_and_local_addresses_do_not() {
+        for local in [
+            "127.0.0.1:7878",
+            "ws://localhost:7878",
+            "ws://192.168.1.20:7878",
+            "ws://10.0.0.2",
+            "ws://172.20.1.1:80/",
+            "ws://[::1]:7878",
+            "ws://[fd00::5]:7878",
+            "ws://relay.home:7878",
+            "ws://nas.local",
+            "ws://nas:7878",
+            "wss://relay.example.com",
+            "https://relay.example.com",
+        ] {
+            assert_eq!(super::plaintext_warning(local), None, "{local}");
+        }
+        for public in [
+            "ws://relay.example.com:7878",
+            "http://203.0.113.9:7878",
+            "ws://[2001:db8::1]:7878",
+            "relay.example.com",
+        ] {
+            let w = super::plaintext_warning(public).expect(public);
+            assert!(w.contains("wss://") && !w.contains('\n'), "{w}");
         }
     }
 }

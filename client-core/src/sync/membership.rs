@@ -1,6 +1,6 @@
-//! Vault membership: the relay, the vault id and the vault key, kept in a
-//! key file readable by its owner only; and the join code that carries them
-//! to a new device.
+//! Vault membership: the relay, its pin (for a relay with a self-signed
+//! certificate), the vault id and the vault key, kept in a key file readable
+//! by its owner only; and the join code that carries them to a new device.
 
 use std::path::Path;
 
@@ -8,20 +8,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::VaultKey;
 use crate::sync::SyncError;
+use crate::tls::Pin;
 
 /// What a device needs to sync a vault.
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub relay: String,
+    /// The relay's key, when it is trusted by pin rather than by a CA.
+    pub pin: Option<Pin>,
     pub vault: String,
     pub key: VaultKey,
 }
 
+/// The key file's and the join code's contents. Files and codes from before
+/// pins have none, which means "trust the CA roots".
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
     relay: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pin: Option<String>,
     vault: String,
     key: String,
+}
+
+impl KeyFile {
+    fn of(m: &Membership) -> KeyFile {
+        KeyFile {
+            relay: m.relay.clone(),
+            pin: m.pin.map(|p| p.to_string()),
+            vault: m.vault.clone(),
+            key: m.key.to_hex(),
+        }
+    }
+
+    fn pin(&self) -> Result<Option<Pin>, crate::tls::BadPin> {
+        self.pin.as_deref().map(str::parse).transpose()
+    }
 }
 
 impl Membership {
@@ -43,8 +65,15 @@ impl Membership {
                 path.display()
             ))
         })?;
+        let pin = f.pin().map_err(|e| {
+            SyncError::Other(format!(
+                "the key file {} is damaged ({e}); restore it from a backup or join again",
+                path.display()
+            ))
+        })?;
         Ok(Some(Membership {
             relay: f.relay,
+            pin,
             vault: f.vault,
             key: VaultKey::from_hex(&f.key)?,
         }))
@@ -52,11 +81,7 @@ impl Membership {
 
     /// Writes the key file, owner-only from the moment it exists.
     pub fn save(&self, path: &Path) -> Result<(), SyncError> {
-        let text = serde_json::to_string_pretty(&KeyFile {
-            relay: self.relay.clone(),
-            vault: self.vault.clone(),
-            key: self.key.to_hex(),
-        })
+        let text = serde_json::to_string_pretty(&KeyFile::of(self))
         .map_err(|e| SyncError::Other(e.to_string()))?;
         let tmp = path.with_extension("tmp");
         let mut opts = std::fs::OpenOptions::new();
@@ -109,6 +134,7 @@ impl JoinCode {
             return Err(bad());
         }
         Ok(JoinCode(Membership {
+            pin: f.pin().map_err(|_| bad())?,
             relay: f.relay,
             vault: f.vault,
             key: VaultKey::from_hex(&f.key).map_err(|_| bad())?,
@@ -116,12 +142,7 @@ impl JoinCode {
     }
 
     pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(&KeyFile {
-            relay: self.0.relay.clone(),
-            vault: self.0.vault.clone(),
-            key: self.0.key.to_hex(),
-        })
-        .unwrap_or_default();
+        let json = serde_json::to_vec(&KeyFile::of(&self.0)).unwrap_or_default();
         format!("{PREFIX}{}", hex::encode(json))
     }
 }
@@ -132,17 +153,21 @@ mod tests {
 
     #[test]
     fn join_codes_round_trip_and_refuse_garbage() {
-        let m = Membership {
+        let mut m = Membership {
             relay: "ws://127.0.0.1:7878".into(),
+            pin: None,
             vault: "01ABC".into(),
             key: VaultKey::generate().unwrap(),
         };
         let code = JoinCode::new(&m).encode();
         let back = JoinCode::parse(&code).unwrap().membership();
         assert_eq!(
-            (back.relay, back.vault, back.key),
-            (m.relay, m.vault, m.key)
+            (back.relay, back.pin, back.vault, back.key),
+            (m.relay.clone(), None, m.vault.clone(), m.key.clone())
         );
+        m.pin = Some(Pin::of_spki(b"relay key"));
+        let back = JoinCode::parse(&JoinCode::new(&m).encode()).unwrap().membership();
+        assert_eq!(back.pin, m.pin, "the pin travels in the code");
         assert!(JoinCode::parse("hello").is_err());
         assert!(JoinCode::parse("interlog1:zz").is_err());
     }
@@ -153,6 +178,7 @@ mod tests {
         let path = dir.path().join("vault.key");
         let m = Membership {
             relay: "ws://x".into(),
+            pin: Some(Pin::of_spki(b"k")),
             vault: "v".into(),
             key: VaultKey::generate().unwrap(),
         };
@@ -165,7 +191,8 @@ mod tests {
                 0o600
             );
         }
-        assert_eq!(Membership::load(&path).unwrap().unwrap().key, m.key);
+        let back = Membership::load(&path).unwrap().unwrap();
+        assert_eq!((back.key, back.pin), (m.key, m.pin));
         assert!(Membership::load(&dir.path().join("none"))
             .unwrap()
             .is_none());

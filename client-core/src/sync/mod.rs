@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_bytes::ByteBuf;
 
-pub use conn::Connection;
+pub use conn::{plaintext_warning, Connection};
 pub use membership::{JoinCode, Membership};
 pub use state::{CleanStamp, SyncState};
 
@@ -39,6 +39,11 @@ const SNAPSHOT_EVERY: u64 = 500;
 pub enum SyncError {
     #[error("could not reach the relay at {url}: {detail}; check the URL and that the relay is running, then retry (your changes are safe on this device)")]
     Connect { url: String, detail: String },
+    #[error("could not connect securely to the relay at {url}: {problem}. Nothing was sent; your changes are safe on this device")]
+    Tls {
+        url: String,
+        problem: crate::tls::Problem,
+    },
     #[error("the connection to the relay broke: {0}; run `interlog sync` again to resume where it stopped")]
     Connection(String),
     #[error("the relay did not answer within {0:?}; run `interlog sync` again to resume")]
@@ -125,7 +130,7 @@ impl Session {
         then: &[Frame],
     ) -> Result<Session, SyncError> {
         let keys = membership.key.derive();
-        let mut conn = Connection::connect(&membership.relay).await?;
+        let mut conn = Connection::connect(&membership.relay, membership.pin).await?;
         let hello = Frame::Hello {
             version: wire::PROTOCOL_VERSION,
             capabilities: vec!["snapshot".into(), "live".into()],

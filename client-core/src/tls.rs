@@ -1,0 +1,330 @@
+//! TLS trust for connections to a relay, shared by the sync client and the
+//! relay (whose ACME client fetches certificates over TLS too).
+//!
+//! One TLS stack (rustls) and one crypto provider (ring), chosen here
+//! explicitly, so nothing has to pick a provider at run time.
+//!
+//! A device trusts a relay in one of two ways:
+//! - **By a certificate authority**: the bundled Mozilla roots plus the
+//!   operating system's store, which `SSL_CERT_FILE` and `SSL_CERT_DIR`
+//!   replace. That covers a public CA, a private one and a TLS proxy.
+//! - **By a pin**: the SHA-256 of the relay's SubjectPublicKeyInfo. A pinned
+//!   connection accepts exactly that key, whatever signed the certificate and
+//!   whatever name it carries (a relay with `--tls self-signed` is reached by
+//!   IP address, often), and still checks the handshake's signature, so only
+//!   the holder of the private key gets through. A certificate renewed with
+//!   the same key keeps its pin.
+//!
+//! A failed handshake is explained by [`Problem`], which names the cause and
+//! what to do: expired, unknown issuer, wrong name, pin mismatch.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
+use sha2::{Digest, Sha256};
+
+pub use rustls;
+
+/// The crypto provider everything in Interlog uses.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A relay's public-key pin: SHA-256 of its SubjectPublicKeyInfo, written
+/// `sha256:` and 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pin([u8; 32]);
+
+impl Pin {
+    /// The pin of a DER-encoded SubjectPublicKeyInfo.
+    pub fn of_spki(spki_der: &[u8]) -> Pin {
+        Pin(Sha256::digest(spki_der).into())
+    }
+
+    /// The pin of a DER-encoded certificate's public key.
+    pub fn of_certificate(cert_der: &[u8]) -> Result<Pin, rustls::Error> {
+        let der = CertificateDer::from(cert_der);
+        let cert = webpki::EndEntityCert::try_from(&der)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        Ok(Pin::of_spki(cert.subject_public_key_info().as_ref()))
+    }
+
+    /// Compares in constant time: a pin is not secret, but there is no
+    /// reason to tell an attacker how much of a forged key matched.
+    fn matches(&self, other: &Pin) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A pin that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a relay pin: a pin is `sha256:` and 64 hex digits, as the relay prints it at start-up")]
+pub struct BadPin(pub String);
+
+impl FromStr for Pin {
+    type Err = BadPin;
+
+    fn from_str(s: &str) -> Result<Pin, BadPin> {
+        let bad = || BadPin(s.chars().take(80).collect());
+        let hexits = s.trim().strip_prefix("sha256:").ok_or_else(bad)?;
+        let bytes = hex::decode(hexits).map_err(|_| bad())?;
+        Ok(Pin(bytes.try_into().map_err(|_| bad())?))
+    }
+}
+
+/// An invite code that carries the relay's pin: `CODE@sha256:HEX`. A relay
+/// with a self-signed certificate mints these, so the first device needs
+/// nothing else to trust it.
+pub fn invite_with_pin(code: &str, pin: Option<Pin>) -> String {
+    match pin {
+        Some(pin) => format!("{code}@{pin}"),
+        None => code.to_string(),
+    }
+}
+
+/// An invite code's code and the pin it carries, if any.
+pub fn split_invite(invite: &str) -> Result<(String, Option<Pin>), BadPin> {
+    match invite.trim().split_once('@') {
+        Some((code, pin)) => Ok((code.to_string(), Some(pin.parse()?))),
+        None => Ok((invite.trim().to_string(), None)),
+    }
+}
+
+/// The roots a device trusts: the bundled Mozilla roots, plus the operating
+/// system's store (or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set).
+pub fn root_store() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    roots
+}
+
+/// A client configuration that trusts [`root_store`], or only `pin`.
+pub fn client_config(pin: Option<Pin>) -> ClientConfig {
+    let provider = provider();
+    let algorithms = provider.signature_verification_algorithms;
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        // ok: ring supports the default protocol versions.
+        .expect("ring supports TLS 1.2 and 1.3");
+    let mut config = match pin {
+        Some(pin) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinVerifier { pin, algorithms }))
+            .with_no_client_auth(),
+        None => builder
+            .with_root_certificates(root_store())
+            .with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
+/// Accepts exactly the pinned key, and checks that the server holds it.
+#[derive(Debug)]
+struct PinVerifier {
+    pin: Pin,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+/// The error a [`PinVerifier`] refuses a certificate with.
+#[derive(Debug, thiserror::Error)]
+#[error("the relay's key is {got}, not the pinned {want}")]
+struct PinMismatch {
+    want: Pin,
+    got: Pin,
+}
+
+impl ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let got = Pin::of_certificate(end_entity)?;
+        if got.matches(&self.pin) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+            rustls::OtherError(Arc::new(PinMismatch {
+                want: self.pin,
+                got,
+            })),
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Why a TLS handshake with the relay failed, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("the relay presented a different key ({got}) from the one this device trusts ({want}). If the relay's operator replaced its key (a new data directory, or a certificate from a CA now), check the pin it prints at start-up and run `interlog sync --relay URL --pin NEW` (or `--pin none` for a CA-signed certificate). If nobody changed it, someone may be intercepting the connection: do not sync over this network")]
+    PinMismatch { want: String, got: String },
+    #[error("the relay's certificate has expired (or this device's clock is wrong). Its operator must renew it: `certbot renew` and the relay picks it up, and a relay with --tls-acme renews by itself")]
+    Expired,
+    #[error("the relay's certificate is not valid yet: check this device's clock")]
+    NotYetValid,
+    #[error("the relay's certificate is signed by an authority this device does not trust. For a private CA or a TLS proxy, point SSL_CERT_FILE at its CA certificate (PEM) and retry. For a relay started with `--tls self-signed`, pass `--pin` with the pin it prints at start-up, or join with a code that carries it")]
+    UnknownIssuer,
+    #[error("the relay's certificate is not valid for the name in the URL{presented}. Use the host name the certificate was issued for (check for typos), or ask the relay's operator")]
+    WrongName { presented: String },
+    #[error("the server did not answer in TLS: is it a relay without TLS (then use ws://), or another service on that port?")]
+    NotTls,
+    #[error("the TLS handshake failed: {0}")]
+    Other(String),
+}
+
+impl Problem {
+    /// The TLS problem behind `err`, if any: looks through the error's
+    /// sources and the I/O errors wrapping them.
+    pub fn find(err: &(dyn std::error::Error + 'static)) -> Option<Problem> {
+        let mut next = Some(err);
+        while let Some(e) = next {
+            if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+                return Some(Problem::of(tls));
+            }
+            if let Some(inner) = e
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                if let Some(p) = Problem::find(inner) {
+                    return Some(p);
+                }
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    /// The problem a rustls error describes.
+    pub fn of(err: &rustls::Error) -> Problem {
+        use rustls::Error as E;
+        use CertificateError as C;
+        match err {
+            E::InvalidCertificate(cert) => match cert {
+                C::Expired | C::ExpiredContext { .. } => Problem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => Problem::NotYetValid,
+                C::UnknownIssuer => Problem::UnknownIssuer,
+                C::NotValidForName => Problem::WrongName {
+                    presented: String::new(),
+                },
+                C::NotValidForNameContext { presented, .. } => Problem::WrongName {
+                    presented: format!(
+                        " (it names {})",
+                        presented
+                            .iter()
+                            .take(5)
+                            .map(|n| printable(n))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+                C::Other(other) => match other.0.downcast_ref::<PinMismatch>() {
+                    Some(m) => Problem::PinMismatch {
+                        want: m.want.to_string(),
+                        got: m.got.to_string(),
+                    },
+                    None => Problem::Other(err.to_string()),
+                },
+                _ => Problem::Other(err.to_string()),
+            },
+            E::InvalidMessage(_) => Problem::NotTls,
+            _ => Problem::Other(err.to_string()),
+        }
+    }
+}
+
+/// Peer-supplied text (a certificate's names), safe to print.
+fn printable(s: &str) -> String {
+    s.chars()
+        .take(100)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_round_trip_and_refuse_garbage() {
+        let pin = Pin::of_spki(b"a key");
+        let text = pin.to_string();
+        assert!(text.starts_with("sha256:") && text.len() == 7 + 64, "{text}");
+        assert_eq!(text.parse::<Pin>().unwrap(), pin);
+        assert_eq!(text.to_uppercase().replace("SHA256", "sha256").parse::<Pin>().unwrap(), pin);
+        for bad in ["", "sha256:", "sha256:zz", &text[7..], "sha1:00", &text[..70]] {
+            let err = bad.parse::<Pin>().unwrap_err().to_string();
+            assert!(err.contains("sha256:"), "{err}");
+        }
+        assert!(pin.matches(&pin) && !pin.matches(&Pin::of_spki(b"another")));
+    }
+
+    #[test]
+    fn invites_carry_the_pin() {
+        let pin = Pin::of_spki(b"relay");
+        let code = invite_with_pin("0123abcd", Some(pin));
+        assert_eq!(split_invite(&code).unwrap(), ("0123abcd".into(), Some(pin)));
+        assert_eq!(split_invite(" 0123abcd\n").unwrap(), ("0123abcd".into(), None));
+        assert!(split_invite("0123abcd@sha256:00").is_err());
+    }
+
+    #[test]
+    fn a_pin_mismatch_is_explained_with_both_keys() {
+        let (want, got) = (Pin::of_spki(b"a"), Pin::of_spki(b"b"));
+        let err = rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+            Arc::new(PinMismatch { want, got }),
+        )));
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        let problem = Problem::find(&io).unwrap();
+        let text = problem.to_string();
+        assert!(text.contains(&want.to_string()) && text.contains(&got.to_string()), "{text}");
+        assert!(text.contains("--pin"), "{text}");
+    }
+}
