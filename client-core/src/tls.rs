@@ -296,10 +296,26 @@ mod tests {
     fn pins_round_trip_and_refuse_garbage() {
         let pin = Pin::of_spki(b"a key");
         let text = pin.to_string();
-        assert!(text.starts_with("sha256:") && text.len() == 7 + 64, "{text}");
+        assert!(
+            text.starts_with("sha256:") && text.len() == 7 + 64,
+            "{text}"
+        );
         assert_eq!(text.parse::<Pin>().unwrap(), pin);
-        assert_eq!(text.to_uppercase().replace("SHA256", "sha256").parse::<Pin>().unwrap(), pin);
-        for bad in ["", "sha256:", "sha256:zz", &text[7..], "sha1:00", &text[..70]] {
+        assert_eq!(
+            text.to_uppercase()
+                .replace("SHA256", "sha256")
+                .parse::<Pin>()
+                .unwrap(),
+            pin
+        );
+        for bad in [
+            "",
+            "sha256:",
+            "sha256:zz",
+            &text[7..],
+            "sha1:00",
+            &text[..70],
+        ] {
             let err = bad.parse::<Pin>().unwrap_err().to_string();
             assert!(err.contains("sha256:"), "{err}");
         }
@@ -311,7 +327,10 @@ mod tests {
         let pin = Pin::of_spki(b"relay");
         let code = invite_with_pin("0123abcd", Some(pin));
         assert_eq!(split_invite(&code).unwrap(), ("0123abcd".into(), Some(pin)));
-        assert_eq!(split_invite(" 0123abcd\n").unwrap(), ("0123abcd".into(), None));
+        assert_eq!(
+            split_invite(" 0123abcd\n").unwrap(),
+            ("0123abcd".into(), None)
+        );
         assert!(split_invite("0123abcd@sha256:00").is_err());
     }
 
@@ -324,7 +343,10 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
         let problem = Problem::find(&io).unwrap();
         let text = problem.to_string();
-        assert!(text.contains(&want.to_string()) && text.contains(&got.to_string()), "{text}");
+        assert!(
+            text.contains(&want.to_string()) && text.contains(&got.to_string()),
+            "{text}"
+        );
         assert!(text.contains("--pin"), "{text}");
     }
 }

@@ -33,7 +33,12 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
 /// Consumes a code: true if it existed (and now no longer does).
 pub fn take(data: &Path, code: &str) -> bool {
     // Devices send the code without the pin; accept it with one too.
-    let code = code.split('@').next().unwrap_or("").trim().to_ascii_lowercase();
+    let code = code
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }

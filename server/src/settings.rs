@@ -274,11 +274,7 @@ fn resolve_tls(
         }
         (None, None) => None,
         (Some(_), None) => return Err(SettingsError::TlsHalf("the key is missing".into())),
-        (None, Some(_)) => {
-            return Err(SettingsError::TlsHalf(
-                "the certificate is missing".into(),
-            ))
-        }
+        (None, Some(_)) => return Err(SettingsError::TlsHalf("the certificate is missing".into())),
     };
     if mode == Some(TlsMode::SelfSigned) {
         chosen.push("--tls self-signed");
@@ -316,11 +312,13 @@ fn resolve_tls(
             chosen.join(", ")
         )));
     }
-    Ok(files.or(acme).unwrap_or(if mode == Some(TlsMode::SelfSigned) {
-        Tls::SelfSigned
-    } else {
-        Tls::Off
-    }))
+    Ok(files
+        .or(acme)
+        .unwrap_or(if mode == Some(TlsMode::SelfSigned) {
+            Tls::SelfSigned
+        } else {
+            Tls::Off
+        }))
 }
 
 #[cfg(test)]
@@ -382,11 +380,20 @@ mod tests {
             a.resolve()
         };
         let err = args(|_| {}).unwrap_err().to_string();
-        assert!(err.contains("--tls self-signed") && err.contains("--tls-acme"), "{err}");
-        let s = args(|a| a.tls = Some(TlsMode::Off)).unwrap_err().to_string();
+        assert!(
+            err.contains("--tls self-signed") && err.contains("--tls-acme"),
+            "{err}"
+        );
+        let s = args(|a| a.tls = Some(TlsMode::Off))
+            .unwrap_err()
+            .to_string();
         assert!(s.contains("--tls off"), "{s}");
 
-        std::fs::write(&cfg, "data = \"/srv\"\ntls_acme = \"Relay.Example.com\"\nacme_directory = \"staging\"\n").unwrap();
+        std::fs::write(
+            &cfg,
+            "data = \"/srv\"\ntls_acme = \"Relay.Example.com\"\nacme_directory = \"staging\"\n",
+        )
+        .unwrap();
         let s = args(|a| a.acme_email = Some("me@example.com".into())).unwrap();
         assert_eq!(
             s.tls,

@@ -69,7 +69,10 @@ fn self_signed_dir(data: &Path) -> PathBuf {
 
 fn self_signed_paths(data: &Path) -> (PathBuf, PathBuf) {
     let dir = self_signed_dir(data);
-    (dir.join("self-signed-cert.pem"), dir.join("self-signed-key.pem"))
+    (
+        dir.join("self-signed-cert.pem"),
+        dir.join("self-signed-key.pem"),
+    )
 }
 
 /// The pin of the self-signed certificate in `data`, if the relay made one:
@@ -242,7 +245,9 @@ async fn drive_acme(
         };
         match event {
             Some(Ok(ok)) => tracing::info!(event = ?ok, "ACME"),
-            Some(Err(err)) => tracing::warn!(error = ?err, "ACME: could not get or renew the certificate; retrying"),
+            Some(Err(err)) => {
+                tracing::warn!(error = ?err, "ACME: could not get or renew the certificate; retrying")
+            }
             None => return,
         }
     }

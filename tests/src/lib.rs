@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod sim;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -37,6 +38,8 @@ pub fn binary() -> &'static Path {
 /// One device: its own home directory, removed on drop.
 pub struct Device {
     pub home: tempfile::TempDir,
+    /// Extra environment for every command (`SSL_CERT_FILE`, say).
+    env: Vec<(String, String)>,
 }
 
 impl Default for Device {
@@ -50,7 +53,15 @@ impl Device {
     pub fn new() -> Self {
         Device {
             home: tempfile::tempdir().expect("temp home"),
+            env: Vec::new(),
         }
+    }
+
+    /// This device, with `key=value` in every command's environment.
+    pub fn with_env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        let value = value.as_ref().to_string_lossy().into_owned();
+        self.env.push((key.to_string(), value));
+        self
     }
 
     /// A device with a fresh vault.
@@ -72,8 +83,26 @@ impl Device {
             .env("NO_COLOR", "1")
             .env_remove("VISUAL")
             .env_remove("EDITOR")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
+    }
+
+    /// `interlog sync --watch` in the background, stopped on drop.
+    pub fn watch(&self) -> Watch {
+        let child = self
+            .cmd(&["sync", "--watch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sync --watch");
+        Watch(child)
+    }
+
+    /// Whether this device has an interview with `id`.
+    pub fn has_interview(&self, id: &str) -> bool {
+        let out = self.run(&["--json", "list", "interviews"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains(id)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -124,6 +153,30 @@ impl Device {
     }
 }
 
+/// A background `interlog sync --watch`, killed on drop.
+pub struct Watch(std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `what` holds, or fails with `why` after 20 s.
+pub fn eventually(why: &str, what: impl FnMut() -> bool) {
+    eventually_within(std::time::Duration::from_secs(20), why, what)
+}
+
+/// Waits until `what` holds, or fails with `why` after `limit`.
+pub fn eventually_within(limit: std::time::Duration, why: &str, mut what: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !what() {
+        assert!(std::time::Instant::now() < deadline, "{why}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The offline story both transports (files, relay) must merge: the same
 /// interview edited on two devices, different fields on each (rating and
 /// `improve` on the laptop, notes and `improve` on the phone), so that
@@ -155,6 +208,14 @@ pub struct TestRelay {
     pub addr: String,
     level: String,
     log: Arc<Mutex<String>>,
+    /// Flags and environment beyond the defaults, kept for restarts.
+    extra: Extra,
+}
+
+#[derive(Clone, Default)]
+struct Extra {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl TestRelay {
@@ -170,15 +231,45 @@ impl TestRelay {
 
     /// A relay with its data in a given directory and `INTERLOG_LOG=level`.
     pub fn start_in(data: tempfile::TempDir, level: &str) -> Self {
+        Self::launch(data, "127.0.0.1:0", level, Extra::default())
+    }
+
+    /// A relay listening on `listen`, with more flags (`--tls self-signed`,
+    /// say; `--registration` replaces the default `open`) and environment.
+    pub fn start_with(
+        data: tempfile::TempDir,
+        listen: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let extra = Extra {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        Self::launch(data, listen, "info", extra)
+    }
+
+    fn launch(data: tempfile::TempDir, listen: &str, level: &str, extra: Extra) -> Self {
         let log = Arc::default();
-        let (child, addr) = Self::spawn(data.path(), "127.0.0.1:0", level, &log);
+        let (child, addr) = Self::spawn(data.path(), listen, level, &log, &extra);
         TestRelay {
             child: Some(child),
             data,
             addr,
             level: level.to_string(),
             log,
+            extra,
         }
+    }
+
+    /// The pin a relay with `--tls self-signed` logged at start-up.
+    pub fn pin(&self) -> Option<String> {
+        let log = self.log();
+        let at = log.rfind("pin=")?;
+        log[at + 4..].split_whitespace().next().map(str::to_string)
     }
 
     /// The relay process's id.
@@ -205,20 +296,18 @@ impl TestRelay {
         listen: &str,
         level: &str,
         log: &Arc<Mutex<String>>,
+        extra: &Extra,
     ) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
-        let mut child = Command::new(binary())
-            .args([
-                "relay",
-                "--listen",
-                listen,
-                "--registration",
-                "open",
-                "--metrics",
-                "off",
-                "--data",
-            ])
+        let mut cmd = Command::new(binary());
+        cmd.args(["relay", "--listen", listen, "--metrics", "off", "--data"])
             .arg(data)
+            .args(&extra.args);
+        if !extra.args.iter().any(|a| a == "--registration") {
+            cmd.args(["--registration", "open"]);
+        }
+        let mut child = cmd
+            .envs(extra.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
             .env("INTERLOG_LOG", level)
             .stdin(Stdio::null())
@@ -259,8 +348,19 @@ impl TestRelay {
         (child, addr)
     }
 
+    /// `ws://ADDR`, or `wss://ADDR` for a relay with TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let tls = self.extra.args.iter().any(|a| a.starts_with("--tls"));
+        format!("{}://{}", if tls { "wss" } else { "ws" }, self.addr)
+    }
+
+    /// The relay's port.
+    pub fn port(&self) -> u16 {
+        self.addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the relay's address has a port")
     }
 
     /// kill -9, no goodbye.
@@ -277,7 +377,13 @@ impl TestRelay {
         // The port may take a moment to be free again.
         for attempt in 0..50 {
             let result = std::panic::catch_unwind(|| {
-                Self::spawn(self.data.path(), &self.addr, &self.level, &self.log)
+                Self::spawn(
+                    self.data.path(),
+                    &self.addr,
+                    &self.level,
+                    &self.log,
+                    &self.extra,
+                )
             });
             match result {
                 Ok((child, _)) => {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use interlog_e2e::{Device, TestRelay};
+use interlog_e2e::{eventually, Device, TestRelay};
 
 /// A device that created the vault and synced it to `relay`.
 fn first_device(relay: &TestRelay) -> Device {
@@ -153,41 +153,17 @@ fn a_third_device_joins_and_gets_everything_through_a_snapshot() {
     assert_eq!(devices.as_array().unwrap().len(), 3);
 }
 
-struct Watch(std::process::Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn watch(d: &Device) -> Watch {
-    let child = d
-        .cmd(&["sync", "--watch"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    Watch(child)
-}
-
-fn has_interview(d: &Device, id: &str) -> bool {
-    let out = d.run(&["--json", "list", "interviews"]);
-    out.status.success() && String::from_utf8_lossy(&out.stdout).contains(id)
-}
-
 #[test]
 fn with_both_devices_watching_an_interview_shows_on_the_other_within_a_second() {
     let relay = TestRelay::start();
     let a = first_device(&relay);
     let b = joined(&a);
-    let _wa = watch(&a);
-    let _wb = watch(&b);
+    let _wa = a.watch();
+    let _wb = b.watch();
     // Let both watchers connect: a first interview must make the trip.
     let warmup = a.log(&["Warmup"]);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !has_interview(&b, &warmup) {
+    while !b.has_interview(&warmup) {
         assert!(
             Instant::now() < deadline,
             "the watchers never delivered the first interview"
@@ -199,7 +175,7 @@ fn with_both_devices_watching_an_interview_shows_on_the_other_within_a_second() 
     for i in 0..5 {
         let id = a.log(&[&format!("Live {i}")]);
         let logged = Instant::now();
-        while !has_interview(&b, &id) {
+        while !b.has_interview(&id) {
             assert!(
                 logged.elapsed() < Duration::from_secs(5),
                 "interview {i} never arrived"
@@ -216,20 +192,11 @@ fn with_both_devices_watching_an_interview_shows_on_the_other_within_a_second() 
     // And the other way round.
     let id = b.log(&["From B"]);
     let logged = Instant::now();
-    while !has_interview(&a, &id) {
+    while !a.has_interview(&id) {
         assert!(
             logged.elapsed() < Duration::from_secs(5),
             "B's interview never reached A"
         );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until `what` holds, or fails with `why` after 20 s.
-fn eventually(why: &str, what: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !what() {
-        assert!(Instant::now() < deadline, "{why}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -240,7 +207,7 @@ fn a_watcher_lends_its_store_to_commands_and_there_is_one_per_device() {
     let a = first_device(&relay);
     let b = joined(&a);
     let socket = a.home().join("watch.sock");
-    let wa = watch(&a);
+    let wa = a.watch();
     eventually("the watcher never opened its socket", || socket.exists());
 
     // A second watcher for the same home is refused, and says why.
@@ -256,7 +223,7 @@ fn a_watcher_lends_its_store_to_commands_and_there_is_one_per_device() {
             a.json(&["sync", "status"])["pending_changes"] == 0
         });
         b.ok(&["sync"]);
-        assert!(has_interview(&b, &id), "interview {i} did not reach B");
+        assert!(b.has_interview(&id), "interview {i} did not reach B");
     }
 
     // A watcher killed while it holds the store leaves its socket behind:
@@ -264,13 +231,13 @@ fn a_watcher_lends_its_store_to_commands_and_there_is_one_per_device() {
     drop(wa);
     assert!(socket.exists());
     let id = a.log(&["After the kill"]);
-    let _wa = watch(&a);
+    let _wa = a.watch();
     let id2 = a.log(&["With the new watcher"]);
     eventually("the new watcher never sent the changes", || {
         a.json(&["sync", "status"])["pending_changes"] == 0
     });
     b.ok(&["sync"]);
-    assert!(has_interview(&b, &id) && has_interview(&b, &id2));
+    assert!(b.has_interview(&id) && b.has_interview(&id2));
 }
 
 #[test]
@@ -313,7 +280,7 @@ fn killing_the_relay_mid_sync_loses_nothing_acknowledged() {
     assert_eq!(a.export(), b.export());
     for id in &ids {
         assert!(
-            has_interview(&b, id) && has_interview(&a, id),
+            b.has_interview(id) && a.has_interview(id),
             "interview {id} was lost"
         );
     }
@@ -378,7 +345,7 @@ fn a_wrong_key_is_detected_before_anything_is_pushed() {
     );
     a.ok(&["sync"]);
     assert!(
-        !has_interview(&a, &secret),
+        !a.has_interview(&secret),
         "nothing from the wrong key reached the vault"
     );
 

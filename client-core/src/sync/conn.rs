@@ -68,9 +68,16 @@ fn is_local(host: &str) -> bool {
         }
         Err(_) => {
             !host.contains('.')
-                || [".localhost", ".local", ".lan", ".home", ".internal", ".home.arpa"]
-                    .iter()
-                    .any(|suffix| host.ends_with(suffix))
+                || [
+                    ".localhost",
+                    ".local",
+                    ".lan",
+                    ".home",
+                    ".internal",
+                    ".home.arpa",
+                ]
+                .iter()
+                .any(|suffix| host.ends_with(suffix))
         }
     }
 }

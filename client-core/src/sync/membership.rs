@@ -82,7 +82,7 @@ impl Membership {
     /// Writes the key file, owner-only from the moment it exists.
     pub fn save(&self, path: &Path) -> Result<(), SyncError> {
         let text = serde_json::to_string_pretty(&KeyFile::of(self))
-        .map_err(|e| SyncError::Other(e.to_string()))?;
+            .map_err(|e| SyncError::Other(e.to_string()))?;
         let tmp = path.with_extension("tmp");
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -166,7 +166,9 @@ mod tests {
             (m.relay.clone(), None, m.vault.clone(), m.key.clone())
         );
         m.pin = Some(Pin::of_spki(b"relay key"));
-        let back = JoinCode::parse(&JoinCode::new(&m).encode()).unwrap().membership();
+        let back = JoinCode::parse(&JoinCode::new(&m).encode())
+            .unwrap()
+            .membership();
         assert_eq!(back.pin, m.pin, "the pin travels in the code");
         assert!(JoinCode::parse("hello").is_err());
         assert!(JoinCode::parse("interlog1:zz").is_err());
