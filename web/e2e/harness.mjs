@@ -40,24 +40,32 @@ function tempDir(prefix) {
   return d;
 }
 
-/** A relay on 127.0.0.1:0 serving the built app; resolves to its address. */
-export async function startRelay() {
+/**
+ * A relay on 127.0.0.1:0 serving the built app. With `{ tls: true }` it
+ * serves https with a self-signed certificate (`--tls self-signed`), as a
+ * phone needs for offline use. Resolves to `{ addr, pin, origin, ws }`:
+ * the pin is the relay's key (`sha256:HEX`), null without TLS.
+ */
+export async function startRelay({ tls = false } = {}) {
   const data = tempDir("interlog-relay-");
-  const child = spawn(
-    binary(),
-    ["relay", "--listen", "127.0.0.1:0", "--registration", "open", "--metrics", "off", "--data", data, "--app-dir", dist],
-    { env: { ...process.env, NO_COLOR: "1", INTERLOG_LOG: "info" }, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const args = ["relay", "--listen", "127.0.0.1:0", "--registration", "open", "--metrics", "off", "--data", data, "--app-dir", dist];
+  if (tls) args.push("--tls", "self-signed");
+  const child = spawn(binary(), args, {
+    env: { ...process.env, NO_COLOR: "1", INTERLOG_LOG: "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   cleanups.push(() => child.kill("SIGKILL"));
   const lines = createInterface({ input: child.stderr });
-  const addr = await new Promise((ok, fail) => {
+  const [addr, pin] = await new Promise((ok, fail) => {
     child.on("exit", (code) => fail(new Error(`the relay exited (${code}) before listening`)));
     lines.on("line", (line) => {
       const m = /addr=(\S+)/.exec(line);
-      if (m) ok(m[1]);
+      if (m) ok([m[1], /pin=(\S+)/.exec(line)?.[1] ?? null]);
     });
   });
-  return addr;
+  const origin = `${tls ? "https" : "http"}://${addr}`;
+  const ws = `${tls ? "wss" : "ws"}://${addr}`;
+  return { addr, pin, origin, ws };
 }
 
 /** A CLI device with its own home. */
@@ -68,13 +76,17 @@ export function device() {
   return { home, run, json: (args) => JSON.parse(run(["--json", ...args])) };
 }
 
-/** Headless Debian chromium with a fresh profile, and a phone-sized page. */
-export async function phone() {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+/**
+ * Headless Debian chromium with a fresh profile, and a phone-sized page.
+ * With a relay's `pin`, chromium trusts that key as a phone trusts a real
+ * certificate (--ignore-certificate-errors-spki-list takes the same SHA-256
+ * of the SubjectPublicKeyInfo, in base64): the page is a secure context and
+ * its service worker registers, as on a relay with a CA-signed certificate.
+ */
+export async function phone({ pin = null } = {}) {
+  const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+  if (pin) args.push(`--ignore-certificate-errors-spki-list=${Buffer.from(pin.replace(/^sha256:/, ""), "hex").toString("base64")}`);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args });
   cleanups.push(() => void browser.close());
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },

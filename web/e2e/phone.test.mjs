@@ -1,6 +1,7 @@
 // The phone and the laptop, end to end: the app (built, served by a real
-// relay) joins the vault of a CLI device, logs an interview offline, syncs it
-// when the network is back, and shows an edit made on the laptop.
+// relay over https) joins the vault of a CLI device, logs an interview
+// offline, syncs it when the network is back, and shows an edit made on the
+// laptop.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
@@ -11,16 +12,19 @@ after(cleanup);
 const SECOND = 1000;
 
 test("a phone joins, logs offline, syncs, and sees the laptop's edit", { timeout: 180 * SECOND }, async () => {
-  const addr = await startRelay();
+  // https, as a phone needs for offline use (a service worker needs a
+  // secure context, and only localhost is one over plain http).
+  const relay = await startRelay({ tls: true });
   const laptop = device();
   laptop.run(["init"]);
   laptop.run(["log", "Acme", "--role", "Staff Engineer", "--kind", "technical", "--rating", "4"]);
-  laptop.run(["sync", "--relay", `ws://${addr}`]);
+  laptop.run(["sync", "--relay", relay.ws, "--pin", relay.pin]);
   const code = laptop.json(["pair"]).code;
   assert.match(code, /^interlog1:/);
 
-  const { context, page } = await phone();
-  await page.goto(`http://${addr}/app/`);
+  const { context, page } = await phone({ pin: relay.pin });
+  await page.goto(`${relay.origin}/app/`);
+  assert.equal(await page.evaluate(() => window.isSecureContext && location.protocol), "https:");
   await page.getByRole("heading", { name: "Join your vault" }).waitFor();
 
   // A bad code gets a clear message, and nothing is joined.

@@ -10,7 +10,7 @@ const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice
 mkdirSync(out, { recursive: true });
 
 try {
-  const addr = await startRelay();
+  const { addr } = await startRelay();
   const laptop = device();
   laptop.run(["init"]);
   laptop.run(["contact", "add", "Ana Lima", "--kind", "recruiter", "--company", "Acme", "--email", "ana@acme.example", "--met", "Rust meetup", "--keep-in-touch", "30", "--set", `last_contacted=${daysAgo(45)}`]);
