@@ -50,7 +50,7 @@ pub struct Config {
     pub steady_rate: f64,
     /// Keep the vaults and relay data here instead of a temporary directory.
     pub keep: Option<PathBuf>,
-    /// Figures to run (1 to 6); empty: all.
+    /// Figures to run (1 to 7); empty: all.
     pub only: Vec<u8>,
 }
 
@@ -119,7 +119,7 @@ pub fn run(cfg: &Config, progress: &dyn Fn(&str)) -> Result<Outcome> {
     notes.push(format!("load average at start: {}", load_average()));
 
     let relay = procs::Relay::start(&bin, &dir.join("relay"))?;
-    let needs_big = [1, 4, 5, 6].iter().any(|f| cfg.wants(*f));
+    let needs_big = [1, 4, 5, 6, 7].iter().any(|f| cfg.wants(*f));
     let big = if needs_big {
         progress(&format!(
             "building the big vault ({} interviews, {} contacts, {} opportunities, {} offers, {} follow-ups)...",
@@ -174,6 +174,10 @@ pub fn run(cfg: &Config, progress: &dyn Fn(&str)) -> Result<Outcome> {
         )?);
     }
     drop(relay);
+    if let Some(b) = big.as_ref().filter(|_| cfg.wants(7)) {
+        progress("figure 7: no-op sync and join over wss:// and ws://...");
+        rows.extend(figures::tls::run(&rt, &bin, b, &dir, cfg.repeats)?);
+    }
     if cfg.wants(3) {
         progress(&format!(
             "figure 3: relay capacity with {} devices...",

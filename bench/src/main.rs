@@ -13,7 +13,7 @@ struct Args {
     /// Tiny sizes: every code path in a few seconds (the smoke test's mode)
     #[arg(long)]
     quick: bool,
-    /// Only these figures (1-6), e.g. --only 1,4
+    /// Only these figures (1-7), e.g. --only 1,4
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// Repetitions of each timed command

@@ -158,6 +158,17 @@ pub async fn handshake(relay: &str) -> Result<Duration> {
     Ok(took)
 }
 
+/// Time to connect as the CLI does: TCP, TLS for `wss://` (trusting `pin`)
+/// and the WebSocket handshake.
+pub async fn client_handshake(relay: &str, pin: Option<&str>) -> Result<Duration> {
+    let pin = pin.map(str::parse).transpose()?;
+    let started = Instant::now();
+    let mut conn = interlog_core::sync::Connection::connect(relay, pin).await?;
+    let took = started.elapsed();
+    conn.close().await;
+    Ok(took)
+}
+
 /// Round trips of a WebSocket ping on one open connection to the relay,
 /// which the relay's WebSocket layer answers without touching the protocol.
 pub async fn ping_round_trips(relay: &str, n: usize) -> Result<Vec<Duration>> {

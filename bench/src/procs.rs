@@ -71,10 +71,17 @@ pub struct Relay {
     child: Child,
     pub data: PathBuf,
     pub addr: String,
+    /// The key of a relay with `--tls self-signed`.
+    pub pin: Option<String>,
 }
 
 impl Relay {
     pub fn start(bin: &Path, data: &Path) -> Result<Relay> {
+        Self::start_with(bin, data, &[])
+    }
+
+    /// [`Self::start`] with more flags (`--tls self-signed`, say).
+    pub fn start_with(bin: &Path, data: &Path, extra: &[&str]) -> Result<Relay> {
         let mut child = Command::new(bin)
             .args([
                 "relay",
@@ -87,6 +94,7 @@ impl Relay {
                 "--data",
             ])
             .arg(data)
+            .args(extra)
             .env("NO_COLOR", "1")
             // Info logs a line per connection: noise in CPU time per append.
             .env("INTERLOG_LOG", "info")
@@ -97,17 +105,19 @@ impl Relay {
             .context("start the relay")?;
         let stderr = child.stderr.take().context("relay stderr")?;
         let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
+        let field = |line: &str, name: &str| {
+            line.split(name)
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string)
+        };
+        let (addr, pin) = loop {
             let line = match lines.next() {
                 Some(l) => l?,
                 None => bail!("the relay exited before listening"),
             };
-            if let Some(rest) = line.split("addr=").nth(1) {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
+            if let Some(addr) = field(&line, "addr=") {
+                break (addr, field(&line, "pin="));
             }
         };
         std::thread::spawn(move || for _ in lines {});
@@ -115,11 +125,14 @@ impl Relay {
             child,
             data: data.to_path_buf(),
             addr,
+            pin,
         })
     }
 
+    /// `ws://ADDR`, or `wss://ADDR` for a relay with TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let scheme = if self.pin.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn pid(&self) -> u32 {

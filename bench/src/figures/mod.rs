@@ -7,6 +7,7 @@ pub mod cli;
 pub mod incremental;
 pub mod noop;
 pub mod storage;
+pub mod tls;
 
 use std::path::Path;
 
