@@ -68,12 +68,27 @@ export function device() {
   return { home, run, json: (args) => JSON.parse(run(["--json", ...args])) };
 }
 
-/** Headless Debian chromium with a fresh profile, and a phone-sized page. */
-export async function phone() {
+/**
+ * Headless Debian chromium with a fresh profile, and a phone-sized page.
+ * `hosts` maps host names to addresses (chromium's --host-resolver-rules), so
+ * a page can be opened as a LAN address would be: not localhost, so not a
+ * secure context over plain http.
+ */
+export async function phone({ hosts = {} } = {}) {
+  const rules = Object.entries(hosts).map(([name, ip]) => `MAP ${name} ${ip}`);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      ...(rules.length ? [`--host-resolver-rules=${rules.join(",")}`] : []),
+    ],
   });
   cleanups.push(() => void browser.close());
   const context = await browser.newContext({
