@@ -10,7 +10,8 @@
 //! - [`conn`]: one WebSocket connection's protocol state machine.
 //! - [`hub`]: per-vault live fan-out and connection limits.
 //! - [`invites`]: one-time registration codes.
-//! - [`app`]: the phone app's static files at `/app/`.
+//! - [`app`]: the phone app at `/app/`, built in or from `--app-dir`.
+//! - [`landing`]: the page at `/`, saying what the relay is.
 //! - [`tls`]: HTTPS and `wss://`: certificate files, self-signed, ACME.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests bind
@@ -21,6 +22,7 @@ pub mod app;
 pub mod conn;
 pub mod hub;
 pub mod invites;
+pub mod landing;
 pub mod settings;
 pub mod store;
 pub mod tls;
@@ -157,9 +159,12 @@ pub async fn run_with_store<S: RelayStore>(
         });
     }
     let app = Router::new()
+        .route("/", get(landing::page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/sync", get(upgrade::<S>))
-        .merge(app::routes(shared.settings.app_dir.clone()))
+        .merge(app::routes(app::AppFiles::new(
+            shared.settings.app_dir.clone(),
+        )))
         .with_state(shared.clone());
     let acceptor =
         tls::Acceptor::new(&shared.settings.tls, &shared.settings.data, rx.clone()).await?;

@@ -32,8 +32,9 @@ pub struct RelayArgs {
     /// Address for Prometheus metrics, or "off" [default: 127.0.0.1:7879]
     #[arg(long, env = "INTERLOG_RELAY_METRICS", value_name = "ADDR")]
     pub metrics: Option<String>,
-    /// Directory of the built phone app, served at /app/ [default: web/dist of
-    /// the source tree this relay was built from]
+    /// Serve the phone app at /app/ from this directory instead of the copy
+    /// built into the relay (for developing the app: the output of npm run
+    /// build in web/)
     #[arg(long, env = "INTERLOG_RELAY_APP_DIR", value_name = "DIR")]
     pub app_dir: Option<PathBuf>,
     /// TLS from these PEM files (with --tls-key), read again when they change
@@ -153,15 +154,11 @@ pub struct Settings {
     pub registration: Registration,
     /// `None`: no metrics listener.
     pub metrics: Option<String>,
-    /// The built phone app (`npm run build` in `web/`), served at `/app/`.
-    pub app_dir: PathBuf,
+    /// A directory to serve the phone app from at `/app/` instead of the
+    /// copy built into the relay (for developing the app).
+    pub app_dir: Option<PathBuf>,
     pub tls: Tls,
     pub limits: Limits,
-}
-
-/// Where a relay built from a clone finds the phone app after `npm run build`.
-pub fn default_app_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
 }
 
 impl Settings {
@@ -172,7 +169,7 @@ impl Settings {
             data: data.to_path_buf(),
             registration: Registration::Open,
             metrics: None,
-            app_dir: default_app_dir(),
+            app_dir: None,
             tls: Tls::Off,
             limits: Limits::default(),
         }
@@ -230,10 +227,7 @@ impl RelayArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Invite),
             metrics: (metrics != "off").then_some(metrics),
-            app_dir: self
-                .app_dir
-                .or(file.app_dir)
-                .unwrap_or_else(default_app_dir),
+            app_dir: self.app_dir.or(file.app_dir),
             tls,
             limits: Limits {
                 max_frame_bytes: file
@@ -346,7 +340,7 @@ mod tests {
         assert_eq!(s.registration, Registration::Invite);
         assert_eq!(s.metrics.as_deref(), Some("127.0.0.1:7879"));
         assert_eq!(s.limits.appends_per_second, 5);
-        assert_eq!(s.app_dir, default_app_dir());
+        assert_eq!(s.app_dir, None, "the app built into the relay");
 
         std::fs::write(&cfg, "colour = \"blue\"\n").unwrap();
         let err = RelayArgs {

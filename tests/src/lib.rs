@@ -206,16 +206,53 @@ pub struct TestRelay {
     child: Option<std::process::Child>,
     pub data: tempfile::TempDir,
     pub addr: String,
-    level: String,
+    launch: Launch,
     log: Arc<Mutex<String>>,
-    /// Flags and environment beyond the defaults, kept for restarts.
-    extra: Extra,
 }
 
-#[derive(Clone, Default)]
-struct Extra {
+/// How a [`TestRelay`] process is started, again on each restart.
+struct Launch {
+    /// The `interlog` binary to run.
+    bin: PathBuf,
+    /// Its working directory; `None`: the test's own.
+    cwd: Option<PathBuf>,
+    /// `INTERLOG_LOG`.
+    level: String,
+    /// Flags beyond the defaults (`--tls self-signed`, say).
     args: Vec<String>,
+    /// Environment beyond the defaults.
     env: Vec<(String, String)>,
+}
+
+impl Launch {
+    fn of(level: &str) -> Launch {
+        Launch {
+            bin: binary().to_path_buf(),
+            cwd: None,
+            level: level.to_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// One HTTP response from [`TestRelay::http_get`].
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The value of header `name` (any case), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 impl TestRelay {
@@ -231,7 +268,7 @@ impl TestRelay {
 
     /// A relay with its data in a given directory and `INTERLOG_LOG=level`.
     pub fn start_in(data: tempfile::TempDir, level: &str) -> Self {
-        Self::launch(data, "127.0.0.1:0", level, Extra::default())
+        Self::launch(data, "127.0.0.1:0", Launch::of(level))
     }
 
     /// A relay listening on `listen`, with more flags (`--tls self-signed`,
@@ -242,26 +279,42 @@ impl TestRelay {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
-        let extra = Extra {
+        let launch = Launch {
             args: args.iter().map(|a| a.to_string()).collect(),
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Launch::of("info")
         };
-        Self::launch(data, listen, "info", extra)
+        Self::launch(data, listen, launch)
     }
 
-    fn launch(data: tempfile::TempDir, listen: &str, level: &str, extra: Extra) -> Self {
+    /// A relay run as an installed copy would be: `bin` (a copy of the
+    /// `interlog` binary, away from the source tree) with its working
+    /// directory in `cwd`.
+    pub fn start_installed(bin: &Path, cwd: &Path) -> Self {
+        let launch = Launch {
+            bin: bin.to_path_buf(),
+            cwd: Some(cwd.to_path_buf()),
+            ..Launch::of("info")
+        };
+        Self::launch(
+            tempfile::tempdir().expect("relay data dir"),
+            "127.0.0.1:0",
+            launch,
+        )
+    }
+
+    fn launch(data: tempfile::TempDir, listen: &str, launch: Launch) -> Self {
         let log = Arc::default();
-        let (child, addr) = Self::spawn(data.path(), listen, level, &log, &extra);
+        let (child, addr) = Self::spawn(&launch, data.path(), listen, &log);
         TestRelay {
             child: Some(child),
             data,
             addr,
-            level: level.to_string(),
+            launch,
             log,
-            extra,
         }
     }
 
@@ -292,24 +345,30 @@ impl TestRelay {
     }
 
     fn spawn(
+        launch: &Launch,
         data: &Path,
         listen: &str,
-        level: &str,
         log: &Arc<Mutex<String>>,
-        extra: &Extra,
     ) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(&launch.bin);
+        if let Some(cwd) = &launch.cwd {
+            cmd.current_dir(cwd);
+        }
         cmd.args(["relay", "--listen", listen, "--metrics", "off", "--data"])
             .arg(data)
-            .args(&extra.args);
-        if !extra.args.iter().any(|a| a == "--registration") {
+            .args(&launch.args);
+        if !launch.args.iter().any(|a| a == "--registration") {
             cmd.args(["--registration", "open"]);
         }
         let mut child = cmd
-            .envs(extra.env.iter().map(|(k, v)| (k, v)))
+            // Only the flags above: no app directory or config file from the
+            // environment the tests run in.
+            .env_remove("INTERLOG_RELAY_APP_DIR")
+            .env_remove("INTERLOG_RELAY_CONFIG")
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
-            .env("INTERLOG_LOG", level)
+            .env("INTERLOG_LOG", &launch.level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -350,7 +409,7 @@ impl TestRelay {
 
     /// `ws://ADDR`, or `wss://ADDR` for a relay with TLS.
     pub fn url(&self) -> String {
-        let tls = self.extra.args.iter().any(|a| a.starts_with("--tls"));
+        let tls = self.launch.args.iter().any(|a| a.starts_with("--tls"));
         format!("{}://{}", if tls { "wss" } else { "ws" }, self.addr)
     }
 
@@ -361,6 +420,44 @@ impl TestRelay {
             .next()
             .and_then(|p| p.parse().ok())
             .expect("the relay's address has a port")
+    }
+
+    /// One plain HTTP/1.1 GET of `path` from the relay, as a browser would
+    /// send it.
+    pub fn http_get(&self, path: &str) -> HttpResponse {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&self.addr).expect("connect to the relay");
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("set a read timeout");
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send the request");
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).expect("read the response");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete HTTP response");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("an HTTP status line");
+        let response = HttpResponse {
+            status,
+            head,
+            body: raw[split + 4..].to_vec(),
+        };
+        assert!(
+            response.header("transfer-encoding").is_none(),
+            "http_get reads whole bodies, not chunked ones: {}",
+            response.head
+        );
+        response
     }
 
     /// kill -9, no goodbye.
@@ -377,13 +474,7 @@ impl TestRelay {
         // The port may take a moment to be free again.
         for attempt in 0..50 {
             let result = std::panic::catch_unwind(|| {
-                Self::spawn(
-                    self.data.path(),
-                    &self.addr,
-                    &self.level,
-                    &self.log,
-                    &self.extra,
-                )
+                Self::spawn(&self.launch, self.data.path(), &self.addr, &self.log)
             });
             match result {
                 Ok((child, _)) => {

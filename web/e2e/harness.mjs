@@ -82,9 +82,14 @@ export function device() {
  * certificate (--ignore-certificate-errors-spki-list takes the same SHA-256
  * of the SubjectPublicKeyInfo, in base64): the page is a secure context and
  * its service worker registers, as on a relay with a CA-signed certificate.
+ * `hosts` maps host names to addresses (chromium's --host-resolver-rules), so
+ * a page can be opened as a LAN address would be: not localhost, so not a
+ * secure context over plain http.
  */
-export async function phone({ pin = null } = {}) {
+export async function phone({ pin = null, hosts = {} } = {}) {
+  const rules = Object.entries(hosts).map(([name, ip]) => `MAP ${name} ${ip}`);
   const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+  if (rules.length) args.push(`--host-resolver-rules=${rules.join(",")}`);
   if (pin) args.push(`--ignore-certificate-errors-spki-list=${Buffer.from(pin.replace(/^sha256:/, ""), "hex").toString("base64")}`);
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args });
   cleanups.push(() => void browser.close());

@@ -26,6 +26,7 @@ test("a phone joins, logs offline, syncs, and sees the laptop's edit", { timeout
   await page.goto(`${relay.origin}/app/`);
   assert.equal(await page.evaluate(() => window.isSecureContext && location.protocol), "https:");
   await page.getByRole("heading", { name: "Join your vault" }).waitFor();
+  assert.ok(await page.locator("#offline-note").isHidden(), "on 127.0.0.1 the app works offline and says nothing about it");
 
   // A bad code gets a clear message, and nothing is joined.
   await page.getByLabel("Join code").fill("interlog1:not-hex");
@@ -92,4 +93,20 @@ test("a phone joins, logs offline, syncs, and sees the laptop's edit", { timeout
   await page.locator('[data-field="notes"]').getByText("edited on the laptop").waitFor({ timeout: 30 * SECOND });
   await page.getByText("★★★☆☆").waitFor();
   await sync.getByText("Synced").waitFor();
+});
+
+test("over plain http from another host, the app says in one line that offline use needs https", { timeout: 60 * SECOND }, async () => {
+  const addr = await startRelay();
+  const port = addr.split(":").pop();
+  const { page } = await phone({ hosts: { "relay.lan.test": "127.0.0.1" } });
+  await page.goto(`http://relay.lan.test:${port}/app/`);
+  await page.getByRole("heading", { name: "Join your vault" }).waitFor();
+  assert.equal(await page.evaluate(() => window.isSecureContext), false);
+  const note = page.getByRole("note");
+  await note.waitFor();
+  assert.equal(
+    (await note.textContent())?.trim(),
+    "Offline use needs https: this page was opened over plain http, so the browser won't keep it for offline use. See docs/phone.md.",
+  );
+  assert.equal(await page.evaluate(() => navigator.serviceWorker?.controller ?? null), null);
 });

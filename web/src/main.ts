@@ -1,12 +1,14 @@
 /**
- * Boots the app: loads Automerge's wasm (a separate file the service worker
- * caches), opens the local store, then shows the join screen or the vault
- * and keeps it synced with the relay that served this page.
+ * Boots the app: registers the service worker (or says in one line why the
+ * app cannot work offline), loads Automerge's wasm (a separate file the
+ * service worker caches), opens the local store, then shows the join screen
+ * or the vault and keeps it synced with the relay that served this page.
  */
 import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { initializeWasm } from "@automerge/automerge/slim";
 
 import "./style.css";
+import { noOfflineReason, registrationFailed } from "./offline";
 import { openStore, type Store } from "./store";
 import { join, Syncer, syncUrl, webSocketDial } from "./sync";
 import { type Ctx, contactsScreen, detailScreen, h, interviewsScreen, joinScreen, logScreen, opportunitiesScreen, statusText, todayScreen } from "./ui";
@@ -15,6 +17,7 @@ import { Vault } from "./vault";
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
 const syncButton = document.getElementById("sync")!;
+const offlineNote = document.getElementById("offline-note")!;
 
 let flashMessage = "";
 
@@ -89,10 +92,15 @@ function showJoin(store: Store, error?: string): void {
   );
 }
 
+function showNoOffline(reason: string): void {
+  offlineNote.textContent = reason;
+  offlineNote.hidden = false;
+}
+
 async function boot(): Promise<void> {
-  if ("serviceWorker" in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register("./sw.js", { scope: "./" }).catch(() => {});
-  }
+  const reason = noOfflineReason({ secureContext: window.isSecureContext, serviceWorker: "serviceWorker" in navigator, protocol: location.protocol });
+  if (reason) showNoOffline(reason);
+  else navigator.serviceWorker.register("./sw.js", { scope: "./" }).catch((e) => showNoOffline(registrationFailed(e)));
   await initializeWasm(wasmUrl);
   const store = await openStore();
   const vault = await Vault.open(store);
