@@ -48,28 +48,41 @@ pub fn run(
     for (scheme, m) in [("wss://", &tls), ("ws://", &plain)] {
         let f = noop_floor(m);
         rows.push(
-            Row::new("7", &format!("no-op `interlog sync` over {scheme}"), ms(m.noop))
-                .floor(
-                    format!("{} (start {} + handshake {})", ms(f), ms(m.start), ms(m.handshake)),
-                    m.noop.as_secs_f64(),
-                    f.as_secs_f64(),
-                )
-                .target("<= 1.5x floor", ratio(m.noop, f) <= 1.5),
+            Row::new(
+                "7",
+                &format!("no-op `interlog sync` over {scheme}"),
+                ms(m.noop),
+            )
+            .floor(
+                format!(
+                    "{} (start {} + handshake {})",
+                    ms(f),
+                    ms(m.start),
+                    ms(m.handshake)
+                ),
+                m.noop.as_secs_f64(),
+                f.as_secs_f64(),
+            )
+            .target("<= 1.5x floor", ratio(m.noop, f) <= 1.5),
         );
     }
     rows.push(
-        Row::new("7", "`interlog join` of the big vault over wss://", ms(tls.join))
-            .floor(
-                format!(
-                    "{} (join over ws:// {} + TLS handshake {})",
-                    ms(join_floor),
-                    ms(plain.join),
-                    ms(tls.handshake.saturating_sub(plain.handshake))
-                ),
-                tls.join.as_secs_f64(),
-                join_floor.as_secs_f64(),
-            )
-            .target("<= 1.2x floor", ratio(tls.join, join_floor) <= 1.2),
+        Row::new(
+            "7",
+            "`interlog join` of the big vault over wss://",
+            ms(tls.join),
+        )
+        .floor(
+            format!(
+                "{} (join over ws:// {} + TLS handshake {})",
+                ms(join_floor),
+                ms(plain.join),
+                ms(tls.handshake.saturating_sub(plain.handshake))
+            ),
+            tls.join.as_secs_f64(),
+            join_floor.as_secs_f64(),
+        )
+        .target("<= 1.2x floor", ratio(tls.join, join_floor) <= 1.2),
     );
     Ok(rows)
 }
@@ -98,7 +111,10 @@ fn measure(
         String::from_utf8_lossy(&out.stderr)
     );
     let code: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let code = code["code"].as_str().context("pair printed no code")?.to_string();
+    let code = code["code"]
+        .as_str()
+        .context("pair printed no code")?
+        .to_string();
 
     let (mut noops, mut joins, mut starts, mut handshakes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
