@@ -121,6 +121,23 @@ pub fn root_store() -> RootCertStore {
     roots
 }
 
+/// What went wrong reading the roots `SSL_CERT_FILE` or `SSL_CERT_DIR`
+/// name, if they are set and something did.
+fn cert_env_errors() -> Option<String> {
+    if std::env::var_os("SSL_CERT_FILE").is_none() && std::env::var_os("SSL_CERT_DIR").is_none() {
+        return None;
+    }
+    let errors = rustls_native_certs::load_native_certs().errors;
+    (!errors.is_empty()).then(|| {
+        errors
+            .iter()
+            .take(3)
+            .map(|e| printable(&e.to_string()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 /// A client configuration that trusts [`root_store`], or only `pin`.
 pub fn client_config(pin: Option<Pin>) -> ClientConfig {
     let provider = provider();
@@ -214,8 +231,10 @@ pub enum Problem {
     UnknownIssuer,
     #[error("the relay's certificate is not valid for the name in the URL{presented}. Use the host name the certificate was issued for (check for typos), or ask the relay's operator")]
     WrongName { presented: String },
-    #[error("the server did not answer in TLS: is it a relay without TLS (then use ws://), or another service on that port?")]
+    #[error("the server answered in plain text, not TLS: it may be a relay without TLS (then use ws://, but only on a network you trust) or another service on that port")]
     NotTls,
+    #[error("the certificate authorities in SSL_CERT_FILE or SSL_CERT_DIR could not be read ({0}), so the relay's certificate could not be checked. Point SSL_CERT_FILE at a readable PEM file and retry")]
+    BadCertEnv(String),
     #[error("the TLS handshake failed: {0}")]
     Other(String),
 }
@@ -250,7 +269,10 @@ impl Problem {
             E::InvalidCertificate(cert) => match cert {
                 C::Expired | C::ExpiredContext { .. } => Problem::Expired,
                 C::NotValidYet | C::NotValidYetContext { .. } => Problem::NotYetValid,
-                C::UnknownIssuer => Problem::UnknownIssuer,
+                C::UnknownIssuer => match cert_env_errors() {
+                    Some(errors) => Problem::BadCertEnv(errors),
+                    None => Problem::UnknownIssuer,
+                },
                 C::NotValidForName => Problem::WrongName {
                     presented: String::new(),
                 },
@@ -274,14 +296,15 @@ impl Problem {
                 },
                 _ => Problem::Other(err.to_string()),
             },
-            E::InvalidMessage(_) => Problem::NotTls,
+            E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => Problem::NotTls,
             _ => Problem::Other(err.to_string()),
         }
     }
 }
 
-/// Peer-supplied text (a certificate's names), safe to print.
-fn printable(s: &str) -> String {
+/// Peer- or user-supplied text (a certificate's names, a URL), safe to print:
+/// no control characters, at most 100 characters.
+pub(crate) fn printable(s: &str) -> String {
     s.chars()
         .take(100)
         .map(|c| if c.is_control() { '?' } else { c })
@@ -320,6 +343,71 @@ mod tests {
             assert!(err.contains("sha256:"), "{err}");
         }
         assert!(pin.matches(&pin) && !pin.matches(&Pin::of_spki(b"another")));
+    }
+
+    /// A TLS handshake in memory between a server presenting `cert` while
+    /// signing with `key`, and a client trusting only `pin`; the client's
+    /// error, if any.
+    fn pinned_handshake(
+        cert: &rcgen::Certificate,
+        key: &rcgen::KeyPair,
+        pin: Pin,
+    ) -> Result<(), rustls::Error> {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let provider = provider();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signer = provider.key_provider.load_private_key(der).unwrap();
+        // `new`, unlike `from_der`, does not check that the key matches.
+        let certified = rustls::sign::CertifiedKey::new(vec![cert.der().clone()], signer);
+        let server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+        let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
+        let name = ServerName::try_from("relay.example").unwrap();
+        let mut client =
+            rustls::ClientConnection::new(Arc::new(client_config(Some(pin))), name).unwrap();
+        for _ in 0..10 {
+            let mut to_server = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut to_server).unwrap();
+            }
+            server.read_tls(&mut &to_server[..]).unwrap();
+            // The server's own view does not matter: the client decides.
+            let _ = server.process_new_packets();
+            let mut to_client = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut to_client).unwrap();
+            }
+            client.read_tls(&mut &to_client[..]).unwrap();
+            client.process_new_packets()?;
+            if !client.is_handshaking() {
+                return Ok(());
+            }
+        }
+        panic!("the handshake neither finished nor failed");
+    }
+
+    #[test]
+    fn a_pinned_connection_checks_the_handshake_signature_not_just_the_certificate() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = || rcgen::CertificateParams::new(vec!["anything".to_string()]).unwrap();
+        let cert = params().self_signed(&key).unwrap();
+        let pin = Pin::of_certificate(cert.der()).unwrap();
+        // Any name, any issuer: the pinned key is what counts.
+        pinned_handshake(&cert, &key, pin).expect("the relay with the pinned key");
+        // The pinned certificate, replayed by someone without its key.
+        let impostor = rcgen::KeyPair::generate().unwrap();
+        let err = pinned_handshake(&cert, &impostor, pin).unwrap_err();
+        assert!(format!("{err:?}").contains("BadSignature"), "{err:?}");
+        // Another key altogether.
+        let other = params().self_signed(&impostor).unwrap();
+        let err = pinned_handshake(&other, &impostor, pin).unwrap_err();
+        assert!(
+            matches!(Problem::of(&err), Problem::PinMismatch { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -241,7 +241,15 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Opens and binds what `settings` name, then runs until Ctrl-C or SIGTERM.
+/// Everything the relay creates from here on is owner-only, whatever the
+/// umask it was started with: its data, TLS keys and the ACME account key
+/// (which `rustls-acme` writes with the process's umask).
 pub async fn serve_forever(settings: Settings) -> Result<(), RelayError> {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let bind = |what, flag, addr: String| async move {
         TcpListener::bind(&addr)
             .await

@@ -186,6 +186,10 @@ pub enum SettingsError {
     TlsHalf(String),
     #[error("--tls-acme needs a domain name, not {0:?}")]
     AcmeDomain(String),
+    #[error("--acme-directory is `production`, `staging` or an https:// URL, not {0:?}")]
+    AcmeDirectory(String),
+    #[error("--acme-email and --acme-directory go with --tls-acme DOMAIN, which is not set")]
+    AcmeWithout,
     #[error("the relay needs a data directory: pass --data DIR, set INTERLOG_RELAY_DATA, or put `data = \"...\"` in the config file")]
     NoData,
 }
@@ -203,13 +207,31 @@ impl RelayArgs {
             }
             None => FileSettings::default(),
         };
+        // The source of certificates comes whole from the highest layer
+        // that names one, so `--tls off` or `--tls self-signed` overrides a
+        // file with `tls_acme`, rather than conflicting with it.
+        let flags_choose = self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls.is_some()
+            || self.tls_acme.is_some();
+        let (cert, key, mode, acme) = if flags_choose {
+            (self.tls_cert, self.tls_key, self.tls, self.tls_acme)
+        } else {
+            (file.tls_cert, file.tls_key, file.tls, file.tls_acme)
+        };
+        // ACME's email and directory alone are a mistake in the layer that
+        // chose the source; a file's are inert under a flag's source.
+        let stray = self.acme_email.is_some()
+            || self.acme_directory.is_some()
+            || (!flags_choose && (file.acme_email.is_some() || file.acme_directory.is_some()));
         let tls = resolve_tls(
-            self.tls_cert.or(file.tls_cert),
-            self.tls_key.or(file.tls_key),
-            self.tls.or(file.tls),
-            self.tls_acme.or(file.tls_acme),
+            cert,
+            key,
+            mode,
+            acme,
             self.acme_email.or(file.acme_email),
             self.acme_directory.or(file.acme_directory),
+            stray,
         )?;
         let defaults = Limits::default();
         let metrics = self
@@ -259,6 +281,7 @@ fn resolve_tls(
     acme: Option<String>,
     email: Option<String>,
     directory: Option<String>,
+    stray_acme_settings: bool,
 ) -> Result<Tls, SettingsError> {
     let mut chosen = Vec::new();
     let files = match (cert, key) {
@@ -287,7 +310,8 @@ fn resolve_tls(
             let directory = match directory.as_deref() {
                 None | Some("production") => crate::tls::LETS_ENCRYPT.to_string(),
                 Some("staging") => crate::tls::LETS_ENCRYPT_STAGING.to_string(),
-                Some(url) => url.to_string(),
+                Some(url) if url.starts_with("https://") => url.to_string(),
+                Some(other) => return Err(SettingsError::AcmeDirectory(other.to_string())),
             };
             Some(Tls::Acme(AcmeSettings {
                 domains,
@@ -295,6 +319,7 @@ fn resolve_tls(
                 directory,
             }))
         }
+        None if stray_acme_settings => return Err(SettingsError::AcmeWithout),
         None => None,
     };
     if mode == Some(TlsMode::Off) && !chosen.is_empty() {
@@ -357,15 +382,11 @@ mod tests {
     }
 
     #[test]
-    fn one_source_of_certificates_and_flags_beat_the_file() {
+    fn one_source_of_certificates_and_a_flag_replaces_the_file_s() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("relay.toml");
-        std::fs::write(
-            &cfg,
-            "data = \"/srv\"\ntls = \"self-signed\"\ntls_acme = \"relay.example.com\"\nacme_directory = \"staging\"\n",
-        )
-        .unwrap();
-        let args = |f: fn(&mut RelayArgs)| {
+        let args = |toml: &str, f: fn(&mut RelayArgs)| {
+            std::fs::write(&cfg, format!("data = \"/srv\"\n{toml}")).unwrap();
             let mut a = RelayArgs {
                 config: Some(cfg.clone()),
                 ..Default::default()
@@ -373,35 +394,30 @@ mod tests {
             f(&mut a);
             a.resolve()
         };
-        let err = args(|_| {}).unwrap_err().to_string();
+        let both = "tls = \"self-signed\"\ntls_acme = \"relay.example.com\"\n";
+        // Two sources in one layer conflict, naming both.
+        let err = args(both, |_| {}).unwrap_err().to_string();
         assert!(
             err.contains("--tls self-signed") && err.contains("--tls-acme"),
             "{err}"
         );
-        let s = args(|a| a.tls = Some(TlsMode::Off))
-            .unwrap_err()
-            .to_string();
-        assert!(s.contains("--tls off"), "{s}");
-
-        std::fs::write(
-            &cfg,
-            "data = \"/srv\"\ntls_acme = \"Relay.Example.com\"\nacme_directory = \"staging\"\n",
-        )
-        .unwrap();
-        let s = args(|a| a.acme_email = Some("me@example.com".into())).unwrap();
-        assert_eq!(
-            s.tls,
-            Tls::Acme(AcmeSettings {
-                domains: vec!["relay.example.com".into()],
-                email: Some("me@example.com".into()),
-                directory: crate::tls::LETS_ENCRYPT_STAGING.into(),
-            })
+        let err = args("", |a| {
+            a.tls = Some(TlsMode::SelfSigned);
+            a.tls_acme = Some("relay.example.com".into());
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--tls self-signed") && err.contains("--tls-acme"),
+            "{err}"
         );
-        std::fs::write(&cfg, "data = \"/srv\"\n").unwrap();
-        assert_eq!(args(|_| {}).unwrap().tls, Tls::Off);
-        let s = args(|a| a.tls = Some(TlsMode::SelfSigned)).unwrap();
-        assert_eq!(s.tls, Tls::SelfSigned);
-        let s = args(|a| {
+        // A flag's source replaces the file's whole.
+        let acme = "tls_acme = \"relay.example.com\"\nacme_directory = \"staging\"\n";
+        assert_eq!(
+            args(acme, |a| a.tls = Some(TlsMode::Off)).unwrap().tls,
+            Tls::Off
+        );
+        let s = args(acme, |a| {
             a.tls_cert = Some("c.pem".into());
             a.tls_key = Some("k.pem".into());
         })
@@ -413,7 +429,28 @@ mod tests {
                 key: "k.pem".into()
             }
         );
-        let err = args(|a| a.tls_cert = Some("c.pem".into())).unwrap_err();
+        let s = args(acme, |a| a.tls = Some(TlsMode::SelfSigned)).unwrap();
+        assert_eq!(s.tls, Tls::SelfSigned);
+        // ACME from the file, its email from a flag.
+        let s = args(
+            "tls_acme = \"Relay.Example.com\"\nacme_directory = \"staging\"\n",
+            |a| a.acme_email = Some("me@example.com".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            s.tls,
+            Tls::Acme(AcmeSettings {
+                domains: vec!["relay.example.com".into()],
+                email: Some("me@example.com".into()),
+                directory: crate::tls::LETS_ENCRYPT_STAGING.into(),
+            })
+        );
+        let err = args(acme, |a| a.acme_directory = Some("prod".into())).unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
+        assert_eq!(args("", |_| {}).unwrap().tls, Tls::Off);
+        let err = args("", |a| a.acme_email = Some("me@example.com".into())).unwrap_err();
+        assert!(err.to_string().contains("--tls-acme"), "{err}");
+        let err = args("", |a| a.tls_cert = Some("c.pem".into())).unwrap_err();
         assert!(err.to_string().contains("key is missing"), "{err}");
     }
 }

@@ -15,10 +15,12 @@
 //!   `<data>/tls/acme/`.
 //!
 //! The handshake runs in a task of its own per connection, under a deadline
-//! ([`HANDSHAKE_TIMEOUT`]) and a cap on handshakes in flight
-//! ([`MAX_HANDSHAKES`]), so a slow or silent peer holds up nobody else.
+//! ([`HANDSHAKE_TIMEOUT`]) and caps on handshakes in flight, in all
+//! ([`MAX_HANDSHAKES`]) and per source address
+//! ([`MAX_HANDSHAKES_PER_ADDRESS`]), so a slow or silent peer holds up nobody
+//! else.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -39,8 +41,12 @@ use crate::settings::{AcmeSettings, Tls};
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// How long a peer has to finish its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// TLS handshakes in flight at once; further connections wait to be accepted.
+/// TLS handshakes in flight at once; a connection beyond it is closed.
 pub const MAX_HANDSHAKES: usize = 256;
+/// TLS handshakes in flight from one address; a connection beyond it is
+/// closed, so one host cannot take every slot (and an ACME server's
+/// validation still gets through).
+pub const MAX_HANDSHAKES_PER_ADDRESS: usize = 16;
 
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
@@ -75,12 +81,39 @@ fn self_signed_paths(data: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-/// The pin of the self-signed certificate in `data`, if the relay made one:
-/// `interlog relay invite` puts it in the codes it mints.
+/// Where a relay with `--tls self-signed` records its pin at each start,
+/// and a relay in any other mode removes it.
+fn pin_path(data: &Path) -> PathBuf {
+    self_signed_dir(data).join("pin")
+}
+
+/// The pin of the relay that last started on `data`, if it serves its
+/// self-signed certificate: `interlog relay invite` puts it in the codes it
+/// mints. A relay that moved to a CA-signed certificate has none, so codes
+/// never carry a stale pin.
 pub fn self_signed_pin(data: &Path) -> Option<Pin> {
-    let (cert, _) = self_signed_paths(data);
-    let der = CertificateDer::from_pem_file(cert).ok()?;
-    Pin::of_certificate(&der).ok()
+    std::fs::read_to_string(pin_path(data))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Records (or, with `None`, forgets) the pin devices should trust.
+fn record_pin(data: &Path, pin: Option<Pin>) -> std::io::Result<()> {
+    let path = pin_path(data);
+    match pin {
+        Some(pin) => {
+            private_dir(&self_signed_dir(data))?;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, format!("{pin}\n"))?;
+            std::fs::rename(tmp, path)
+        }
+        None => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    }
 }
 
 /// Reads a PEM certificate chain and its key into a [`CertifiedKey`],
@@ -125,7 +158,30 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The self-signed certificate in `data`, made on first use.
+/// Writes `text` to `path` through a temporary file, owner-only from the
+/// moment it exists, so a crash leaves the old file or the new one.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = create_private(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A certificate for `key`. Its names do not matter: devices trust it by
+/// its key, whatever address they reach the relay at. Its validity is
+/// rcgen's default, 1975 to 4096: it never needs renewing.
+fn certificate_for(key: &rcgen::KeyPair) -> Result<String, rcgen::Error> {
+    let params = rcgen::CertificateParams::new(vec!["interlog-relay".to_string()])?;
+    Ok(params.self_signed(key)?.pem())
+}
+
+/// The self-signed certificate in `data`, made on first use. The key is
+/// what devices pin: it is made once and kept; the certificate can always
+/// be made again from it (after a crash while writing it, say), with the
+/// same pin.
 fn self_signed(data: &Path) -> Result<(CertifiedKey, Pin), TlsError> {
     let dir = self_signed_dir(data);
     let err = |detail: String| TlsError::SelfSigned {
@@ -136,39 +192,24 @@ fn self_signed(data: &Path) -> Result<(CertifiedKey, Pin), TlsError> {
     private_dir(&dir).map_err(|e| err(e.to_string()))?;
     if !key_path.exists() {
         let key = rcgen::KeyPair::generate().map_err(|e| err(e.to_string()))?;
-        // The certificate's names do not matter: devices trust it by its
-        // key, whatever address they reach the relay at. Its validity is
-        // rcgen's default, 1975 to 4096: it never needs renewing.
-        let params = rcgen::CertificateParams::new(vec!["interlog-relay".to_string()])
-            .map_err(|e| err(e.to_string()))?;
-        let cert = params.self_signed(&key).map_err(|e| err(e.to_string()))?;
-        // The key first, then the certificate: a start interrupted between
-        // the two finds a key without a certificate and starts over.
+        write_private(&key_path, &key.serialize_pem()).map_err(|e| err(e.to_string()))?;
         let _ = std::fs::remove_file(&cert_path);
-        let tmp = key_path.with_extension("tmp");
-        let _ = std::fs::remove_file(&tmp);
-        let write = |path: &Path, text: &str| -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = create_private(path)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        };
-        write(&tmp, &key.serialize_pem()).map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, &key_path).map_err(|e| err(e.to_string()))?;
-        write(&cert_path, &cert.pem()).map_err(|e| err(e.to_string()))?;
-    } else if !cert_path.exists() {
-        let key_pem = std::fs::read_to_string(&key_path).map_err(|e| err(e.to_string()))?;
-        let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|e| err(e.to_string()))?;
-        let params = rcgen::CertificateParams::new(vec!["interlog-relay".to_string()])
-            .map_err(|e| err(e.to_string()))?;
-        let cert = params.self_signed(&key).map_err(|e| err(e.to_string()))?;
-        let mut f = create_private(&cert_path).map_err(|e| err(e.to_string()))?;
-        use std::io::Write;
-        f.write_all(cert.pem().as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| err(e.to_string()))?;
     }
-    let pair = load_pair(&cert_path, &key_path)?;
+    let pair = match load_pair(&cert_path, &key_path) {
+        Ok(pair) => pair,
+        Err(_) => {
+            let key_pem = std::fs::read_to_string(&key_path).map_err(|e| err(e.to_string()))?;
+            let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|e| {
+                err(format!(
+                    "the key {} does not load ({e}); move it aside only if devices may trust a new pin",
+                    key_path.display()
+                ))
+            })?;
+            let cert = certificate_for(&key).map_err(|e| err(e.to_string()))?;
+            write_private(&cert_path, &cert).map_err(|e| err(e.to_string()))?;
+            load_pair(&cert_path, &key_path)?
+        }
+    };
     let pin = Pin::of_certificate(pair.end_entity_cert().map_err(|e| err(e.to_string()))?)
         .map_err(|e| err(e.to_string()))?;
     Ok((pair, pin))
@@ -187,7 +228,9 @@ impl ResolvesServerCert for Reloading {
 }
 
 /// What identifies a version of a file: its modification time and length.
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+type Stamp = Option<(SystemTime, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
@@ -198,9 +241,9 @@ async fn watch_files(
     resolver: Arc<Reloading>,
     cert: PathBuf,
     key: PathBuf,
+    mut seen: (Stamp, Stamp),
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut seen = (stamp(&cert), stamp(&key));
     let mut failed_at = None;
     loop {
         tokio::select! {
@@ -271,8 +314,14 @@ impl Acceptor {
         let mut pin = None;
         let mut alpn = vec![b"http/1.1".to_vec()];
         let resolver: Arc<dyn ResolvesServerCert> = match tls {
-            Tls::Off => return Ok(None),
+            Tls::Off => {
+                forget_pin(data);
+                return Ok(None);
+            }
             Tls::Files { cert, key } => {
+                forget_pin(data);
+                // Taken before loading: a renewal during the load is seen.
+                let seen = (stamp(cert), stamp(key));
                 let (c, k) = (cert.clone(), key.clone());
                 let pair = tokio::task::spawn_blocking(move || load_pair(&c, &k))
                     .await
@@ -284,19 +333,26 @@ impl Acceptor {
                     resolver.clone(),
                     cert.clone(),
                     key.clone(),
+                    seen,
                     shutdown,
                 ));
                 resolver
             }
             Tls::SelfSigned => {
-                let data = data.to_path_buf();
-                let (pair, p) = tokio::task::spawn_blocking(move || self_signed(&data))
+                let dir = data.to_path_buf();
+                let (pair, p) = tokio::task::spawn_blocking(move || self_signed(&dir))
                     .await
                     .map_err(|e| TlsError::Config(e.to_string()))??;
                 pin = Some(p);
+                let dir = data.to_path_buf();
+                tokio::task::spawn_blocking(move || record_pin(&dir, Some(p)))
+                    .await
+                    .map_err(|e| TlsError::Config(e.to_string()))?
+                    .map_err(|e| TlsError::Config(format!("could not record the pin: {e}")))?;
                 Arc::new(rustls::sign::SingleCertAndKey::from(pair))
             }
             Tls::Acme(acme) => {
+                forget_pin(data);
                 let state = acme_state(acme, data)?;
                 let resolver = state.resolver();
                 tokio::spawn(drive_acme(state, shutdown));
@@ -327,11 +383,21 @@ impl Acceptor {
     }
 }
 
+/// Forgets a self-signed pin from an earlier start, so invite codes stop
+/// carrying it. Logged, not fatal: the relay serves as configured anyway.
+fn forget_pin(data: &Path) {
+    if let Err(e) = record_pin(data, None) {
+        tracing::warn!(error = %e, "could not remove the old self-signed pin; invite codes may still carry it");
+    }
+}
+
 fn acme_state(
     acme: &AcmeSettings,
     data: &Path,
 ) -> Result<rustls_acme::AcmeState<std::io::Error, std::io::Error>, TlsError> {
-    let dir = data.join("tls").join("acme");
+    private_dir(&self_signed_dir(data))
+        .map_err(|e| TlsError::Config(format!("{}: {e}", data.display())))?;
+    let dir = self_signed_dir(data).join("acme");
     private_dir(&dir).map_err(|e| TlsError::Config(format!("{}: {e}", dir.display())))?;
     // The ACME client trusts what devices trust, SSL_CERT_FILE included (a
     // test's ACME server has a private CA).
@@ -343,20 +409,47 @@ fn acme_state(
     Ok(config.state())
 }
 
+/// Counts handshakes in flight per source address.
+#[derive(Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
+
+/// One handshake counted in [`PerAddress`], until dropped.
+struct Counted(Arc<PerAddress>, IpAddr);
+
+impl PerAddress {
+    fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<Counted> {
+        let mut map = self.0.lock().ok()?;
+        let n = map.entry(ip).or_insert(0);
+        if *n >= MAX_HANDSHAKES_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Counted(self.clone(), ip))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if let Ok(mut map) = (self.0).0.lock() {
+            if let Some(n) = map.get_mut(&self.1) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.1);
+                }
+            }
+        }
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let per_address = Arc::new(PerAddress::default());
+    let (mut shed, mut said_at) = (0u64, None::<std::time::Instant>);
     loop {
-        let permit = tokio::select! {
-            p = handshakes.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = tx.closed() => return,
-        };
         let (tcp, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -369,13 +462,32 @@ async fn accept_loop(
             },
             _ = tx.closed() => return,
         };
+        // Over either limit, the new connection is closed at once: waiting
+        // would let a few slow peers hold up everyone behind them.
+        let admitted = handshakes
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .and_then(|permit| Some((permit, per_address.enter(addr.ip())?)));
+        let Some((permit, counted)) = admitted else {
+            shed += 1;
+            if said_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                tracing::warn!(
+                    shed,
+                    "closed new connections: too many TLS handshakes in flight ({MAX_HANDSHAKES} in all, {MAX_HANDSHAKES_PER_ADDRESS} per address)"
+                );
+                said_at = Some(std::time::Instant::now());
+            }
+            continue;
+        };
         // Small frames go out at once (see `run_with_store`).
         let _ = tcp.set_nodelay(true);
         let (acceptor, tx) = (acceptor.clone(), tx.clone());
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
-            drop(permit);
-            let tls = match handshake {
+            // Held until the connection is handed over, so connections
+            // waiting for `axum::serve` count against the limits too.
+            let _held = (permit, counted);
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "TLS handshake failed");
@@ -414,5 +526,62 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn invite_codes_carry_the_pin_only_while_the_relay_is_self_signed() {
+        let data = tempfile::tempdir().unwrap();
+        let (_tx, stop) = watch::channel(false);
+        let acceptor = Acceptor::new(&Tls::SelfSigned, data.path(), stop.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let pin = acceptor.pin.expect("a self-signed relay has a pin");
+        assert_eq!(self_signed_pin(data.path()), Some(pin));
+        let code = crate::invites::mint(data.path()).unwrap();
+        assert!(code.ends_with(&format!("@{pin}")), "{code}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(self_signed_dir(data.path())), 0o700);
+            assert_eq!(mode(self_signed_paths(data.path()).1), 0o600);
+        }
+
+        // A certificate lost in a crash is made again from the key: same pin.
+        std::fs::write(self_signed_paths(data.path()).0, "-----BEGIN CERT").unwrap();
+        let again = Acceptor::new(&Tls::SelfSigned, data.path(), stop.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.pin, Some(pin));
+
+        // The operator moves to a CA's certificate: codes stop carrying the
+        // old pin, which devices would otherwise pin for good.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["relay.example".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (cert_path, key_path) = (data.path().join("c.pem"), data.path().join("k.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let files = Tls::Files {
+            cert: cert_path,
+            key: key_path,
+        };
+        let acceptor = Acceptor::new(&files, data.path(), stop)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(acceptor.pin, None);
+        assert_eq!(self_signed_pin(data.path()), None);
+        let code = crate::invites::mint(data.path()).unwrap();
+        assert!(!code.contains('@'), "{code}");
     }
 }

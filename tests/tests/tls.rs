@@ -54,7 +54,7 @@ fn devices_sync_over_tls_with_a_certificate_from_a_private_ca() {
     let url = format!("wss://localhost:{}", relay.port());
 
     // A device that does not trust the CA is refused, and told about
-    // SSL_CERT_FILE; nothing is sent and nothing is remembered.
+    // SSL_CERT_FILE; nothing is sent.
     let stranger = Device::init();
     let err = stranger.fails(&["sync", "--relay", &url]);
     assert!(
@@ -76,6 +76,24 @@ fn devices_sync_over_tls_with_a_certificate_from_a_private_ca() {
     );
     let warned = String::from_utf8_lossy(&out.stderr);
     assert!(!warned.contains("not encrypted"), "{warned}");
+    // The relay is also reachable directly over https.
+    let (status, body) = https_get("localhost", relay.port(), "/healthz", &ca.ca_file()).unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"ok\n"[..]));
+    // A pin the relay's key does not match is refused and not remembered;
+    // `--pin none` is the CA roots again.
+    let wrong = format!("sha256:{}", "cd".repeat(32));
+    let err = laptop.fails(&["sync", "--pin", &wrong]);
+    assert!(err.contains("different key"), "{err}");
+    laptop.ok(&["sync"]);
+    laptop.ok(&["sync", "--pin", "none"]);
+    assert_eq!(
+        laptop.json(&["sync", "status"])["pin"],
+        serde_json::Value::Null
+    );
+    // A pin needs TLS to be checked: with ws:// it is refused, not ignored.
+    let err = laptop.fails(&["sync", "--relay", "ws://localhost:1", "--pin", &wrong]);
+    assert!(err.contains("not a wss:// URL"), "{err}");
+
     let phone = Device::new().with_env("SSL_CERT_FILE", ca.ca_file());
     phone.ok(&["join", &pair(&laptop)]);
     assert!(phone.has_interview(&first));
@@ -151,6 +169,16 @@ fn a_self_signed_relay_is_trusted_by_the_pin_its_join_codes_carry() {
     laptop.ok(&["sync", "--relay", &url, "--pin", &pin]);
     let status = laptop.json(&["sync", "status"]);
     assert_eq!(status["pin"], pin.as_str());
+    // A relay or pin that did not answer is not remembered: the one that
+    // works stays.
+    laptop.fails(&["sync", "--relay", &url, "--pin", &wrong]);
+    laptop.fails(&["sync", "--relay", "wss://127.0.0.1:1"]);
+    let status = laptop.json(&["sync", "status"]);
+    assert_eq!(
+        (&status["relay"], &status["pin"]),
+        (&url.as_str().into(), &pin.as_str().into())
+    );
+    laptop.ok(&["sync"]);
 
     // The join code carries the pin: the phone needs nothing else.
     let code = pair(&laptop);

@@ -96,7 +96,7 @@ test("a phone joins, logs offline, syncs, and sees the laptop's edit", { timeout
 });
 
 test("over plain http from another host, the app says in one line that offline use needs https", { timeout: 60 * SECOND }, async () => {
-  const addr = await startRelay();
+  const { addr } = await startRelay();
   const port = addr.split(":").pop();
   const { page } = await phone({ hosts: { "relay.lan.test": "127.0.0.1" } });
   await page.goto(`http://relay.lan.test:${port}/app/`);

@@ -32,9 +32,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 #[derive(Default)]
 struct RelayFlags {
     url: Option<String>,
-    /// `Some(None)`: back to the CA roots (`--pin none`).
+    /// `--pin`; `Some(None)`: back to the CA roots (`--pin none`).
     pin: Option<Option<Pin>>,
+    /// The pin an invite code carried: trusted only by a device that has
+    /// no relay yet, so a code cannot move a device to another key.
+    invite_pin: Option<Pin>,
     invite: Option<String>,
+    /// Whether the plaintext warning was printed (once per command).
+    warned: std::cell::Cell<bool>,
 }
 
 impl RelayFlags {
@@ -49,52 +54,84 @@ impl RelayFlags {
         let pin = match a.pin.as_deref() {
             Some("none") => Some(None),
             Some(pin) => Some(Some(pin.parse::<Pin>()?)),
-            None => invite_pin.map(Some),
+            None => None,
         };
         Ok(RelayFlags {
             url: a.relay.clone(),
             pin,
+            invite_pin,
             invite,
+            warned: Default::default(),
         })
     }
 }
 
-/// The device's membership, set up or updated from `--relay` and `--pin`.
-fn membership(ctx: &Ctx, vault_id: &str, flags: &RelayFlags) -> Result<Membership> {
+/// The membership to sync with, and whether `--relay` or `--pin` changed
+/// it. A change is remembered only once the relay has answered
+/// ([`Chosen::remember`]): a mistyped URL or a wrong pin must not replace a
+/// relay that works.
+struct Chosen {
+    m: Membership,
+    changed: bool,
+}
+
+impl Chosen {
+    /// Saves a changed relay or pin to the key file, once the relay answered.
+    fn remember(&mut self, ctx: &Ctx) -> Result<()> {
+        if self.changed {
+            self.m.save(&home::key_file(&ctx.home))?;
+            self.changed = false;
+        }
+        Ok(())
+    }
+}
+
+/// The device's membership, set up from `--relay` (and `--pin`) on the first
+/// sync, or as the key file has it, with the flags' changes not yet saved.
+fn choose(ctx: &Ctx, vault_id: &str, flags: &RelayFlags) -> Result<Chosen> {
     let path = home::key_file(&ctx.home);
-    let m = match (Membership::load(&path)?, &flags.url) {
+    let chosen = match (Membership::load(&path)?, &flags.url) {
         (None, None) => return Err(SyncError::NotConfigured.into()),
         (None, Some(url)) => {
+            // A new vault key is saved at once: once the relay has seen it
+            // (a registration), losing it would lock this device out.
             let m = Membership {
                 relay: url.clone(),
-                pin: flags.pin.flatten(),
+                pin: flags.pin.unwrap_or(flags.invite_pin),
                 vault: vault_id.to_string(),
                 key: VaultKey::generate()?,
             };
             m.save(&path)?;
-            m
+            Chosen { m, changed: false }
         }
         (Some(mut m), url) => {
             let relay = url.clone().unwrap_or_else(|| m.relay.clone());
-            let pin = flags.pin.unwrap_or(m.pin);
-            if (&relay, pin) != (&m.relay, m.pin) {
-                (m.relay, m.pin) = (relay, pin);
-                m.save(&path)?;
-            }
-            m
+            // Another relay has another key: its pin must be given anew.
+            let kept = if relay == m.relay { m.pin } else { None };
+            let pin = flags.pin.unwrap_or(kept);
+            let changed = (&relay, pin) != (&m.relay, m.pin);
+            (m.relay, m.pin) = (relay, pin);
+            Chosen { m, changed }
         }
     };
-    if m.vault != vault_id {
+    if chosen.m.vault != vault_id {
         bail!(
             "the key file {} is for vault {}, but this device holds vault {vault_id}; nothing was sent. Move the key file aside, or use the home that matches it",
             path.display(),
-            m.vault,
+            chosen.m.vault,
         );
     }
-    if let Some(warning) = sync::plaintext_warning(&m.relay) {
-        out::warn(&warning);
+    if let Some(warning) = sync::plaintext_warning(&chosen.m.relay) {
+        if !flags.warned.replace(true) {
+            out::warn(&warning);
+        }
     }
-    Ok(m)
+    Ok(chosen)
+}
+
+/// The device's membership as the key file has it.
+fn membership(ctx: &Ctx, vault_id: &str) -> Result<Membership> {
+    Ok(choose(ctx, vault_id, &RelayFlags::default())?.m)
 }
 
 fn now_secs() -> i64 {
@@ -176,9 +213,12 @@ fn sync_stamped(
     let Some(stamp) = CleanStamp::from_bytes(&clean.stamp) else {
         return Ok(None);
     };
-    let m = membership(ctx, &stamp.vault, a)?;
-    match rt.block_on(sync::sync_stamped(&stamp, &m)) {
-        Ok(Some(report)) => Ok(Some((m, report))),
+    let mut chosen = choose(ctx, &stamp.vault, a)?;
+    match rt.block_on(sync::sync_stamped(&stamp, &chosen.m)) {
+        Ok(Some(report)) => {
+            chosen.remember(ctx)?;
+            Ok(Some((chosen.m, report)))
+        }
         Ok(None) => Ok(None),
         Err(e) => {
             LastSync::record(ctx, Some(e.to_string()));
@@ -194,13 +234,13 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
     let flags = RelayFlags::of(&a)?;
     let rt = runtime()?;
     if a.watch {
-        let m = {
+        let mut chosen = {
             let v = ctx.open()?;
-            membership(ctx, &v.vault_id(), &flags)?
+            choose(ctx, &v.vault_id(), &flags)?
         };
         return rt.block_on(async {
             tokio::select! {
-                r = watch(ctx, &m, flags.invite) => r,
+                r = watch(ctx, &mut chosen, flags.invite) => r,
                 _ = tokio::signal::ctrl_c() => Ok(()),
             }
         });
@@ -210,13 +250,15 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
         None => {
             // The document is loaded only if there is something to push or pull.
             let (storage, vault_id) = home::open_store(&ctx.home)?;
-            let m = membership(ctx, &vault_id, &flags)?;
+            let mut chosen = choose(ctx, &vault_id, &flags)?;
             let (mut opened, result) =
-                rt.block_on(sync::sync_store(storage, &m, flags.invite, false))?;
+                rt.block_on(sync::sync_store(storage, &chosen.m, flags.invite, false))?;
             if let Err(e) = &result {
                 LastSync::record(ctx, Some(e.to_string()));
             }
             let report = result?;
+            chosen.remember(ctx)?;
+            let m = chosen.m;
             // Best effort: without a stamp the next sync opens the store.
             let store = opened.storage_mut();
             if let Ok(Some(stamp)) = CleanStamp::of(store) {
@@ -244,14 +286,14 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
 }
 
 /// Stays connected, reconnecting with backoff; Ctrl-C stops it.
-async fn watch(ctx: &Ctx, m: &Membership, invite: Option<String>) -> Result<()> {
+async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result<()> {
     let mut backoff = Duration::from_millis(250);
     let mut invite = invite;
     let mut wake = marker_wakeups(&ctx.home);
     let lender = Lender::bind(&ctx.home)?;
     loop {
         let started = std::time::Instant::now();
-        let err = match watch_once(ctx, m, invite.take(), &mut wake, &lender).await {
+        let err = match watch_once(ctx, chosen, invite.take(), &mut wake, &lender).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -519,7 +561,7 @@ fn inotify_wakeups(home: &std::path::Path, tx: tokio::sync::mpsc::Sender<()>) {
 
 async fn watch_once(
     ctx: &Ctx,
-    m: &Membership,
+    chosen: &mut Chosen,
     invite: Option<String>,
     wake: &mut tokio::sync::mpsc::Receiver<()>,
     lender: &Lender,
@@ -531,7 +573,9 @@ async fn watch_once(
             SyncState::load(v.storage())?.registered,
         )
     };
-    let mut session = Session::open(m, &device, !registered, invite).await?;
+    let mut session = Session::open(&chosen.m, &device, !registered, invite).await?;
+    chosen.remember(ctx)?;
+    let m = &chosen.m;
     // The document stays loaded throughout. The store stays open between
     // events too, and is lent to any command that asks for it; without a
     // lender it is closed after each event instead.
@@ -706,7 +750,7 @@ fn status(ctx: &Ctx) -> Result<()> {
 
 pub fn pair(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
-    let m = membership(ctx, &v.vault_id(), &RelayFlags::default())?;
+    let m = membership(ctx, &v.vault_id())?;
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
     let rt = runtime()?;
@@ -774,7 +818,7 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
 
 pub fn devices(ctx: &Ctx) -> Result<()> {
     let v = ctx.open()?;
-    let m = membership(ctx, &v.vault_id(), &RelayFlags::default())?;
+    let m = membership(ctx, &v.vault_id())?;
     let me = device_name(v.device_id());
     let registered = SyncState::load(v.storage())?.registered;
     drop(v);

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::SyncError;
-use crate::tls::{self, Pin};
+use crate::tls::{self, printable, Pin};
 use crate::wire::{self, Frame, MAX_FRAME_BYTES};
 
 pub struct Connection {
@@ -56,7 +56,12 @@ fn host(url: &str) -> &str {
 fn is_local(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(IpAddr::V4(ip)) => {
+            // 100.64.0.0/10, carrier-grade NAT: where Tailscale puts its
+            // (WireGuard-encrypted) addresses.
+            let tailnet = ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64;
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || tailnet
+        }
         Ok(IpAddr::V6(ip)) => {
             let first = ip.segments()[0];
             ip.is_loopback()
@@ -95,18 +100,17 @@ pub fn plaintext_warning(relay: &str) -> Option<String> {
     })
 }
 
-fn printable(s: &str) -> String {
-    s.chars()
-        .take(100)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 impl Connection {
     /// Connects to `relay`: over TLS for `wss://`, trusting only `pin` when
     /// there is one, or else the roots of [`tls::root_store`].
     pub async fn connect(relay: &str, pin: Option<Pin>) -> Result<Self, SyncError> {
         let url = endpoint(relay);
+        if pin.is_some() && !url.starts_with("wss://") {
+            return Err(SyncError::Other(format!(
+                "{} has a pin but is not a wss:// URL, so the pin could not be checked; nothing was sent. Use wss://, or `--pin none` for a relay without TLS",
+                printable(relay)
+            )));
+        }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME_BYTES))
             .max_frame_size(Some(MAX_FRAME_BYTES));
@@ -205,6 +209,7 @@ mod tests {
             "ws://172.20.1.1:80/",
             "ws://[::1]:7878",
             "ws://[fd00::5]:7878",
+            "ws://100.101.102.103:7878",
             "ws://relay.home:7878",
             "ws://nas.local",
             "ws://nas:7878",

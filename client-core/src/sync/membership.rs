@@ -67,7 +67,7 @@ impl Membership {
         })?;
         let pin = f.pin().map_err(|e| {
             SyncError::Other(format!(
-                "the key file {} is damaged ({e}); restore it from a backup or join again",
+                "the relay pin in the key file {} is damaged ({e}); the vault key in it is intact. Edit the file to correct the \"pin\" line, or delete that line to trust the relay through a CA, then sync again",
                 path.display()
             ))
         })?;
