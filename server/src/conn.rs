@@ -75,7 +75,11 @@ struct Conn<S: RelayStore> {
 /// So the socket comes boxed (an async fn keeps its arguments for its whole
 /// life), and the hello and each frame are handled in futures of their own,
 /// which exist only while they run.
-pub async fn serve<S: RelayStore>(mut socket: Box<WebSocket>, shared: Arc<Shared<S>>) {
+pub async fn serve<S: RelayStore>(
+    mut socket: Box<WebSocket>,
+    shared: Arc<Shared<S>>,
+    stranger: Option<crate::gate::Stranger>,
+) {
     shared
         .metrics
         .connections_total
@@ -97,6 +101,10 @@ pub async fn serve<S: RelayStore>(mut socket: Box<WebSocket>, shared: Arc<Shared
                 membership,
                 welcome,
             }) => {
+                if let Some(s) = &stranger {
+                    s.admit();
+                }
+                drop(stranger);
                 tracing::info!(vault = %vault, device = %device, "device connected");
                 let mut conn = Conn {
                     tokens: shared.settings.limits.appends_per_second as f64 * 2.0,

@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`settings`]: flags, environment, TOML file, defaults.
 //! - [`store`]: the storage trait, its sled and in-memory implementations.
+//! - [`gate`]: the front door: what a connection may do before its hello
+//!   (how many, how many bytes, how long), plain or TLS, and shutdown.
 //! - [`conn`]: one WebSocket connection's protocol state machine.
 //! - [`hub`]: per-vault live fan-out and connection limits.
 //! - [`invites`]: one-time registration codes.
@@ -20,6 +22,7 @@
 
 pub mod app;
 pub mod conn;
+pub mod gate;
 pub mod hub;
 pub mod invites;
 pub mod landing;
@@ -34,7 +37,6 @@ use std::sync::Arc;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -169,36 +171,23 @@ pub async fn run_with_store<S: RelayStore>(
     let acceptor =
         tls::Acceptor::new(&shared.settings.tls, &shared.settings.data, rx.clone()).await?;
     let addr = listener.local_addr()?;
-    let mut stop = rx.clone();
-    let stopped = async move {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    match acceptor {
-        None => {
-            tracing::info!(%addr, "relay listening");
-            // Small frames go out at once: without TCP_NODELAY, Nagle's
-            // algorithm and delayed ACKs hold each reply back by up to 40 ms.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await?;
-        }
-        Some(acceptor) => {
-            match acceptor.pin {
-                Some(pin) => tracing::info!(
-                    %addr,
-                    %pin,
-                    "relay listening with TLS (self-signed): devices trust it by this pin, with `interlog sync --relay wss://HOST:PORT --pin PIN` or an invite or join code that carries it"
-                ),
-                None => tracing::info!(%addr, "relay listening with TLS"),
-            }
-            axum::serve(acceptor.listen(listener)?, app)
-                .with_graceful_shutdown(stopped)
-                .await?;
-        }
+    match acceptor.as_ref().map(|a| a.pin) {
+        None => tracing::info!(%addr, "relay listening"),
+        Some(None) => tracing::info!(%addr, "relay listening with TLS"),
+        Some(Some(pin)) => tracing::info!(
+            %addr,
+            %pin,
+            "relay listening with TLS (self-signed): devices trust it by this pin, with `interlog sync --relay wss://HOST:PORT --pin PIN` or an invite or join code that carries it"
+        ),
     }
+    gate::serve(
+        listener,
+        acceptor.map(|a| a.acceptor()),
+        app,
+        shared.settings.limits.gate.clone(),
+        rx.clone(),
+    )
+    .await?;
     tracing::info!("relay stopped");
     Ok(())
 }
@@ -213,14 +202,16 @@ const WRITE_BUFFER: usize = 4 * 1024;
 async fn upgrade<S: RelayStore>(
     ws: WebSocketUpgrade,
     State(shared): State<Arc<Shared<S>>>,
+    stranger: Option<axum::Extension<gate::Stranger>>,
 ) -> impl IntoResponse {
+    let stranger = stranger.map(|axum::Extension(s)| s);
     let limits = &shared.settings.limits;
     ws.max_message_size(limits.max_frame_bytes)
         .max_frame_size(limits.max_frame_bytes)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.max_pending_bytes)
-        .on_upgrade(move |socket| conn::serve(Box::new(socket), shared))
+        .on_upgrade(move |socket| conn::serve(Box::new(socket), shared, stranger))
 }
 
 /// Most blocking threads the relay's runtime starts for storage (tokio's

@@ -120,6 +120,8 @@ struct FileLimits {
     max_pending_bytes: Option<usize>,
     max_connections_per_vault: Option<usize>,
     appends_per_second: Option<u32>,
+    max_strangers: Option<usize>,
+    max_strangers_per_address: Option<usize>,
 }
 
 /// Limits that keep one peer from hurting the others.
@@ -132,6 +134,8 @@ pub struct Limits {
     pub max_connections_per_vault: usize,
     /// Sustained appends per second per connection (bursts of twice that).
     pub appends_per_second: u32,
+    /// What connections may do before their hello.
+    pub gate: crate::gate::GateLimits,
 }
 
 impl Default for Limits {
@@ -142,6 +146,7 @@ impl Default for Limits {
             max_pending_bytes: interlog_core::wire::MAX_FRAME_BYTES + 1024 * 1024,
             max_connections_per_vault: 16,
             appends_per_second: 200,
+            gate: crate::gate::GateLimits::default(),
         }
     }
 }
@@ -268,6 +273,17 @@ impl RelayArgs {
                     .limits
                     .appends_per_second
                     .unwrap_or(defaults.appends_per_second),
+                gate: crate::gate::GateLimits {
+                    max_strangers: file
+                        .limits
+                        .max_strangers
+                        .unwrap_or(defaults.gate.max_strangers),
+                    max_strangers_per_address: file
+                        .limits
+                        .max_strangers_per_address
+                        .unwrap_or(defaults.gate.max_strangers_per_address),
+                    ..defaults.gate.clone()
+                },
             },
         })
     }

@@ -14,13 +14,10 @@
 //!   TLS-ALPN-01 challenge on the listening port, cached in
 //!   `<data>/tls/acme/`.
 //!
-//! The handshake runs in a task of its own per connection, under a deadline
-//! ([`HANDSHAKE_TIMEOUT`]) and caps on handshakes in flight, in all
-//! ([`MAX_HANDSHAKES`]) and per source address
-//! ([`MAX_HANDSHAKES_PER_ADDRESS`]), so a slow or silent peer holds up nobody
-//! else.
+//! The handshake runs in each connection's own task, under a deadline
+//! ([`HANDSHAKE_TIMEOUT`]), as one of the things a stranger may do within
+//! the limits of [`crate::gate`].
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -31,8 +28,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::watch;
 use tokio_rustls::server::TlsStream;
 
 use crate::settings::{AcmeSettings, Tls};
@@ -41,12 +37,6 @@ use crate::settings::{AcmeSettings, Tls};
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// How long a peer has to finish its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// TLS handshakes in flight at once; a connection beyond it is closed.
-pub const MAX_HANDSHAKES: usize = 256;
-/// TLS handshakes in flight from one address; a connection beyond it is
-/// closed, so one host cannot take every slot (and an ACME server's
-/// validation still gets through).
-pub const MAX_HANDSHAKES_PER_ADDRESS: usize = 16;
 
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
@@ -372,14 +362,9 @@ impl Acceptor {
         }))
     }
 
-    /// Accepts connections on `listener`, each handshake in a task of its
-    /// own, until the returned listener is dropped.
-    pub fn listen(&self, listener: TcpListener) -> std::io::Result<TlsListener> {
-        let local = listener.local_addr()?;
-        let (tx, rx) = mpsc::channel(64);
-        let acceptor = tokio_rustls::TlsAcceptor::from(self.config.clone());
-        tokio::spawn(accept_loop(listener, acceptor, tx));
-        Ok(TlsListener { rx, local })
+    /// What performs each connection's handshake (see [`crate::gate`]).
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.config.clone())
     }
 }
 
@@ -409,124 +394,10 @@ fn acme_state(
     Ok(config.state())
 }
 
-/// Counts handshakes in flight per source address.
-#[derive(Default)]
-struct PerAddress(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
-
-/// One handshake counted in [`PerAddress`], until dropped.
-struct Counted(Arc<PerAddress>, IpAddr);
-
-impl PerAddress {
-    fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<Counted> {
-        let mut map = self.0.lock().ok()?;
-        let n = map.entry(ip).or_insert(0);
-        if *n >= MAX_HANDSHAKES_PER_ADDRESS {
-            return None;
-        }
-        *n += 1;
-        Some(Counted(self.clone(), ip))
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        if let Ok(mut map) = (self.0).0.lock() {
-            if let Some(n) = map.get_mut(&self.1) {
-                *n -= 1;
-                if *n == 0 {
-                    map.remove(&self.1);
-                }
-            }
-        }
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-    let per_address = Arc::new(PerAddress::default());
-    let (mut shed, mut said_at) = (0u64, None::<std::time::Instant>);
-    loop {
-        let (tcp, addr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors, say: wait rather than spin.
-                    tracing::warn!(error = %e, "could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = tx.closed() => return,
-        };
-        // Over either limit, the new connection is closed at once: waiting
-        // would let a few slow peers hold up everyone behind them.
-        let admitted = handshakes
-            .clone()
-            .try_acquire_owned()
-            .ok()
-            .and_then(|permit| Some((permit, per_address.enter(addr.ip())?)));
-        let Some((permit, counted)) = admitted else {
-            shed += 1;
-            if said_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                tracing::warn!(
-                    shed,
-                    "closed new connections: too many TLS handshakes in flight ({MAX_HANDSHAKES} in all, {MAX_HANDSHAKES_PER_ADDRESS} per address)"
-                );
-                said_at = Some(std::time::Instant::now());
-            }
-            continue;
-        };
-        // Small frames go out at once (see `run_with_store`).
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, tx) = (acceptor.clone(), tx.clone());
-        tokio::spawn(async move {
-            // Held until the connection is handed over, so connections
-            // waiting for `axum::serve` count against the limits too.
-            let _held = (permit, counted);
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            // An ACME server checking the TLS-ALPN-01 challenge: the
-            // handshake was the whole answer.
-            if tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
-                return;
-            }
-            let _ = tx.send((tls, addr)).await;
-        });
-    }
-}
-
-/// TLS connections, handshake done, for `axum::serve`.
-pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.rx.recv().await {
-            Some(conn) => conn,
-            // The accept loop ended (it never does while this listener
-            // lives): no more connections.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
+/// Whether `tls` is an ACME server checking the TLS-ALPN-01 challenge: the
+/// handshake was the whole answer, and the connection ends there.
+pub fn is_acme_challenge<IO>(tls: &TlsStream<IO>) -> bool {
+    tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN)
 }
 
 #[cfg(test)]

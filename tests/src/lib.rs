@@ -460,6 +460,28 @@ impl TestRelay {
         response
     }
 
+    /// SIGTERM, the graceful stop; then waits up to `limit` for the relay
+    /// to exit. Whether it did.
+    #[cfg(unix)]
+    pub fn terminate(&mut self, limit: std::time::Duration) -> bool {
+        let Some(child) = self.child.as_mut() else {
+            return true;
+        };
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
     /// kill -9, no goodbye.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

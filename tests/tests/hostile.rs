@@ -4,7 +4,10 @@
 //! backlog and slow writers that trickle a handshake or a huge frame. Meanwhile
 //! a device of another vault keeps appending, and the run prints its latency
 //! next to the same measurement without the attack, and the relay's memory.
-//! The relay must never panic and must stay bounded. Results:
+//! The relay must never panic and must stay bounded. Strangers, who have no
+//! token, get their own tests: a huge first frame, and connections that
+//! never finish their request (idle, trickled, keep-alive), then SIGTERM.
+//! Results:
 //! docs/reliability.md. Longer run: `INTERLOG_HOSTILE_SECS=120`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -297,4 +300,160 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
         // The other vault was served throughout (no append waited 5 s).
         assert!(a99 < Duration::from_secs(5), "the other vault stalled: p99 {a99:?}");
     });
+}
+
+/// A connection from `from` (an address of 127.0.0.0/8 other than
+/// 127.0.0.1, which the relay treats as a reverse proxy) to `addr`.
+async fn connect_from(from: &str, addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse().unwrap())?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Raises this process's open-file limit to its hard limit (children, the
+/// relay among them, inherit it).
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+#[test]
+fn a_stranger_s_huge_first_frame_is_cut_off_and_the_relay_stays_small() {
+    let relay = TestRelay::start();
+    let pid = relay.pid().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = relay.url();
+        let mut rng = Rng::new(7);
+        let mut good = SimDevice::first(&url).await;
+        let name = sync::device_name(good.v.device_id());
+        let mut session = Session::open(&good.m, &name, false, None).await.unwrap();
+        let mut quiet = appends_for(&mut good, &mut session, &mut rng, 1).await;
+        let before = rss_kib(pid, "VmRSS:");
+        // Eight strangers at once, each sending a first frame of 32 MiB of
+        // tiny CBOR items (an indefinite array of zeros): decoded, each
+        // would take the relay past a gigabyte.
+        let mut frame = vec![0x9f];
+        frame.resize(32 * 1024 * 1024 - 16, 0x00);
+        frame.push(0xff);
+        let frame = Arc::new(frame);
+        let mut strangers = Vec::new();
+        for _ in 0..8 {
+            let (url, frame) = (url.clone(), frame.clone());
+            strangers.push(tokio::spawn(async move {
+                let Ok((mut ws, _)) = tokio_tungstenite::connect_async(format!("{url}/v1/sync")).await else {
+                    return;
+                };
+                let _ = ws.send(Message::Binary(frame.to_vec().into())).await;
+            }));
+        }
+        let mut attacked = appends_for(&mut good, &mut session, &mut rng, 3).await;
+        for s in strangers {
+            let _ = s.await;
+        }
+        let peak = rss_kib(pid, "VmHWM:");
+        let (q99, a99) = (percentile(&mut quiet, 0.99), percentile(&mut attacked, 0.99));
+        eprintln!("huge first frames: relay RSS {before} KiB before, peak {peak} KiB; other vault's append p99 {q99:?} quiet, {a99:?} under attack");
+        assert!(peak < 64 * 1024, "the relay reached {peak} KiB");
+        assert!(a99 < Duration::from_secs(1), "the other vault stalled: p99 {a99:?}");
+        let panics = relay.panics();
+        assert!(panics.is_empty(), "the relay panicked: {panics:?}");
+        session.close().await;
+    });
+}
+
+#[test]
+fn connections_that_never_finish_their_request_are_bounded_and_timed_out() {
+    raise_fd_limit();
+    let mut relay = TestRelay::start();
+    let pid = relay.pid().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = relay.url();
+        let mut good = SimDevice::first(&url).await;
+        let fds_before = open_fds(pid);
+        // One host opens 1,100 connections and never sends a byte (more
+        // than the default open-file limit of 1,024), trickles headers on
+        // some, and leaves a keep-alive idle after one request.
+        let mut idle = Vec::new();
+        for _ in 0..1100 {
+            if let Ok(c) = connect_from("127.0.0.2", &relay.addr).await {
+                idle.push(c);
+            }
+        }
+        let mut keep_alive = connect_from("127.0.0.3", &relay.addr).await.unwrap();
+        keep_alive
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+            .await
+            .unwrap();
+        let mut trickle = connect_from("127.0.0.4", &relay.addr).await.unwrap();
+        let trickling = tokio::spawn(async move {
+            let started = Instant::now();
+            for b in b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ".iter().cycle() {
+                if trickle.write_all(&[*b]).await.is_err() {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            started.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let fds_during = open_fds(pid);
+        // Honest devices still sync meanwhile.
+        let started = Instant::now();
+        good.sync().await.expect("an honest device syncs during the attack");
+        let synced_in = started.elapsed();
+
+        // The headers never finished: the relay hangs up within its header
+        // timeout (10 s), not never.
+        let trickled_for = trickling.await.unwrap();
+        let mut buf = [0u8; 1024];
+        let idle_answer = tokio::time::timeout(Duration::from_secs(5), keep_alive.read(&mut buf)).await;
+        eprintln!(
+            "1,100 idle connections from one host: relay fds {fds_before} before, {fds_during} during; an honest sync took {synced_in:?}; a trickled request was cut off after {trickled_for:?}"
+        );
+        assert!(fds_during < fds_before + 100, "the relay held {fds_during} fds");
+        assert!(synced_in < Duration::from_secs(5), "an honest sync took {synced_in:?}");
+        assert!(trickled_for < Duration::from_secs(15), "a trickled request was held {trickled_for:?}");
+        assert!(idle_answer.is_ok(), "an idle keep-alive was still open");
+        assert!(relay.log().contains("closed new connections"), "the limit was not logged:\n{}", relay.log());
+        drop(idle);
+    });
+    // A partial request does not keep SIGTERM from stopping the relay.
+    let mut partial = std::net::TcpStream::connect(&relay.addr).unwrap();
+    std::io::Write::write_all(&mut partial, b"GET / HT").unwrap();
+    let started = Instant::now();
+    assert!(
+        relay.terminate(Duration::from_secs(15)),
+        "the relay did not stop on SIGTERM"
+    );
+    eprintln!(
+        "stopped on SIGTERM in {:?} with a partial request open",
+        started.elapsed()
+    );
+    drop(partial);
 }
