@@ -60,6 +60,23 @@ async fn appends_for(
     out
 }
 
+/// The runtime the attacks and the honest device share.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A device of a vault of its own, registered, with an open session.
+async fn honest_device(url: &str) -> (SimDevice, Session) {
+    let good = SimDevice::first(url).await;
+    let name = sync::device_name(good.v.device_id());
+    let session = Session::open(&good.m, &name, false, None).await.unwrap();
+    (good, session)
+}
+
 fn hello(vault: &str, device: &str, token: u8, register: bool, version: u32) -> Frame {
     Frame::Hello {
         version,
@@ -211,17 +228,11 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
     let relay = TestRelay::start();
     let pid = relay.pid().unwrap();
     let secs = count_from_env("INTERLOG_HOSTILE_SECS", 10) as u64;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let url = relay.url();
         let mut rng = Rng::new(99);
-        let mut good = SimDevice::first(&url).await;
-        let name = sync::device_name(good.v.device_id());
-        let mut session = Session::open(&good.m, &name, false, None).await.unwrap();
+        let (mut good, mut session) = honest_device(&url).await;
         let mut quiet = appends_for(&mut good, &mut session, &mut rng, 2).await;
         let rss_quiet = rss_kib(pid, "VmRSS:");
 
@@ -334,17 +345,11 @@ fn raise_fd_limit() {
 fn a_stranger_s_huge_first_frame_is_cut_off_and_the_relay_stays_small() {
     let relay = TestRelay::start();
     let pid = relay.pid().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let url = relay.url();
         let mut rng = Rng::new(7);
-        let mut good = SimDevice::first(&url).await;
-        let name = sync::device_name(good.v.device_id());
-        let mut session = Session::open(&good.m, &name, false, None).await.unwrap();
+        let (mut good, mut session) = honest_device(&url).await;
         let mut quiet = appends_for(&mut good, &mut session, &mut rng, 1).await;
         let before = rss_kib(pid, "VmRSS:");
         // Eight strangers at once, each sending a first frame of 32 MiB of
@@ -384,11 +389,7 @@ fn connections_that_never_finish_their_request_are_bounded_and_timed_out() {
     raise_fd_limit();
     let mut relay = TestRelay::start();
     let pid = relay.pid().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let url = relay.url();
         let mut good = SimDevice::first(&url).await;
