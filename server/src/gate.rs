@@ -14,7 +14,9 @@
 //!   frame is cut off long before the WebSocket layer buffers it;
 //! - **how long**: the TLS handshake within [`crate::tls::HANDSHAKE_TIMEOUT`],
 //!   each request's headers (and an idle keep-alive) within
-//!   [`GateLimits::header_timeout`], the hello within `conn::HELLO_TIMEOUT`.
+//!   [`GateLimits::header_timeout`], all of its HTTP within
+//!   [`GateLimits::stranger_lifetime`] (a peer that drips requests or never
+//!   reads a response), the hello within `conn::HELLO_TIMEOUT`.
 //!
 //! On shutdown, connections still in HTTP get [`GateLimits::shutdown_grace`]
 //! to finish, then the relay stops anyway.
@@ -42,6 +44,9 @@ pub struct GateLimits {
     pub max_strangers_per_address: usize,
     pub stranger_bytes: usize,
     pub header_timeout: Duration,
+    /// How long a connection may stay in HTTP without saying hello: cuts
+    /// off a peer that drips requests or never reads a response.
+    pub stranger_lifetime: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -56,6 +61,8 @@ impl Default for GateLimits {
             // connection: this is a few dozen of them.
             stranger_bytes: 64 * 1024,
             header_timeout: Duration::from_secs(10),
+            // Long enough to load the app (3.7 MB) over a slow phone link.
+            stranger_lifetime: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -140,16 +147,20 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Budgeted<IO> {
                 "sent too much before a hello",
             )));
         }
+        // As tokio's `Take` does.
         let room = buf.remaining().min(self.left);
         let mut limited = buf.take(room);
-        let poll = Pin::new(&mut self.io).poll_read(cx, &mut limited);
-        let n = limited.filled().len();
+        let start = limited.filled().as_ptr();
+        std::task::ready!(Pin::new(&mut self.io).poll_read(cx, &mut limited))?;
+        // The inner reader filled the buffer it was given, not another.
+        assert_eq!(start, limited.filled().as_ptr());
+        let n = limited.filled().len().min(self.left);
         // SAFETY: the first `n` bytes of the unfilled part were filled
         // (and so initialised) by the read above, through `limited`.
         unsafe { buf.assume_init(n) };
         buf.advance(n);
         self.left -= n;
-        poll
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -229,12 +240,17 @@ pub async fn serve(
         let (tcp, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
-                Err(e) => {
+                Err(e) if out_of_resources(&e) => {
                     // Out of file descriptors, say: wait rather than spin.
                     tracing::warn!(error = %e, "could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        _ = stopped(&mut shutdown) => break,
+                    }
                     continue;
                 }
+                // That one connection failed (reset before it was accepted).
+                Err(_) => continue,
             },
             _ = stopped(&mut shutdown) => break,
         };
@@ -256,8 +272,13 @@ pub async fn serve(
             match tls {
                 None => serve_http(io, app, stranger, &limits, shutdown).await,
                 Some(tls) => {
-                    let accepted =
-                        tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, tls.accept(io)).await;
+                    let handshake =
+                        tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, tls.accept(io));
+                    let mut stop = shutdown.clone();
+                    let accepted = tokio::select! {
+                        a = handshake => a,
+                        _ = stopped(&mut stop) => return,
+                    };
                     match accepted {
                         Ok(Ok(io)) if !crate::tls::is_acme_challenge(&io) => {
                             serve_http(io, app, stranger, &limits, shutdown).await
@@ -285,9 +306,31 @@ pub async fn serve(
     Ok(())
 }
 
+/// Whether an accept failed for want of resources (file descriptors,
+/// memory), which waiting may cure, rather than for one connection.
+fn out_of_resources(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    if let Some(code) = e.raw_os_error() {
+        return [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM].contains(&code);
+    }
+    e.kind() == io::ErrorKind::OutOfMemory
+}
+
 /// Resolves once `shutdown` turns true (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// What counts as one host: an IPv4 address, or an IPv6 /64 (a host
+/// normally holds a whole /64).
+fn host_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
 }
 
 /// Counts a new connection as a stranger, or `None` when over a limit.
@@ -301,12 +344,14 @@ fn admit_stranger(
     // A reverse proxy on this machine brings every device from 127.0.0.1
     // or ::1: it has limits of its own. Other addresses, the rest of
     // 127.0.0.0/8 included, are counted.
-    let proxy =
-        addr.ip() == IpAddr::from([127, 0, 0, 1]) || addr.ip() == std::net::Ipv6Addr::LOCALHOST;
+    // `to_canonical`: a relay listening on [::] sees IPv4 peers, a local
+    // proxy among them, as ::ffff:a.b.c.d.
+    let ip = addr.ip().to_canonical();
+    let proxy = ip == IpAddr::from([127, 0, 0, 1]) || ip == std::net::Ipv6Addr::LOCALHOST;
     let counted = if proxy {
         None
     } else {
-        Some(per_address.enter(addr.ip(), limits.max_strangers_per_address)?)
+        Some(per_address.enter(host_key(ip), limits.max_strangers_per_address)?)
     };
     Some(Stranger(Arc::new(StrangerState {
         admitted: AtomicBool::new(false),
@@ -337,6 +382,9 @@ async fn serve_http<IO>(
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
+    // An upgraded connection leaves this function at once (the WebSocket
+    // goes on in a task of its own): only strangers' HTTP meets the limit.
+    let deadline = tokio::time::sleep(limits.stranger_lifetime);
     tokio::select! {
         r = conn.as_mut() => {
             if let Err(e) = r {
@@ -344,15 +392,37 @@ async fn serve_http<IO>(
             }
             return;
         }
+        _ = deadline => {
+            tracing::debug!("closing a connection that stayed in HTTP too long without a hello");
+            return;
+        }
         _ = stopped(&mut shutdown) => {}
     }
     conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    let _ = tokio::time::timeout(limits.shutdown_grace, conn).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_host_is_its_slash_64_and_a_mapped_proxy_is_exempt() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(host_key(a), host_key(b));
+        let strangers = Arc::new(Semaphore::new(8));
+        let per = Arc::new(PerAddress::default());
+        let limits = GateLimits {
+            max_strangers_per_address: 1,
+            ..GateLimits::default()
+        };
+        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 1);
+        let _one = admit_stranger(&strangers, &per, at("2001:db8:1:2::1"), &limits).unwrap();
+        assert!(admit_stranger(&strangers, &per, at("2001:db8:1:2::2"), &limits).is_none());
+        let _p = admit_stranger(&strangers, &per, at("::ffff:127.0.0.1"), &limits).unwrap();
+        let _q = admit_stranger(&strangers, &per, at("::ffff:127.0.0.1"), &limits).unwrap();
+    }
 
     #[test]
     fn per_address_counts_come_and_go() {

@@ -195,6 +195,8 @@ pub enum SettingsError {
     AcmeDirectory(String),
     #[error("--acme-email and --acme-directory go with --tls-acme DOMAIN, which is not set")]
     AcmeWithout,
+    #[error("limits.{0} must be between 1 and 1000000")]
+    Limit(&'static str),
     #[error("the relay needs a data directory: pass --data DIR, set INTERLOG_RELAY_DATA, or put `data = \"...\"` in the config file")]
     NoData,
 }
@@ -274,18 +276,29 @@ impl RelayArgs {
                     .appends_per_second
                     .unwrap_or(defaults.appends_per_second),
                 gate: crate::gate::GateLimits {
-                    max_strangers: file
-                        .limits
-                        .max_strangers
-                        .unwrap_or(defaults.gate.max_strangers),
-                    max_strangers_per_address: file
-                        .limits
-                        .max_strangers_per_address
-                        .unwrap_or(defaults.gate.max_strangers_per_address),
+                    max_strangers: limit(
+                        "max_strangers",
+                        file.limits.max_strangers,
+                        defaults.gate.max_strangers,
+                    )?,
+                    max_strangers_per_address: limit(
+                        "max_strangers_per_address",
+                        file.limits.max_strangers_per_address,
+                        defaults.gate.max_strangers_per_address,
+                    )?,
                     ..defaults.gate.clone()
                 },
             },
         })
+    }
+}
+
+/// A count limit from the file: 0 would turn everyone away.
+fn limit(name: &'static str, given: Option<usize>, default: usize) -> Result<usize, SettingsError> {
+    match given {
+        None => Ok(default),
+        Some(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        Some(_) => Err(SettingsError::Limit(name)),
     }
 }
 
