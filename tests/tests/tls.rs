@@ -46,6 +46,18 @@ fn live_both_ways(laptop: &Device, phone: &Device) {
     assert_eq!(laptop.export(), phone.export());
 }
 
+/// A laptop that registers through `url`, trusting the CA in `ca_file`, and
+/// a phone that joins it; both then sync live and export the same journal.
+fn laptop_and_phone_through(url: &str, ca_file: &Path) -> (Device, Device) {
+    let laptop = Device::init().with_env("SSL_CERT_FILE", ca_file);
+    laptop.log(&["Acme"]);
+    laptop.ok(&["sync", "--relay", url]);
+    let phone = Device::new().with_env("SSL_CERT_FILE", ca_file);
+    phone.ok(&["join", &pair(&laptop)]);
+    live_both_ways(&laptop, &phone);
+    (laptop, phone)
+}
+
 #[test]
 fn devices_sync_over_tls_with_a_certificate_from_a_private_ca() {
     let ca = TestCa::new();
@@ -301,12 +313,7 @@ fn a_relay_gets_its_certificate_from_an_acme_server_and_devices_sync_through_it(
     std::fs::write(&root_file, root).unwrap();
 
     let url = format!("wss://localhost:{relay_port}");
-    let laptop = Device::init().with_env("SSL_CERT_FILE", &root_file);
-    laptop.log(&["Acme"]);
-    laptop.ok(&["sync", "--relay", &url]);
-    let phone = Device::new().with_env("SSL_CERT_FILE", &root_file);
-    phone.ok(&["join", &pair(&laptop)]);
-    live_both_ways(&laptop, &phone);
+    let (_laptop, phone) = laptop_and_phone_through(&url, &root_file);
 
     // A restart serves the cached certificate: no second order.
     relay.restart();
@@ -360,11 +367,5 @@ fn devices_sync_through_caddy_in_front_of_a_plain_relay() {
                 .is_ok_and(|(s, b)| s == 200 && b == b"ok\n")
     });
 
-    let url = format!("wss://localhost:{port}");
-    let laptop = Device::init().with_env("SSL_CERT_FILE", &root);
-    laptop.log(&["Acme"]);
-    laptop.ok(&["sync", "--relay", &url]);
-    let phone = Device::new().with_env("SSL_CERT_FILE", &root);
-    phone.ok(&["join", &pair(&laptop)]);
-    live_both_ways(&laptop, &phone);
+    laptop_and_phone_through(&format!("wss://localhost:{port}"), &root);
 }
