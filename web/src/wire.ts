@@ -307,3 +307,91 @@ export function checkVersion(theirs: number): void {
     );
   }
 }
+
+// ----- record plaintexts ------------------------------------------------------
+
+/**
+ * What a sealed record holds once opened. Either a **bare chunk** (the first
+ * form: an Automerge chunk, which starts with Automerge's magic bytes), or an
+ * **envelope**: a CBOR map with text keys
+ *
+ * - `chunk` (bytes, required): an Automerge chunk, a fragment of one, or empty;
+ * - `part` (optional `[index, count]`, `2 <= count <= 64`, `index < count`):
+ *   this record holds fragment `index` of a chunk split over `count`
+ *   consecutive records of the same log;
+ * - `reach` (optional map device → seq): how far the sender had seen each
+ *   device's log when it sealed the record (its own entry: this record's seq).
+ *
+ * Unknown keys are ignored; `null` counts as absent. An empty chunk that is
+ * not a part is a placeholder: nothing to apply, the cursor still advances.
+ */
+export interface Envelope {
+  chunk: Uint8Array;
+  part: { index: number; count: number } | null;
+  reach: Cursors | null;
+}
+
+/** Automerge's magic bytes: a plaintext that starts with them is a bare chunk. */
+export const AUTOMERGE_MAGIC = new Uint8Array([0x85, 0x6f, 0x4a, 0x83]);
+/** Chunks larger than this are sent as parts of this size. */
+export const PART_BYTES = 4 * 1024 * 1024;
+export const MAX_PARTS = 64;
+/** What a receiver holds of unfinished parts, over every device, at most. */
+export const MAX_BUFFERED_PART_BYTES = 256 * 1024 * 1024;
+
+export class EnvelopeError extends Error {}
+
+export function isBareChunk(plaintext: Uint8Array): boolean {
+  return plaintext.length >= 4 && AUTOMERGE_MAGIC.every((b, i) => plaintext[i] === b);
+}
+
+/** The envelope as its sender writes it: `chunk`, then `part` and `reach` when present. */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const map: CborMap = new Map<string, CborValue>([["chunk", e.chunk]]);
+  if (e.part) {
+    const { index, count } = e.part;
+    if (!(Number.isInteger(index) && Number.isInteger(count) && count >= 2 && count <= MAX_PARTS && index >= 0 && index < count)) {
+      throw new EnvelopeError(`part ${index} of ${count} is not a valid part`);
+    }
+    map.set("part", [index, count]);
+  }
+  if (e.reach) map.set("reach", cursorsMap(e.reach));
+  return cborEncode(map);
+}
+
+/** Reads either form of a record plaintext; a bare chunk has no part and no reach. */
+export function decodePlaintext(plaintext: Uint8Array): Envelope {
+  if (isBareChunk(plaintext)) return { chunk: plaintext, part: null, reach: null };
+  const no = (what: string): never => {
+    throw new EnvelopeError(`it is neither an Automerge chunk nor a valid envelope: ${what}`);
+  };
+  let v: CborValue;
+  try {
+    v = cborDecode(plaintext);
+  } catch (e) {
+    if (e instanceof CborError) return no(e.message);
+    throw e;
+  }
+  if (!(v instanceof Map)) return no("not a map");
+  const chunk = v.get("chunk");
+  if (!(chunk instanceof Uint8Array)) return no("`chunk` is missing or not bytes");
+  let part: Envelope["part"] = null;
+  const p = v.get("part") ?? null;
+  if (p !== null) {
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "number" || typeof p[1] !== "number") return no("`part` is not [index, count]");
+    const [index, count] = p as [number, number];
+    if (count < 2 || count > MAX_PARTS || index < 0 || index >= count) return no(`\`part\` [${index}, ${count}] is out of range`);
+    part = { index, count };
+  }
+  let reach: Cursors | null = null;
+  const r = v.get("reach") ?? null;
+  if (r !== null) {
+    if (!(r instanceof Map) || r.size > MAX_DEVICES) return no("`reach` is not a map of devices");
+    reach = {};
+    for (const [k, s] of r) {
+      if (!validId(k) || typeof s !== "number" || s < 0) return no("`reach` is not a map of device ids to seqs");
+      reach[k] = s;
+    }
+  }
+  return { chunk, part, reach };
+}
