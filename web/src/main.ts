@@ -11,13 +11,26 @@ import "./style.css";
 import { noOfflineReason, registrationFailed } from "./offline";
 import { openStore, type Store } from "./store";
 import { join, Syncer, syncUrl, webSocketDial } from "./sync";
-import { type Ctx, contactsScreen, detailScreen, h, interviewsScreen, joinScreen, logScreen, opportunitiesScreen, statusText, todayScreen } from "./ui";
+import {
+  type Ctx,
+  contactsScreen,
+  detailScreen,
+  h,
+  interviewsScreen,
+  joinScreen,
+  logScreen,
+  opportunitiesScreen,
+  renderNotices,
+  statusText,
+  todayScreen,
+} from "./ui";
 import { Vault } from "./vault";
 
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
 const syncButton = document.getElementById("sync")!;
 const offlineNote = document.getElementById("offline-note")!;
+const syncNotes = document.getElementById("sync-notes")!;
 
 let flashMessage = "";
 
@@ -66,6 +79,7 @@ function showVault(vault: Vault): void {
     syncButton.dataset.state = s.kind;
     syncButton.textContent = statusText(s);
     syncButton.title = statusText(s);
+    renderNotices(syncNotes, syncer.withheld(), vault.state.joinNote, () => void syncer.dismissJoinNote());
   });
   syncButton.onclick = () => syncer.wakeUp();
   window.addEventListener("online", () => syncer.wakeUp());
@@ -84,8 +98,8 @@ function showJoin(store: Store, error?: string): void {
   syncButton.dataset.state = "offline";
   syncButton.textContent = "Not joined";
   main.replaceChildren(
-    joinScreen(async (code) => {
-      const vault = await join(code, webSocketDial(syncUrl(location)), store);
+    joinScreen(async (code, note) => {
+      const vault = await join(code, webSocketDial(syncUrl(location)), store, note);
       location.hash = "#/today";
       showVault(vault);
     }, error),

@@ -25,14 +25,22 @@ import {
 } from "./crypto";
 import { type Doc, vaultId } from "./doc";
 import type { Store } from "./store";
-import { freshState, sameHeads, Vault } from "./vault";
+import { freshState, type SyncState, sameHeads, Vault } from "./vault";
 import {
   CAPABILITIES,
   checkVersion,
   type Cursors,
   decode,
+  decodePlaintext,
   encode,
+  encodeEnvelope,
+  type Envelope,
+  EnvelopeError,
   type Frame,
+  isBareChunk,
+  MAX_BUFFERED_PART_BYTES,
+  MAX_PARTS,
+  PART_BYTES,
   PROTOCOL_VERSION,
   type WireRecord,
   WireError,
@@ -226,9 +234,197 @@ function openRecord(keys: Keys, vault: string, r: WireRecord): Uint8Array {
   }
 }
 
-/** Seals a chunk as record `seq` of `device`'s log. */
-export function sealRecord(keys: Keys, vault: string, device: string, seq: number, chunk: Uint8Array): WireRecord {
-  return { device, seq, kind: "change", payload: seal(keys, recordAad(vault, device, seq), chunk) };
+/** Seals a plaintext (an envelope, or a bare chunk) as record `seq` of `device`'s log. */
+export function sealRecord(keys: Keys, vault: string, device: string, seq: number, plaintext: Uint8Array): WireRecord {
+  return { device, seq, kind: "change", payload: seal(keys, recordAad(vault, device, seq), plaintext) };
+}
+
+/**
+ * Seals a chunk as the records `firstSeq …` of `device`'s log: one envelope,
+ * or `count` parts of at most `partBytes` each when it is larger. Each
+ * carries `reach`: `cursors`, and this device at that record's seq.
+ */
+export function sealChunk(
+  keys: Keys,
+  vault: string,
+  device: string,
+  firstSeq: number,
+  chunk: Uint8Array,
+  cursors: Cursors,
+  partBytes = PART_BYTES,
+): WireRecord[] {
+  const count = Math.max(1, Math.ceil(chunk.length / partBytes));
+  if (count > MAX_PARTS) {
+    const mib = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
+    throw new SyncError(
+      `This phone's unsent changes take ${mib(chunk.length)}, more than the ${mib(MAX_PARTS * partBytes)} one change may take (${MAX_PARTS} records of ${mib(partBytes)}). They are saved on this phone but cannot be sent.`,
+      true,
+    );
+  }
+  const out: WireRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const seq = firstSeq + i;
+    const env: Envelope = {
+      chunk: count === 1 ? chunk : chunk.subarray(i * partBytes, Math.min(chunk.length, (i + 1) * partBytes)),
+      part: count === 1 ? null : { index: i, count },
+      reach: { ...cursors, [device]: seq },
+    };
+    out.push(sealRecord(keys, vault, device, seq, encodeEnvelope(env)));
+  }
+  return out;
+}
+
+/** Raises each entry of `into` to at least the one in `from`. */
+export function raise(into: Cursors, from: Cursors): void {
+  for (const [d, seq] of Object.entries(from)) if (seq > (into[d] ?? 0)) into[d] = seq;
+}
+
+/** What reading one record came to. */
+export type Step =
+  /** Nothing to do: already applied, this device's own, or its log is stuck. */
+  | { kind: "skip" }
+  /** A part, kept until the rest of its chunk arrives. */
+  | { kind: "buffered" }
+  /** The log cannot go on in this sync; `LogReader.stuck` says why. */
+  | { kind: "stuck" }
+  /**
+   * A whole chunk (empty for a placeholder) to apply; then the cursor moves
+   * to `seq`, `records` records further on, and `known` rises to each `reach`.
+   */
+  | { kind: "apply"; seq: number; chunk: Uint8Array; reach: Cursors[]; records: number };
+
+interface Run {
+  first: number;
+  count: number;
+  fragments: Uint8Array[];
+  bytes: number;
+  reach: Cursors[];
+}
+
+/**
+ * One sync's reader of the other devices' logs: it opens each record, checks
+ * that it comes next in its device's log, and puts chunks split over parts
+ * back together. Parts wait in memory (at most `MAX_BUFFERED_PART_BYTES` over
+ * every device) until the last arrives; the cursor moves only then, so a sync
+ * cut off in the middle of a run fetches the whole run again. A log that
+ * cannot go on (a gap, a part whose first part is missing, an unreadable
+ * record) is stuck for the rest of the sync; the other devices' logs go on.
+ * A record that fails authentication stops the whole sync.
+ */
+export class LogReader {
+  private runs = new Map<string, Run>();
+  private buffered = 0;
+  /** Device → why its log stopped in this sync. */
+  readonly stuck = new Map<string, string>();
+
+  constructor(
+    private readonly keys: Keys,
+    private readonly vault: string,
+    private readonly self: string,
+  ) {}
+
+  /** Stops `device`'s log for this sync, dropping any parts it has waiting. */
+  stick(device: string, reason: string): Step {
+    if (!this.stuck.has(device)) this.stuck.set(device, reason);
+    this.drop(device);
+    return { kind: "stuck" };
+  }
+
+  private drop(device: string): void {
+    const run = this.runs.get(device);
+    if (run) this.buffered -= run.bytes;
+    this.runs.delete(device);
+  }
+
+  /** The next record of the stream, against the cursors applied so far. */
+  next(r: WireRecord, cursors: Cursors): Step {
+    const d = r.device;
+    if (d === this.self || this.stuck.has(d)) return { kind: "skip" };
+    const cursor = cursors[d] ?? 0;
+    const run = this.runs.get(d);
+    const expected = run ? run.first + run.fragments.length : cursor + 1;
+    if (r.seq < expected) return { kind: "skip" };
+    const what = `A record from device ${d} (seq ${r.seq}) could not be applied`;
+    let env: Envelope;
+    try {
+      env = decodePlaintext(openRecord(this.keys, this.vault, r));
+    } catch (e) {
+      if (!(e instanceof EnvelopeError)) throw e;
+      return this.stick(d, `${what}: ${e.message}. Is this app older than the device that wrote it?`);
+    }
+    const firstMissing = () => this.stick(d, `Record ${r.seq} of device ${d} is part of a change whose first part is missing; nothing more of that device was applied.`);
+    if (r.seq > expected) {
+      if (env.part && env.part.index > 0) return firstMissing();
+      return this.stick(d, `${what}: record ${expected} of that device is missing.`);
+    }
+    if (run && (!env.part || env.part.index === 0)) {
+      return this.stick(d, `${what}: records ${run.first}–${run.first + run.count - 1} of that device hold one change, but record ${r.seq} is not its part ${run.fragments.length + 1}.`);
+    }
+    if (!env.part) return this.whole(r, env.chunk, env.reach ? [env.reach] : [], 1);
+    const { index, count } = env.part;
+    if (index > 0 && (!run || run.count !== count || run.fragments.length !== index)) return firstMissing();
+    if (this.buffered + env.chunk.length > MAX_BUFFERED_PART_BYTES) {
+      return this.stick(d, `${what}: the change it is part of is larger than the ${MAX_BUFFERED_PART_BYTES / 1024 / 1024} MiB this app holds.`);
+    }
+    const cur: Run = run ?? { first: r.seq, count, fragments: [], bytes: 0, reach: [] };
+    cur.fragments.push(env.chunk);
+    cur.bytes += env.chunk.length;
+    this.buffered += env.chunk.length;
+    if (env.reach) cur.reach.push(env.reach);
+    this.runs.set(d, cur);
+    if (index < count - 1) return { kind: "buffered" };
+    this.drop(d);
+    const chunk = new Uint8Array(cur.bytes);
+    let at = 0;
+    for (const f of cur.fragments) {
+      chunk.set(f, at);
+      at += f.length;
+    }
+    return this.whole(r, chunk, cur.reach, count);
+  }
+
+  /**
+   * A whole chunk, checked: Automerge's loadIncremental passes over bytes
+   * that are not a chunk without a word, which would move the cursor past
+   * changes never applied.
+   */
+  private whole(r: WireRecord, chunk: Uint8Array, reach: Cursors[], records: number): Step {
+    if (chunk.length > 0 && !isBareChunk(chunk)) {
+      return this.stick(r.device, `A record from device ${r.device} (seq ${r.seq}) could not be applied: it does not hold an Automerge chunk.`);
+    }
+    return { kind: "apply", seq: r.seq, chunk, reach, records };
+  }
+}
+
+/**
+ * Devices whose logs the relay serves less of than another device has seen,
+ * as of a `caught_up`: device → the highest seq known to exist.
+ */
+export function findWithheld(s: SyncState, self: string, stuck: ReadonlyMap<string, string>): Cursors {
+  const out: Cursors = {};
+  for (const [d, seq] of Object.entries(s.known)) {
+    if (d !== self && !stuck.has(d) && seq > (s.cursors[d] ?? 0)) out[d] = seq;
+  }
+  return out;
+}
+
+/** Forgets the withheld entries the cursors have reached. */
+function settleWithheld(s: SyncState): void {
+  for (const [d, seq] of Object.entries(s.withheld)) if ((s.cursors[d] ?? 0) >= seq) delete s.withheld[d];
+}
+
+/** What the phone tells the user about records the relay lacks (one line per device). */
+export function withheldNotices(s: SyncState): string[] {
+  const out: string[] = [];
+  for (const [d, seq] of Object.entries(s.withheld)) {
+    const from = (s.cursors[d] ?? 0) + 1;
+    if (from > seq) continue;
+    const which = from === seq ? `record ${seq}` : `records ${from}–${seq}`;
+    out.push(
+      `The relay is missing ${which} of device ${d} that another device has seen; it may have lost them or be withholding them. They will come back when ${d} syncs again.`,
+    );
+  }
+  return out;
 }
 
 function missingDeps(doc: Doc): boolean {
@@ -237,12 +433,72 @@ function missingDeps(doc: Doc): boolean {
 
 // ----- join ----------------------------------------------------------------
 
+interface Pulled {
+  doc: Doc | null;
+  cursors: Cursors;
+  reader: LogReader;
+  /** Why the snapshot the relay sent could not be used, if it could not. */
+  snapshotProblem: string | null;
+}
+
+/** One `sync{live: false}` of a joining device, from nothing: the snapshot if wanted, then the records. */
+async function pullAll(conn: Connection, keys: Keys, m: Membership, device: string, known: Cursors, wantSnapshot: boolean): Promise<Pulled> {
+  conn.send({ type: "sync", cursors: {}, live: false, want_snapshot: wantSnapshot });
+  const reader = new LogReader(keys, m.vault, device);
+  const out: Pulled = { doc: null, cursors: {}, reader, snapshotProblem: null };
+  for (;;) {
+    const f = (await conn.next(REPLY_TIMEOUT_MS))!;
+    if (f.type === "caught_up") return out;
+    if (f.type === "snapshot") {
+      const s = f.snapshot;
+      let bytes: Uint8Array;
+      try {
+        bytes = open(keys, snapshotAad(m.vault, s.device, s.id, s.covers), s.payload);
+      } catch {
+        out.snapshotProblem = `The relay's snapshot (from device ${s.device}) failed authentication: it was altered or does not belong here`;
+        continue;
+      }
+      // Authentic covers: those records exist, whatever the relay serves.
+      raise(known, s.covers);
+      try {
+        out.doc = A.load(bytes, { actor: device });
+      } catch (e) {
+        out.snapshotProblem = `The relay's snapshot (from device ${s.device}) could not be loaded (${e instanceof Error ? e.message : String(e)})`;
+        continue;
+      }
+      out.cursors = { ...s.covers };
+    } else if (f.type === "records") {
+      // After an unusable snapshot the records start past its covers: useless.
+      if (out.snapshotProblem) continue;
+      for (const r of f.records) {
+        const step = reader.next(r, out.cursors);
+        if (step.kind !== "apply") continue;
+        if (step.chunk.length > 0) {
+          try {
+            out.doc = A.loadIncremental(out.doc ?? A.init({ actor: device }), step.chunk);
+          } catch (e) {
+            reader.stick(r.device, `A record from device ${r.device} (seq ${r.seq}) could not be applied: ${e instanceof Error ? e.message : String(e)}`);
+            continue;
+          }
+        }
+        out.cursors[r.device] = step.seq;
+        for (const reach of step.reach) raise(known, reach);
+      }
+    } else {
+      throw unexpected(f);
+    }
+  }
+}
+
 /**
  * Joins the vault of a join code: fetches the newest snapshot and the
  * records after it, checks that they open and belong to that vault, and only
- * then stores anything.
+ * then stores anything. A snapshot that does not open or load is passed
+ * over: the join then fetches every record from the start
+ * (`want_snapshot: false`), tells `onNote`, and the vault keeps a note of it
+ * for the screen.
  */
-export async function join(code: string, dial: Dial, store: Store): Promise<Vault> {
+export async function join(code: string, dial: Dial, store: Store, onNote: (note: string) => void = () => {}): Promise<Vault> {
   let m: Membership;
   try {
     m = parseJoinCode(code);
@@ -255,40 +511,25 @@ export async function join(code: string, dial: Dial, store: Store): Promise<Vaul
   const conn = await Connection.open(dial);
   try {
     await hello(conn, m, device, keys);
-    conn.send({ type: "sync", cursors: {}, live: false, want_snapshot: true });
-    let doc: Doc | null = null;
-    let cursors: Cursors = {};
-    for (;;) {
-      const f = (await conn.next(REPLY_TIMEOUT_MS))!;
-      if (f.type === "caught_up") break;
-      if (f.type === "snapshot") {
-        const s = f.snapshot;
-        let bytes: Uint8Array;
-        try {
-          bytes = open(keys, snapshotAad(m.vault, s.device, s.id, s.covers), s.payload);
-        } catch {
-          throw new SyncError(`The relay's snapshot from device ${s.device} failed authentication; nothing was stored.`, true);
-        }
-        doc = A.load(bytes, { actor: device });
-        cursors = { ...s.covers };
-      } else if (f.type === "records") {
-        for (const r of f.records) {
-          const cursor = cursors[r.device] ?? 0;
-          if (r.seq <= cursor) continue;
-          const chunk = openRecord(keys, m.vault, r);
-          doc = A.loadIncremental(doc ?? A.init({ actor: device }), chunk);
-          cursors[r.device] = r.seq;
-        }
-      } else {
-        throw unexpected(f);
-      }
+    const known: Cursors = {};
+    let pulled = await pullAll(conn, keys, m, device, known, true);
+    let joinNote: string | null = null;
+    if (pulled.snapshotProblem) {
+      joinNote = `${pulled.snapshotProblem}, so this phone joined from the records alone, which takes longer. Tell the relay's operator.`;
+      onNote(`${pulled.snapshotProblem}; fetching every record instead, which takes longer…`);
+      pulled = await pullAll(conn, keys, m, device, known, false);
     }
+    const { doc, cursors, reader } = pulled;
     if (!doc) {
       throw new SyncError("The relay holds nothing for this vault yet: run `interlog pair` on a device of the vault first.", true);
     }
     if (missingDeps(doc)) throw new SyncError("The relay's records are incomplete (changes are missing); try again later.");
     if (vaultId(doc) !== m.vault) throw new SyncError("The relay's data belongs to another vault; nothing was stored.", true);
-    return await Vault.create(store, m, device, doc, freshState(A.getHeads(doc), cursors));
+    const state = freshState(A.getHeads(doc), cursors);
+    state.known = known;
+    state.withheld = findWithheld(state, device, reader.stuck);
+    state.joinNote = joinNote;
+    return await Vault.create(store, m, device, doc, state);
   } finally {
     conn.close();
   }
@@ -316,6 +557,8 @@ export interface SyncerOptions {
   /** Backoff bounds in ms. */
   minBackoff?: number;
   maxBackoff?: number;
+  /** Chunks larger than this are sent as parts (`PART_BYTES`; smaller in tests). */
+  partBytes?: number;
 }
 
 export class Syncer {
@@ -326,11 +569,15 @@ export class Syncer {
   private dirty = true;
   private stopped = false;
   private caughtUp = false;
+  /** The user asked to retry while connected: reconnect at once, without an error. */
+  private restarting = false;
   private sleeper: (() => void) | null = null;
   private readonly keys: Keys;
   private readonly online: () => boolean;
   private readonly opts: Required<Omit<SyncerOptions, "online">>;
   private running: Promise<void> | null = null;
+  /** This session's reader: parts waiting, and the logs that cannot go on. */
+  private reader: LogReader;
 
   constructor(
     readonly vault: Vault,
@@ -339,7 +586,13 @@ export class Syncer {
   ) {
     this.keys = derive(hexKey(vault.membership.key));
     this.online = opts.online ?? (() => true);
-    this.opts = { snapshotEvery: opts.snapshotEvery ?? SNAPSHOT_EVERY, minBackoff: opts.minBackoff ?? 250, maxBackoff: opts.maxBackoff ?? 30_000 };
+    this.opts = {
+      snapshotEvery: opts.snapshotEvery ?? SNAPSHOT_EVERY,
+      minBackoff: opts.minBackoff ?? 250,
+      maxBackoff: opts.maxBackoff ?? 30_000,
+      partBytes: opts.partBytes ?? PART_BYTES,
+    };
+    this.reader = new LogReader(this.keys, vault.membership.vault, vault.device);
     vault.onLocalChange = () => this.kick();
   }
 
@@ -358,10 +611,29 @@ export class Syncer {
     return this.vault.state.pending;
   }
 
-  /** Shows what is true now: synced, pending, offline or connecting. */
+  /** What to tell the user beside the status about records the relay lacks. */
+  withheld(): string[] {
+    return withheldNotices(this.vault.state);
+  }
+
+  /** Forgets the note a join left. */
+  async dismissJoinNote(): Promise<void> {
+    this.vault.state.joinNote = null;
+    await this.vault.saveState();
+    this.setStatus(this.status);
+  }
+
+  /** Why other devices' logs stopped in this session, for the status. */
+  private stuckReason(): string | null {
+    return this.reader.stuck.size ? [...this.reader.stuck.values()].join(" ") : null;
+  }
+
+  /** Shows what is true now: synced, pending, offline, connecting, or a log that cannot go on. */
   private refresh(): void {
+    const stuck = this.stuckReason();
     if (!this.online()) this.setStatus({ kind: "offline", pending: this.pending });
     else if (!this.conn || !this.caughtUp) this.setStatus({ kind: "connecting", pending: this.pending });
+    else if (stuck) this.setStatus({ kind: "error", reason: stuck, pending: this.pending });
     else if (this.pending > 0) this.setStatus({ kind: "pending", pending: this.pending });
     else this.setStatus({ kind: "synced" });
   }
@@ -385,8 +657,16 @@ export class Syncer {
     this.conn?.wake();
   }
 
-  /** The network came back (or the user asked to retry): reconnect now. */
+  /**
+   * The network came back, or the user asked to retry: reconnect now. A
+   * session that goes on while another device's log is stuck starts over,
+   * to fetch that log again.
+   */
   wakeUp(): void {
+    if (this.conn && this.reader.stuck.size) {
+      this.restarting = true;
+      this.conn.close();
+    }
     this.sleeper?.();
   }
 
@@ -422,6 +702,7 @@ export class Syncer {
         backoff = this.opts.minBackoff;
       } catch (e) {
         if (this.stopped) break;
+        if (this.restarting) continue;
         const err = e instanceof SyncError ? e : new SyncError(String(e instanceof Error ? e.message : e));
         this.vault.state.lastError = err.message;
         await this.vault.saveState().catch(() => {});
@@ -435,11 +716,15 @@ export class Syncer {
       } finally {
         this.conn = null;
         this.caughtUp = false;
+        this.restarting = false;
       }
     }
   }
 
   private async session(): Promise<void> {
+    // Parts never outlive a session: the next one fetches a cut-off run whole.
+    this.reader = new LogReader(this.keys, this.vault.membership.vault, this.vault.device);
+    this.stash = [];
     this.refresh();
     const conn = await Connection.open(this.dial);
     this.conn = conn;
@@ -467,7 +752,8 @@ export class Syncer {
         else if (f.type === "caught_up") {
           this.caughtUp = true;
           v.state.lastSync = Math.floor(Date.now() / 1000);
-          v.state.lastError = null;
+          v.state.lastError = this.stuckReason();
+          v.state.withheld = findWithheld(v.state, v.device, this.reader.stuck);
           await v.saveState();
           if (v.state.sinceSnapshot >= this.opts.snapshotEvery) await this.uploadSnapshot(conn);
           this.refresh();
@@ -497,19 +783,18 @@ export class Syncer {
   async push(conn: Connection): Promise<void> {
     const v = this.vault;
     const s = v.state;
-    const finish = async () => {
+    const send = async () => {
       const ob = s.outbox!;
-      s.nextSeq = ob.record.seq + 1;
+      // All of them again after a retry: the relay acks what it holds.
+      for (const r of ob.records) await this.append(conn, r);
+      s.nextSeq = ob.records[ob.records.length - 1].seq + 1;
       s.pushedHeads = ob.heads;
       s.pending = Math.max(0, s.pending - ob.changes);
       s.outbox = null;
-      s.sinceSnapshot += 1;
+      s.sinceSnapshot += ob.records.length;
       await v.saveState();
     };
-    if (s.outbox) {
-      await this.append(conn, s.outbox.record);
-      await finish();
-    }
+    if (s.outbox) await send();
     const heads = A.getHeads(v.doc);
     if (sameHeads(heads, s.pushedHeads)) {
       // Nothing new; whatever was counted as pending was pushed.
@@ -520,44 +805,59 @@ export class Syncer {
       return;
     }
     const chunk = A.saveSince(v.doc, s.pushedHeads);
-    // Durable before it leaves: a retry must resend these exact bytes.
-    s.outbox = { record: sealRecord(this.keys, v.membership.vault, v.device, s.nextSeq, chunk), heads, changes: s.pending };
+    const records = sealChunk(this.keys, v.membership.vault, v.device, s.nextSeq, chunk, s.cursors, this.opts.partBytes);
+    // Durable before any leaves: a retry must resend these exact bytes.
+    s.outbox = { records, heads, changes: s.pending };
     await v.saveState();
-    await this.append(conn, s.outbox.record);
-    await finish();
+    await send();
   }
 
-  /** Applies records in seq order; the document and cursors are saved together. */
+  /**
+   * Applies records in seq order per device, a chunk split over parts once
+   * its last part is in; the document and cursors are saved together. A log
+   * that cannot go on stops; the others go on.
+   */
   async apply(records: WireRecord[]): Promise<void> {
     const v = this.vault;
     const s = v.state;
     let applied = 0;
     try {
       for (const r of records) {
-        const cursor = s.cursors[r.device] ?? 0;
-        if (r.device === v.device || r.seq <= cursor) continue;
-        if (r.seq !== cursor + 1) {
-          throw new SyncError(`A record from device ${r.device} (seq ${r.seq}) could not be applied: record ${cursor + 1} of that device is missing.`);
-        }
-        const chunk = openRecord(this.keys, v.membership.vault, r);
-        // With nothing unpushed, everything after the apply is on the relay.
-        const clean = !s.outbox && sameHeads(A.getHeads(v.doc), s.pushedHeads);
-        const next = A.loadIncremental(v.doc, chunk);
-        if (missingDeps(next)) {
+        const step = this.reader.next(r, s.cursors);
+        if (step.kind !== "apply") continue;
+        if (step.chunk.length > 0) {
+          // With nothing unpushed, everything after the apply is on the relay.
+          const clean = !s.outbox && sameHeads(A.getHeads(v.doc), s.pushedHeads);
+          const what = `A record from device ${r.device} (seq ${r.seq}) could not be applied`;
+          let next: Doc;
+          try {
+            next = A.loadIncremental(v.doc, step.chunk);
+          } catch (e) {
+            this.reader.stick(r.device, `${what}: ${e instanceof Error ? e.message : String(e)}`);
+            continue;
+          }
+          if (missingDeps(next)) {
+            // Not kept: the cursor stays, and the next sync fetches it again.
+            this.reader.stick(r.device, `${what}: changes it depends on are missing.`);
+            continue;
+          }
           v.doc = next;
-          throw new SyncError(`A record from device ${r.device} (seq ${r.seq}) could not be applied: changes it depends on are missing.`);
+          if (clean) s.pushedHeads = A.getHeads(next);
         }
-        v.doc = next;
-        s.cursors[r.device] = r.seq;
-        s.sinceSnapshot += 1;
-        if (clean) s.pushedHeads = A.getHeads(next);
+        s.cursors[r.device] = step.seq;
+        for (const reach of step.reach) raise(s.known, reach);
+        s.sinceSnapshot += step.records;
         applied += 1;
       }
     } finally {
       if (applied > 0) {
+        // Live records after caught_up: look again at what the relay lacks.
+        s.withheld = this.caughtUp ? findWithheld(s, v.device, this.reader.stuck) : s.withheld;
+        settleWithheld(s);
         await v.save();
         v.notify();
       }
+      this.refresh();
     }
   }
 

@@ -117,7 +117,19 @@ export interface Ctx {
   flash: (msg: string) => void;
 }
 
-export function joinScreen(onJoin: (code: string) => Promise<void>, error?: string): HTMLElement {
+/**
+ * The notes under the header: records the relay lacks, a join that could not
+ * use the snapshot (with a button to dismiss it). Text only, never HTML.
+ */
+export function renderNotices(box: HTMLElement, withheld: string[], joinNote: string | null, dismiss: () => void): void {
+  const notes = withheld.map((n) => h("p", { "data-testid": "withheld" }, n));
+  if (joinNote) notes.push(h("p", { "data-testid": "join-note" }, joinNote, h("button", { type: "button", onclick: dismiss }, "OK")));
+  box.replaceChildren(...notes);
+  box.hidden = box.childElementCount === 0;
+}
+
+/** `onJoin` may call `note` to say what a slow join is doing. */
+export function joinScreen(onJoin: (code: string, note: (msg: string) => void) => Promise<void>, error?: string): HTMLElement {
   const code = h("textarea", { name: "code", placeholder: "interlog1:…", autocomplete: "off", autocapitalize: "off", spellcheck: "false" }) as HTMLTextAreaElement;
   const msg = h("div", { role: "alert" }, error ? h("div", { class: "error" }, error) : null);
   const button = h("button", { class: "big", type: "submit" }, "Join") as HTMLButtonElement;
@@ -131,7 +143,7 @@ export function joinScreen(onJoin: (code: string) => Promise<void>, error?: stri
         button.textContent = "Joining…";
         msg.replaceChildren();
         try {
-          await onJoin(code.value);
+          await onJoin(code.value, (note) => msg.replaceChildren(h("div", { class: "note" }, note)));
         } catch (err) {
           msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
           button.disabled = false;

@@ -11,9 +11,15 @@ import type { Doc } from "./doc";
 import type { Store } from "./store";
 import type { Cursors, WireRecord } from "./wire";
 
-/** A sealed record waiting for the relay's ack, and the heads it brings us to. */
+/**
+ * Sealed records waiting for the relay's acks, and the heads they bring us
+ * to: one record, or the parts of a chunk larger than `PART_BYTES`, all
+ * sealed and saved before the first is sent. A retry resends all of them
+ * byte for byte (the relay acks a record it already holds again), and only
+ * the last ack moves `nextSeq` and the pushed heads.
+ */
 export interface Outbox {
-  record: WireRecord;
+  records: WireRecord[];
   heads: string[];
   /** Local changes it carries, for the "N changes pending" count. */
   changes: number;
@@ -32,6 +38,19 @@ export interface SyncState {
   pending: number;
   lastSync: number | null;
   lastError: string | null;
+  /**
+   * How far each device's log is known to reach: the highest `reach` entry
+   * of every record applied and the `covers` of every snapshot opened.
+   */
+  known: Cursors;
+  /**
+   * Devices whose logs the relay served less of, at the last `caught_up`,
+   * than `known` says exist: device → the highest seq known. An entry goes
+   * once the cursor reaches it.
+   */
+  withheld: Cursors;
+  /** Said once after a join that could not use the relay's snapshot, until dismissed. */
+  joinNote: string | null;
 }
 
 export function freshState(heads: string[], cursors: Cursors): SyncState {
@@ -46,7 +65,23 @@ export function freshState(heads: string[], cursors: Cursors): SyncState {
     pending: 0,
     lastSync: null,
     lastError: null,
+    known: {},
+    withheld: {},
+    joinNote: null,
   };
+}
+
+/** A state saved by an older version of the app, brought up to date. */
+export function upgradeState(saved: SyncState): SyncState {
+  const s = saved as SyncState & { outbox: (Outbox & { record?: WireRecord }) | null };
+  if (s.outbox && !s.outbox.records && s.outbox.record) {
+    const { record, ...rest } = s.outbox;
+    s.outbox = { ...rest, records: [record] };
+  }
+  s.known ??= {};
+  s.withheld ??= {};
+  s.joinNote ??= null;
+  return s;
 }
 
 export class Vault {
@@ -71,7 +106,7 @@ export class Vault {
       store.get<SyncState>("sync"),
     ]);
     if (!membership || !device || !bytes || !state) return null;
-    return new Vault(store, membership, device, A.load(bytes, { actor: device }), state);
+    return new Vault(store, membership, device, A.load(bytes, { actor: device }), upgradeState(state));
   }
 
   /** Stores a freshly joined vault: membership last, so a half-written join is no vault. */

@@ -22,6 +22,10 @@ export class FakeRelay {
   /** Records sent in reply to sync in place of the real backlog. */
   forgedBacklog: WireRecord[] | null = null;
   reachable = true;
+  /** Serve at most this seq of a device's log, live or not: a relay that lost or withholds the rest. */
+  withhold: Record<string, number> = {};
+  /** In reply to the next sync, send only this many backlog records, one per frame, then drop the connection. */
+  cutAfter: number | null = null;
   private tokenHash: string;
 
   constructor(
@@ -36,7 +40,22 @@ export class FakeRelay {
     const log = this.logs.get(r.device) ?? [];
     log.push(r);
     this.logs.set(r.device, log);
+    if (this.serves(r)) this.forward(r);
+  }
+
+  private serves(r: WireRecord): boolean {
+    return r.seq <= (this.withhold[r.device] ?? Infinity);
+  }
+
+  private forward(r: WireRecord): void {
     for (const p of this.peers) if (p.live && p.device !== r.device) p.deliver({ type: "records", records: [r] });
+  }
+
+  /** Serves a withheld log again, forwarding what was held back to live subscribers. */
+  release(device: string): void {
+    const from = this.withhold[device] ?? Infinity;
+    delete this.withhold[device];
+    for (const r of this.logs.get(device) ?? []) if (r.seq > from) this.forward(r);
   }
 
   dial(): Dial {
@@ -87,7 +106,15 @@ export class FakeRelay {
             if (f.want_snapshot && this.snapshot) send({ type: "snapshot", snapshot: this.snapshot });
             const backlog =
               this.forgedBacklog ??
-              [...this.logs.values()].flat().filter((r) => r.device !== peer!.device && r.seq > Math.max(f.cursors[r.device] ?? 0, covers[r.device] ?? 0));
+              [...this.logs.values()]
+                .flat()
+                .filter((r) => r.device !== peer!.device && this.serves(r) && r.seq > Math.max(f.cursors[r.device] ?? 0, covers[r.device] ?? 0));
+            if (this.cutAfter !== null) {
+              const n = this.cutAfter;
+              this.cutAfter = null;
+              for (const r of backlog.slice(0, n)) send({ type: "records", records: [r] });
+              return close("cut off");
+            }
             if (backlog.length) send({ type: "records", records: backlog });
             return send({ type: "caught_up" });
           }

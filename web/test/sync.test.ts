@@ -2,48 +2,13 @@ import * as A from "@automerge/automerge/slim";
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
 
-import { bytesToHex, derive, open, recordAad, seal, snapshotAad } from "../src/crypto";
+import { bytesToHex } from "../src/crypto";
 import { logInterview, records, updateRecord } from "../src/doc";
 import { openStore } from "../src/store";
-import { join, sealRecord, type Status, Syncer } from "../src/sync";
+import { join, sealRecord, Syncer } from "../src/sync";
 import { Vault } from "../src/vault";
 import { FakeRelay } from "./fake-relay";
-
-const VAULT = "01JD3Q8Z6QK4T9X2V7M5N3B1CA";
-const LAPTOP = "aa".repeat(16);
-const KEY = new Uint8Array(32).map((_, i) => i + 1);
-const keys = derive(KEY);
-const code = () =>
-  "interlog1:" + bytesToHex(new TextEncoder().encode(JSON.stringify({ relay: "ws://127.0.0.1:1", vault: VAULT, key: bytesToHex(KEY) })));
-
-/** A laptop's vault, with its first record on the relay and a snapshot of it. */
-function laptopVault(relay: FakeRelay): A.Doc<any> {
-  let doc = A.change(A.init<any>({ actor: LAPTOP }), (d: any) => {
-    d.meta = { schema: 1, vault_id: new A.ImmutableString(VAULT) };
-    d.profile = { comp: {}, work_days: {} };
-    for (const k of ["companies", "contacts", "opportunities", "interviews", "offers", "followups", "questions"]) d[k] = {};
-  });
-  doc = logInterview(doc, { company: "Acme", kind: "technical" }).doc;
-  relay.store(sealRecord(keys, VAULT, LAPTOP, 1, A.save(doc)));
-  const covers = { [LAPTOP]: 1 };
-  relay.snapshot = { device: LAPTOP, id: 1, covers, payload: seal(keys, snapshotAad(VAULT, LAPTOP, 1, covers), A.save(doc)) };
-  return doc;
-}
-
-async function fresh() {
-  return openStore(`t-${Math.random()}`, new IDBFactory());
-}
-
-function until(s: Syncer, pred: (st: Status) => boolean): Promise<Status> {
-  return new Promise((resolve) => {
-    const off = s.onStatus((st) => {
-      if (pred(st)) {
-        queueMicrotask(() => off());
-        resolve(st);
-      }
-    });
-  });
-}
+import { code, fresh, KEY, keys, LAPTOP, laptopVault, opened, until, VAULT, waitFor } from "./helpers";
 
 describe("sync", () => {
   it("joins from the snapshot, pushes local changes as seq 1, 2 and applies live records", async () => {
@@ -65,7 +30,11 @@ describe("sync", () => {
     const mine = relay.appends.filter((r) => r.device === vault.device);
     expect(mine.map((r) => r.seq)).toEqual([1]);
     // The laptop can open and merge what the phone sent.
-    laptop = A.loadIncremental(laptop, open(keys, recordAad(VAULT, vault.device, 1), mine[0].payload));
+    // It sent an envelope, with how far it had seen each log.
+    const env = opened(mine[0]);
+    expect(env.part).toBeNull();
+    expect(env.reach).toEqual({ [LAPTOP]: 1, [vault.device]: 1 });
+    laptop = A.loadIncremental(laptop, env.chunk);
     expect(records(laptop, "interview").map((r) => r.fields.notes)).toContain("from the phone");
 
     // The laptop edits; the phone applies it live and saves the cursor.
@@ -73,7 +42,7 @@ describe("sync", () => {
     const heads = A.getHeads(laptop);
     laptop = updateRecord(laptop, "interview", first.id, { rating: 2 });
     relay.store(sealRecord(keys, VAULT, LAPTOP, 2, A.saveSince(laptop, heads)));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => vault.state.cursors[LAPTOP] === 2);
     expect(records(vault.doc, "interview").find((r) => r.id === first.id)?.fields.rating).toBe(2);
 
     await vault.edit((d) => updateRecord(d, "interview", first.id, { notes: "second" }));
