@@ -131,6 +131,13 @@ describe("envelopes in sync", () => {
     expect(companies(vault)).toContain("Live Co");
     expect(vault.state.cursors).toEqual({ [LAPTOP]: 3 });
     expect(syncer.status.kind).toBe("error");
+
+    // The relay finds B's first part again; a tap on the indicator fetches B's log anew.
+    relay.logs.set(B, [envelopeRecord(B, 1, bChunk.subarray(0, 5), { index: 0, count: 2 }), ...relay.logs.get(B)!]);
+    syncer.wakeUp();
+    await until(syncer, (s) => s.kind === "synced");
+    expect(vault.state.cursors).toEqual({ [LAPTOP]: 3, [B]: 2 });
+    expect(companies(vault)).toContain("Lost Co");
     await syncer.stop();
   });
 
