@@ -56,3 +56,24 @@ pub use doc::{DocError, VaultDoc};
 pub use model::{Kind, Record};
 #[cfg(feature = "vault")]
 pub use store::{StoreError, Vault};
+
+/// Text a peer (a relay, a server's certificate, a file) supplied, made
+/// safe to print: at most `max` characters, with control characters
+/// (escape sequences, carriage returns, bells, bidirectional overrides)
+/// shown escaped instead of acting on the terminal.
+pub fn peer_text(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

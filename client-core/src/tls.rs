@@ -305,10 +305,7 @@ impl Problem {
 /// Peer- or user-supplied text (a certificate's names, a URL), safe to print:
 /// no control characters, at most 100 characters.
 pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .take(100)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::peer_text(s, 100)
 }
 
 #[cfg(test)]

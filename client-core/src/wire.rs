@@ -28,14 +28,19 @@ pub const MAX_ID_LEN: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
-    /// Automerge changes (`save_after` the heads the device last pushed).
+    /// Automerge changes (`save_after` the heads the device last pushed),
+    /// bare: what older devices seal.
     Change,
+    /// An envelope: Automerge changes or a part of them, with what the
+    /// sender had seen of every log (docs/protocol.md, "Record contents").
+    Envelope,
 }
 
 impl RecordKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Change => "change",
+            RecordKind::Envelope => "envelope",
         }
     }
 }

@@ -277,13 +277,17 @@ fn killing_the_relay_mid_sync_loses_nothing_acknowledged() {
         a.ok(&["sync"]);
         b.ok(&["sync"]);
     }
-    assert_eq!(a.export(), b.export());
-    for id in &ids {
+    for (n, id) in ids.iter().enumerate() {
         assert!(
             b.has_interview(id) && a.has_interview(id),
-            "interview {id} was lost"
+            "interview {n} {id} was lost: on a {} on b {}; a: {} b: {}",
+            a.has_interview(id),
+            b.has_interview(id),
+            a.ok(&["--json", "sync", "status"]),
+            b.ok(&["--json", "sync", "status"])
         );
     }
+    assert_eq!(a.export(), b.export());
 }
 
 #[test]

@@ -42,6 +42,7 @@ import {
   MAX_PARTS,
   PART_BYTES,
   PROTOCOL_VERSION,
+  type RecordKind,
   type WireRecord,
   WireError,
 } from "./wire";
@@ -234,9 +235,16 @@ function openRecord(keys: Keys, vault: string, r: WireRecord): Uint8Array {
   }
 }
 
-/** Seals a plaintext (an envelope, or a bare chunk) as record `seq` of `device`'s log. */
-export function sealRecord(keys: Keys, vault: string, device: string, seq: number, plaintext: Uint8Array): WireRecord {
-  return { device, seq, kind: "change", payload: seal(keys, recordAad(vault, device, seq), plaintext) };
+/** Seals a plaintext (an envelope, or with kind `change` a bare chunk) as record `seq` of `device`'s log. */
+export function sealRecord(
+  keys: Keys,
+  vault: string,
+  device: string,
+  seq: number,
+  plaintext: Uint8Array,
+  kind: RecordKind = "envelope",
+): WireRecord {
+  return { device, seq, kind, payload: seal(keys, recordAad(vault, device, seq, kind), plaintext) };
 }
 
 /**
@@ -347,7 +355,7 @@ export class LogReader {
     const what = `A record from device ${d} (seq ${r.seq}) could not be applied`;
     let env: Envelope;
     try {
-      env = decodePlaintext(openRecord(this.keys, this.vault, r));
+      env = decodePlaintext(openRecord(this.keys, this.vault, r), r.kind);
     } catch (e) {
       if (!(e instanceof EnvelopeError)) throw e;
       return this.stick(d, `${what}: ${e.message}. Is this app older than the device that wrote it?`);

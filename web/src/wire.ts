@@ -16,10 +16,13 @@ export const CAPABILITIES = ["snapshot", "live"];
 
 export type Cursors = Record<string, number>;
 
+/** `change`: the plaintext is a bare Automerge chunk (older devices); `envelope`: an {@link Envelope}. */
+export type RecordKind = "change" | "envelope";
+
 export interface WireRecord {
   device: string;
   seq: number;
-  kind: "change";
+  kind: RecordKind;
   payload: Uint8Array;
 }
 
@@ -229,8 +232,8 @@ function cursors(map: CborMap, key: string): Cursors {
 function record(v: CborValue): WireRecord {
   const r = asMap(v, "record");
   const kind = str(r, "kind");
-  if (kind !== "change") bad(`unknown record kind ${JSON.stringify(kind)}`);
-  return { device: id(r, "device"), seq: num(r, "seq"), kind: "change", payload: bytes(r, "payload") };
+  if (kind !== "change" && kind !== "envelope") bad(`unknown record kind ${JSON.stringify(kind)}`);
+  return { device: id(r, "device"), seq: num(r, "seq"), kind: kind as RecordKind, payload: bytes(r, "payload") };
 }
 
 export function decode(input: Uint8Array): Frame {
@@ -359,9 +362,14 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   return cborEncode(map);
 }
 
-/** Reads either form of a record plaintext; a bare chunk has no part and no reach. */
-export function decodePlaintext(plaintext: Uint8Array): Envelope {
-  if (isBareChunk(plaintext)) return { chunk: plaintext, part: null, reach: null };
+/**
+ * Reads a record plaintext by the record's kind: a bare chunk (kind `change`)
+ * has no part and no reach. The kind is authenticated with the record, and
+ * older devices, which read every plaintext as a chunk, refuse `envelope`
+ * records instead of misreading them.
+ */
+export function decodePlaintext(plaintext: Uint8Array, kind: RecordKind = "envelope"): Envelope {
+  if (kind === "change") return { chunk: plaintext, part: null, reach: null };
   const no = (what: string): never => {
     throw new EnvelopeError(`it is neither an Automerge chunk nor a valid envelope: ${what}`);
   };

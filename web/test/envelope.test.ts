@@ -34,7 +34,7 @@ describe("record plaintexts", () => {
 
   it("read a bare chunk as it is", () => {
     expect([...chunk.subarray(0, 4)]).toEqual([...AUTOMERGE_MAGIC]);
-    expect(decodePlaintext(chunk)).toEqual({ chunk, part: null, reach: null });
+    expect(decodePlaintext(chunk, "change")).toEqual({ chunk, part: null, reach: null });
   });
 
   it("ignore unknown keys and take null for absent", () => {

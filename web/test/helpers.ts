@@ -29,7 +29,7 @@ export function laptopDoc(): A.Doc<any> {
 /** A laptop's vault, with its first record on the relay (a bare chunk, as before envelopes) and a snapshot of it. */
 export function laptopVault(relay: FakeRelay): A.Doc<any> {
   const doc = laptopDoc();
-  relay.store(sealRecord(keys, VAULT, LAPTOP, 1, A.save(doc)));
+  relay.store(sealRecord(keys, VAULT, LAPTOP, 1, A.save(doc), "change"));
   const covers = { [LAPTOP]: 1 };
   relay.snapshot = { device: LAPTOP, id: 1, covers, payload: seal(keys, snapshotAad(VAULT, LAPTOP, 1, covers), A.save(doc)) };
   return doc;
@@ -50,7 +50,7 @@ export function partRecords(device: string, first: number, chunk: Uint8Array, co
 
 /** What a record holds, opened and read as the other side would. */
 export function opened(r: WireRecord) {
-  return decodePlaintext(open(keys, recordAad(VAULT, r.device, r.seq), r.payload));
+  return decodePlaintext(open(keys, recordAad(VAULT, r.device, r.seq, r.kind), r.payload), r.kind);
 }
 
 export async function fresh() {

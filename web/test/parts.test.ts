@@ -38,7 +38,7 @@ describe("envelopes in sync", () => {
 
     let c = laptopChange(laptop, "Bare Co");
     laptop = c.doc;
-    relay.store(sealRecord(keys, VAULT, LAPTOP, 2, c.chunk)); // the old form
+    relay.store(sealRecord(keys, VAULT, LAPTOP, 2, c.chunk, "change")); // the old form
     await waitFor(() => vault.state.cursors[LAPTOP] === 2);
     expect(companies(vault)).toContain("Bare Co");
     expect(vault.state.cursors[LAPTOP]).toBe(2);
@@ -305,7 +305,7 @@ describe("sending envelopes", () => {
     laptopVault(relay);
     const { store, vault } = await joined(relay);
     const doc = updateRecord(vault.doc, "interview", records(vault.doc, "interview")[0].id, { rating: 4 });
-    const record = sealRecord(keys, VAULT, vault.device, 1, A.saveSince(doc, vault.state.pushedHeads));
+    const record = sealRecord(keys, VAULT, vault.device, 1, A.saveSince(doc, vault.state.pushedHeads), "change");
     const { known: _k, withheld: _w, joinNote: _j, ...old } = vault.state;
     await store.put({ doc: A.save(doc), sync: { ...old, outbox: { record, heads: A.getHeads(doc), changes: 1 }, pending: 1 } });
 

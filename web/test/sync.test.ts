@@ -41,7 +41,7 @@ describe("sync", () => {
     const [first] = records(laptop, "interview");
     const heads = A.getHeads(laptop);
     laptop = updateRecord(laptop, "interview", first.id, { rating: 2 });
-    relay.store(sealRecord(keys, VAULT, LAPTOP, 2, A.saveSince(laptop, heads)));
+    relay.store(sealRecord(keys, VAULT, LAPTOP, 2, A.saveSince(laptop, heads), "change"));
     await waitFor(() => vault.state.cursors[LAPTOP] === 2);
     expect(records(vault.doc, "interview").find((r) => r.id === first.id)?.fields.rating).toBe(2);
 
@@ -106,14 +106,14 @@ describe("sync", () => {
     });
     const chunk = A.saveSince(other, A.getHeads(laptop));
 
-    relay.forgedBacklog = [sealRecord(keys, VAULT, "bb".repeat(16), 2, chunk)];
+    relay.forgedBacklog = [sealRecord(keys, VAULT, "bb".repeat(16), 2, chunk, "change")];
     let syncer = new Syncer(vault, relay.dial(), { minBackoff: 60_000 });
     void syncer.start();
     let st = await until(syncer, (s) => s.kind === "error");
     expect(st.kind === "error" && st.reason).toMatch(/record 1 of that device is missing/);
     await syncer.stop();
 
-    const forged = sealRecord(keys, VAULT, "bb".repeat(16), 1, chunk);
+    const forged = sealRecord(keys, VAULT, "bb".repeat(16), 1, chunk, "change");
     forged.payload[forged.payload.length - 1] ^= 1;
     relay.forgedBacklog = [forged];
     syncer = new Syncer(vault, relay.dial(), { minBackoff: 60_000 });

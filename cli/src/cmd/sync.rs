@@ -6,13 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
-use interlog_core::store::{Kept, SledStorage};
+use interlog_core::store::SledStorage;
 use interlog_core::sync::{
-    self, device_name, CleanStamp, JoinCode, Membership, Session, SyncError, SyncState,
+    self, device_name, CleanStamp, JoinCode, Local, Membership, Session, SyncError, SyncState,
 };
 use interlog_core::tls::{self, Pin};
 use interlog_core::wire::{Frame, Record};
-use interlog_core::Vault;
 use serde_json::json;
 
 use super::Ctx;
@@ -194,37 +193,127 @@ impl LastSync {
     }
 }
 
-/// A sync with nothing to push, answered without opening the store: from
-/// the clean stamp the last sync left beside it (`SledStorage::read_clean`),
-/// holding the store's lock meanwhile. `None` when there is no usable stamp,
-/// the store is busy, or records arrived (they need the document): then the
-/// caller syncs with the store opened.
-fn sync_stamped(
-    ctx: &Ctx,
-    a: &RelayFlags,
-    rt: &tokio::runtime::Runtime,
-) -> Result<Option<(Membership, sync::Report)>> {
-    if a.invite.is_some() {
-        return Ok(None);
+/// How long a one-shot sync waits for the relay to make progress:
+/// `sync::STALL`, or `INTERLOG_SYNC_STALL_SECS` (for tests).
+fn stall() -> Duration {
+    std::env::var("INTERLOG_SYNC_STALL_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(sync::STALL, Duration::from_secs)
+}
+
+/// The device's vault for a one-shot sync: the clean stamp beside the
+/// store, and the store itself, opened only for the sync's local steps.
+struct Device<F: FnMut() -> Result<SledStorage, SyncError>> {
+    stamp: Option<CleanStamp>,
+    store: sync::Reopening<SledStorage, F>,
+}
+
+impl<F: FnMut() -> Result<SledStorage, SyncError>> sync::Local<SledStorage> for Device<F> {
+    fn vault(&mut self) -> Result<&mut DeviceVault, SyncError> {
+        self.store.vault()
     }
-    let Some(clean) = SledStorage::read_clean(&home::store_path(&ctx.home))? else {
-        return Ok(None);
+
+    fn release(&mut self) {
+        self.store.release()
+    }
+
+    fn stamp(&mut self) -> Option<CleanStamp> {
+        self.stamp.take()
+    }
+}
+
+/// The clean stamp a sync left beside the store (read under the store's
+/// lock, which is let go at once), if any.
+fn read_stamp(ctx: &Ctx) -> Result<Option<CleanStamp>> {
+    Ok(SledStorage::read_clean(&home::store_path(&ctx.home))?
+        .and_then(|clean| CleanStamp::from_bytes(&clean.stamp)))
+}
+
+/// A one-shot sync of the vault in this home (see `sync::run`): the store
+/// is open only while the sync works on it locally, so other commands run
+/// meanwhile. Remembers a changed relay once it answered, and records the
+/// outcome for `sync status`.
+fn one_shot(
+    ctx: &Ctx,
+    flags: &RelayFlags,
+    force_snapshot: bool,
+) -> Result<(Membership, sync::Report)> {
+    let stamp = if flags.invite.is_some() || force_snapshot {
+        None
+    } else {
+        read_stamp(ctx)?
     };
-    let Some(stamp) = CleanStamp::from_bytes(&clean.stamp) else {
-        return Ok(None);
-    };
-    let mut chosen = choose(ctx, &stamp.vault, a)?;
-    match rt.block_on(sync::sync_stamped(&stamp, &chosen.m)) {
-        Ok(Some(report)) => {
-            chosen.remember(ctx)?;
-            Ok(Some((chosen.m, report)))
+    let (mut first, vault_id) = match &stamp {
+        Some(s) => (None, s.vault.clone()),
+        None => {
+            let (storage, id) = home::open_store(&ctx.home)?;
+            (Some(storage), id)
         }
-        Ok(None) => Ok(None),
+    };
+    let mut chosen = choose(ctx, &vault_id, flags)?;
+    let home = ctx.home.clone();
+    let open = move || match first.take() {
+        Some(storage) => Ok(storage),
+        None => home::open_store(&home)
+            .map(|(storage, _)| storage)
+            .map_err(|e| SyncError::Other(format!("{e:#}"))),
+    };
+    let mut device = Device {
+        stamp,
+        store: sync::Reopening::new(open),
+    };
+    let rt = runtime()?;
+    let result = rt.block_on(sync::run(
+        &mut device,
+        &chosen.m,
+        flags.invite.clone(),
+        force_snapshot,
+        stall(),
+    ));
+    let report = match result {
+        Ok(report) => report,
         Err(e) => {
             LastSync::record(ctx, Some(e.to_string()));
-            Err(e.into())
+            return Err(e.into());
+        }
+    };
+    chosen.remember(ctx)?;
+    // Best effort: without a stamp the next sync opens the store.
+    if let Some(v) = device.store.opened() {
+        let store = v.storage_mut();
+        if let Ok(Some(stamp)) = CleanStamp::of(store) {
+            let _ = store.stamp_clean(&stamp.to_bytes());
         }
     }
+    LastSync::record(ctx, None);
+    Ok((chosen.m, report))
+}
+
+/// Warnings about what the relay lost or withholds, for a person.
+fn relay_warnings(report: &sync::Report) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((first, last)) = report.resent {
+        out.push(format!(
+            "the relay had lost records {first}–{last} of this device, which it had acknowledged (restored from a backup?); this device sent its whole journal again, so no device misses anything"
+        ));
+    }
+    out.extend(report.withheld.iter().map(withheld_warning));
+    if let Some(why) = &report.snapshot_refused {
+        out.push(format!(
+            "the relay's newest snapshot was refused ({why}); joined from the records instead"
+        ));
+    }
+    out
+}
+
+fn withheld_warning(w: &sync::Withheld) -> String {
+    format!(
+        "the relay is missing records {}–{} of device {}, which another device has seen: it lost them or is withholding them. They come back when that device syncs again; if they do not, tell the relay's operator",
+        w.served + 1,
+        w.known,
+        &w.device[..w.device.len().min(12)],
+    )
 }
 
 pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
@@ -232,8 +321,8 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
         return status(ctx);
     }
     let flags = RelayFlags::of(&a)?;
-    let rt = runtime()?;
     if a.watch {
+        let rt = runtime()?;
         let mut chosen = {
             let v = ctx.open()?;
             choose(ctx, &v.vault_id(), &flags)?
@@ -245,29 +334,7 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             }
         });
     }
-    let (m, report) = match sync_stamped(ctx, &flags, &rt)? {
-        Some(done) => done,
-        None => {
-            // The document is loaded only if there is something to push or pull.
-            let (storage, vault_id) = home::open_store(&ctx.home)?;
-            let mut chosen = choose(ctx, &vault_id, &flags)?;
-            let (mut opened, result) =
-                rt.block_on(sync::sync_store(storage, &chosen.m, flags.invite, false))?;
-            if let Err(e) = &result {
-                LastSync::record(ctx, Some(e.to_string()));
-            }
-            let report = result?;
-            chosen.remember(ctx)?;
-            let m = chosen.m;
-            // Best effort: without a stamp the next sync opens the store.
-            let store = opened.storage_mut();
-            if let Ok(Some(stamp)) = CleanStamp::of(store) {
-                let _ = store.stamp_clean(&stamp.to_bytes());
-            }
-            (m, report)
-        }
-    };
-    LastSync::record(ctx, None);
+    let (m, report) = one_shot(ctx, &flags, false)?;
     if ctx.json {
         return out::json(&report);
     }
@@ -282,6 +349,9 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             ""
         }
     );
+    for w in relay_warnings(&report) {
+        out::warn(&w);
+    }
     Ok(())
 }
 
@@ -329,43 +399,6 @@ async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result
 /// Live records a watcher keeps in memory while another command has the
 /// store.
 const MAX_WAITING: usize = 1024;
-
-/// The watcher's vault: open (the store and the document) while the watcher
-/// holds the store, or just the document while the store is lent to another
-/// command or, without a [`Lender`], between events.
-struct Held {
-    open: Option<DeviceVault>,
-    kept: Option<Kept>,
-}
-
-impl Held {
-    fn new() -> Held {
-        Held {
-            open: None,
-            kept: None,
-        }
-    }
-
-    /// The open vault, opening the store again if needed (applying only
-    /// what other commands appended meanwhile to the kept document).
-    fn get(&mut self, ctx: &Ctx) -> Result<&mut DeviceVault> {
-        if self.open.is_none() {
-            let (storage, _) = home::open_store(&ctx.home)?;
-            self.open = Some(match self.kept.take() {
-                Some(k) => Vault::reopen(storage, k)?,
-                None => Vault::open(storage)?,
-            });
-        }
-        Ok(self.open.as_mut().expect("opened above"))
-    }
-
-    /// Closes the store, keeping the document.
-    fn release(&mut self) {
-        if let Some(v) = self.open.take() {
-            self.kept = Some(v.close());
-        }
-    }
-}
 
 /// Lends the store to other commands while `sync --watch` holds it between
 /// events (see `home::watch_socket`). Without one (not on Unix, or the
@@ -579,9 +612,14 @@ async fn watch_once(
     // The document stays loaded throughout. The store stays open between
     // events too, and is lent to any command that asks for it; without a
     // lender it is closed after each event instead.
-    let mut held = Held::new();
+    let home = ctx.home.clone();
+    let mut held = sync::Reopening::new(move || {
+        home::open_store(&home)
+            .map(|(storage, _)| storage)
+            .map_err(|e| SyncError::Other(format!("{e:#}")))
+    });
     let cursors = {
-        let v = held.get(ctx)?;
+        let v = held.vault()?;
         let mut state = SyncState::load(v.storage())?;
         state.registered = true;
         state.save(v.storage_mut())?;
@@ -657,7 +695,7 @@ async fn watch_once(
         if borrower.is_some() || (waiting.is_empty() && !push) {
             continue;
         }
-        let v = held.get(ctx)?;
+        let v = held.vault()?;
         if !waiting.is_empty() {
             let records = std::mem::take(&mut waiting);
             let (pushed, applied) = sync::apply_live(&mut session, v, &records).await?;
@@ -710,6 +748,7 @@ fn status(ctx: &Ctx) -> Result<()> {
             "pending_changes": pending,
             "last_sync": last_sync.at,
             "last_error": last_sync.error,
+            "withheld": state.withheld(&device),
         }));
     }
     let last = last_sync
@@ -730,7 +769,7 @@ fn status(ctx: &Ctx) -> Result<()> {
         m.map_or("not set up (interlog sync --relay URL)".into(), |m| m.relay),
     ]);
     t.add_row(["vault".to_string(), v.vault_id()]);
-    t.add_row(["this device".to_string(), device]);
+    t.add_row(["this device".to_string(), device.clone()]);
     t.add_row(["records sent".to_string(), (state.next_seq - 1).to_string()]);
     t.add_row(["pending local changes".to_string(), pending.to_string()]);
     t.add_row(["last sync".to_string(), last]);
@@ -738,6 +777,9 @@ fn status(ctx: &Ctx) -> Result<()> {
         "last error".to_string(),
         last_sync.error.unwrap_or_else(|| "none".into()),
     ]);
+    for w in state.withheld(&device) {
+        t.add_row(["warning".to_string(), withheld_warning(&w)]);
+    }
     for (d, seq) in &state.cursors {
         t.add_row([
             format!("received from {}", &d[..d.len().min(12)]),
@@ -749,14 +791,12 @@ fn status(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn pair(ctx: &Ctx) -> Result<()> {
-    let mut v = ctx.open()?;
-    let m = membership(ctx, &v.vault_id())?;
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
-    let rt = runtime()?;
-    let result = rt.block_on(sync::sync_once(&mut v, &m, None, true));
-    LastSync::record(ctx, result.as_ref().err().map(|e| e.to_string()));
-    result?;
+    let (m, report) = one_shot(ctx, &RelayFlags::default(), true)?;
+    for w in relay_warnings(&report) {
+        out::warn(&w);
+    }
     let code = JoinCode::new(&m).encode();
     if ctx.json {
         return out::json(&json!({"code": code}));
@@ -806,6 +846,9 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     LastSync::record(ctx, None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
+    }
+    for w in relay_warnings(&report) {
+        out::warn(&w);
     }
     println!(
         "Joined vault {} through {}; this device has everything now ({} record(s) after the snapshot).",

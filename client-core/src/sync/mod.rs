@@ -2,37 +2,58 @@
 //!
 //! Each device appends to its own log of sealed records (vault, device, seq).
 //! Pushing seals the changes since the heads this device last pushed
-//! (`save_after`) as the next record; the sealed record is stored in the
-//! local outbox *before* it is sent, so a retry after a crash resends the
-//! same bytes and the relay's idempotent append acknowledges it again.
-//! Pulling sends this device's cursors (the last seq applied from each
-//! device); a cursor moves only after the record is applied and flushed, so an
-//! interrupted sync resumes where it stopped. Protocol: docs/protocol.md.
+//! (`save_after`) as the next record, or as several ([`envelope`]) when
+//! they are large; the sealed records are stored in the local outbox
+//! *before* they are sent, so a retry after a crash resends the same bytes
+//! and the relay's idempotent append acknowledges them again. Pulling sends
+//! this device's cursors (the last seq applied from each device); a cursor
+//! moves only after the record is applied and flushed, so an interrupted
+//! sync resumes where it stopped. Protocol: docs/protocol.md.
+//!
+//! A relay is not trusted to be honest or alive. A one-shot sync ([`run`])
+//! holds the store only for its local steps, never while it waits on the
+//! network, and gives up when the relay stops making progress. A relay
+//! that lost records it had acknowledged gets them again ([`Session::push`]);
+//! one that serves less of another device's log than a sealed record says
+//! exists is reported ([`Withheld`]).
 
 mod conn;
+pub mod envelope;
 mod membership;
 mod state;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_bytes::ByteBuf;
 
 pub use conn::{plaintext_warning, Connection};
 pub use membership::{JoinCode, Membership};
-pub use state::{CleanStamp, SyncState};
+pub use state::{CleanStamp, SyncState, Withheld};
 
 use crate::crypto::{self, CryptoError, Derived};
 use crate::doc::VaultDoc;
-use crate::store::{Storage, StoreError, Vault};
+use crate::store::{Kept, Storage, StoreError, Vault};
 use crate::wire::{self, codes, DeviceInfo, Frame, Record, RecordKind, Snapshot};
+use envelope::{Assembler, Envelope, Piece};
 
 /// How long to wait for the relay to answer one request.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a one-shot sync waits for the relay to make progress (a
+/// record it did not have, an acknowledgement, the end of the answer)
+/// before it gives up. Pings and records it already had do not count.
+pub const STALL: Duration = Duration::from_secs(60);
+
 /// Upload a fresh snapshot once this many records arrived or left since the
 /// last one, so new devices bootstrap from a recent state.
 const SNAPSHOT_EVERY: u64 = 500;
+
+/// Records a one-shot sync keeps in memory before it applies them.
+const BUFFER_BYTES: usize = 64 * 1024 * 1024;
+
+/// Appends sent before awaiting their acknowledgements.
+const APPEND_WINDOW: usize = 64;
 
 /// Why a sync failed. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -48,17 +69,19 @@ pub enum SyncError {
     Connection(String),
     #[error("the relay did not answer within {0:?}; run `interlog sync` again to resume")]
     Timeout(Duration),
+    #[error("the relay made no progress for {0:?} (it kept the connection open but sent nothing new); gave up. Your changes are safe on this device; run `interlog sync` again later, and tell the relay's operator if this persists")]
+    Stalled(Duration),
     #[error("the relay refused: {message}")]
     Refused { code: String, message: String },
     #[error("the vault key on this device does not match the vault on the relay: {0}. To fix: run `interlog pair` on a device that syncs correctly and `interlog join CODE` here")]
     WrongKey(String),
-    #[error("this device's id was already used for different records (a restored backup or a copied home directory?): {0}. Move this home aside and `interlog join` again with a code from `interlog pair`")]
+    #[error("the relay holds different records under this device's id (a home restored from a backup, or copied from another device?): {0}. Nothing was lost: this device keeps everything it has. Keep this home as it is and see \"Restored backups\" in docs/reliability.md")]
     DeviceIdReused(String),
-    #[error("a record from device {device} (seq {seq}) failed authentication: it was altered or does not belong here; nothing was applied. Tell the relay's operator; run `interlog sync` again once fixed")]
+    #[error("a record from device {device} (seq {seq}) failed authentication: it was altered or does not belong here; nothing of it was applied. Tell the relay's operator; run `interlog sync` again once fixed")]
     Tampered { device: String, seq: u64 },
     #[error("the vault snapshot from device {device} failed authentication: it was altered or relabelled by the relay; nothing was applied. Tell the relay's operator; run `interlog join` again once fixed")]
     TamperedSnapshot { device: String },
-    #[error("a record from device {device} (seq {seq}) could not be applied: {detail}; nothing after it was applied")]
+    #[error("a record from device {device} (seq {seq}) could not be applied: {detail}; nothing after it from that device was applied")]
     Unapplicable {
         device: String,
         seq: u64,
@@ -87,6 +110,18 @@ pub struct Report {
     pub pulled: usize,
     pub snapshot_uploaded: bool,
     pub devices: Vec<DeviceInfo>,
+    /// Records of this device the relay had acknowledged but lost (a relay
+    /// restored from a backup, or a forged acknowledgement), first and
+    /// last seq: sent again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resent: Option<(u64, u64)>,
+    /// Other devices' records known to exist that the relay did not serve.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
+    /// Why a join skipped the relay's newest snapshot and read the records
+    /// instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_refused: Option<String>,
 }
 
 /// The wire device id of a store's device.
@@ -106,6 +141,18 @@ pub struct Session {
     device: String,
     keys: Derived,
     pub devices: Vec<DeviceInfo>,
+    /// Split changes being reassembled.
+    parts: Assembler,
+    /// Devices whose logs stopped applying in this session, and why.
+    blocked: BTreeMap<String, SyncError>,
+    /// For a one-shot sync: how long the relay may go without progress,
+    /// and until when it may now.
+    stall: Option<(Duration, Instant)>,
+    /// Seqs of this device that the relay had lost and got again.
+    pub resent: Option<(u64, u64)>,
+    /// The last seq of this device the relay holds: as its welcome said,
+    /// then as it acknowledged.
+    held: Option<u64>,
 }
 
 impl Session {
@@ -147,7 +194,12 @@ impl Session {
                 version, devices, ..
             } => {
                 wire::check_version(version)?;
+                let held = devices
+                    .iter()
+                    .find(|d| d.device == device)
+                    .map(|d| d.last_seq);
                 Ok(Session {
+                    held,
                     conn,
                     pending: Default::default(),
                     early: None,
@@ -155,9 +207,26 @@ impl Session {
                     device: device.to_string(),
                     keys,
                     devices,
+                    parts: Assembler::default(),
+                    blocked: BTreeMap::new(),
+                    stall: None,
+                    resent: None,
                 })
             }
             other => Err(unexpected(other)),
+        }
+    }
+
+    /// From now on, gives up with [`SyncError::Stalled`] when the relay
+    /// makes no progress for `limit` (see [`STALL`]).
+    pub fn stall_after(&mut self, limit: Duration) {
+        self.stall = Some((limit, Instant::now() + limit));
+    }
+
+    /// The relay made progress: the stall clock starts again.
+    fn progressed(&mut self) {
+        if let Some((limit, until)) = &mut self.stall {
+            *until = Instant::now() + *limit;
         }
     }
 
@@ -174,31 +243,100 @@ impl Session {
         if let Some(f) = self.pending.pop_front() {
             return Ok(f);
         }
-        match self.conn.recv(timeout).await? {
+        match self.recv_raw(timeout).await? {
             Frame::Error { code, message } => Err(refused(code, message)),
             other => Ok(other),
         }
     }
 
-    /// Pushes this device's unpushed changes: first a record left in the
-    /// outbox by an interrupted sync (or staged by another command, see
-    /// [`stage`]), then a new one. Returns records pushed.
+    /// The next frame from the connection, within `timeout` and the stall
+    /// limit.
+    async fn recv_raw(&mut self, timeout: Duration) -> Result<Frame, SyncError> {
+        let Some((limit, until)) = self.stall else {
+            return self.conn.recv(timeout).await;
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.conn.recv(timeout)).await {
+            Ok(frame) => frame,
+            Err(_) => Err(SyncError::Stalled(limit)),
+        }
+    }
+
+    /// The last seq of this device the relay holds, as its welcome said or
+    /// it acknowledged since; `None` if the welcome did not list this
+    /// device.
+    fn held_by_relay(&self) -> Option<u64> {
+        self.held
+    }
+
+    /// The relay acknowledged record `seq` of this device.
+    fn acknowledged(&mut self, seq: u64) {
+        self.held = Some(self.held.unwrap_or(0).max(seq));
+        self.progressed();
+    }
+
+    /// Records of this device the relay acknowledged once and no longer
+    /// holds: `(first, last)`. `held` is what it holds.
+    fn lost(&self, state: &SyncState) -> Option<(u64, u64)> {
+        let acked = state.next_seq - 1;
+        let held = self.held_by_relay().unwrap_or(0);
+        (state.registered && held < acked).then_some((held + 1, acked))
+    }
+
+    /// When the relay lost records it had acknowledged, prepares to send
+    /// them again: this device does not keep its old records, so the lost
+    /// seqs are refilled with placeholders (a device that had them skips
+    /// them, one that did not applies nothing), and the whole document
+    /// follows as the next record, so every device gets every change.
+    /// Saves the state first, so a crash midway repeats this. Returns the
+    /// placeholders to send.
+    fn prepare_resend<S: Storage>(
+        &mut self,
+        v: &mut Vault<S>,
+        state: &mut SyncState,
+    ) -> Result<Vec<Record>, SyncError> {
+        let Some((first, last)) = self.lost(state) else {
+            return Ok(Vec::new());
+        };
+        state.outbox = None;
+        state.pushed_heads = Vec::new();
+        state.clean_at = None;
+        state.save(v.storage_mut())?;
+        self.resent = Some((first, last));
+        let reach = self.reach(state, last);
+        (first..=last)
+            .map(|seq| {
+                let e = Envelope {
+                    reach: reach.clone(),
+                    ..Envelope::default()
+                };
+                seal_envelope(&self.keys, &self.vault, &self.device, seq, &e)
+            })
+            .collect()
+    }
+
+    /// What this device has seen of every log, for a record it seals as
+    /// `seq`.
+    fn reach(&self, state: &SyncState, seq: u64) -> BTreeMap<String, u64> {
+        reach(&self.device, state, seq)
+    }
+
+    /// Pushes this device's unpushed changes: records the relay lost (see
+    /// [`Self::prepare_resend`]), a change left in the outbox by an
+    /// interrupted sync (or staged by another command, see [`stage`]), then
+    /// a new one. Returns records pushed.
     pub async fn push<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<usize, SyncError> {
         let mut state = SyncState::load(v.storage())?;
-        let mut pushed = 0;
-        if let Some(outbox) = state.outbox.clone() {
-            self.append(&outbox.record).await?;
-            state.finish_push(&outbox);
-            state.save(v.storage_mut())?;
-            pushed += 1;
-        }
+        let resend = self.prepare_resend(v, &mut state)?;
+        self.append_all(&resend).await?;
         let Some(outbox) = stage_with(&self.keys, &self.vault, &self.device, v, &mut state)? else {
-            return Ok(pushed);
+            return Ok(resend.len());
         };
-        self.append(&outbox.record).await?;
+        let records: Vec<Record> = outbox.records().cloned().collect();
+        self.append_all(&records).await?;
         state.finish_push(&outbox);
         state.save(v.storage_mut())?;
-        Ok(pushed + 1)
+        Ok(resend.len() + records.len())
     }
 
     /// Sends a record that another command staged in the outbox (see
@@ -213,23 +351,33 @@ impl Session {
         Ok(())
     }
 
-    async fn append(&mut self, record: &Record) -> Result<(), SyncError> {
-        let sent = self.early.take() == Some((record.device.clone(), record.seq));
-        if !sent {
-            self.send(&Frame::Append {
-                record: record.clone(),
-            })
-            .await?;
+    /// Appends `records` in order, a window at a time, and awaits each
+    /// acknowledgement.
+    async fn append_all(&mut self, records: &[Record]) -> Result<(), SyncError> {
+        for window in records.chunks(APPEND_WINDOW) {
+            let early = self.early.take();
+            let frames: Vec<Frame> = window
+                .iter()
+                .filter(|r| early.as_ref() != Some(&(r.device.clone(), r.seq)))
+                .map(|r| Frame::Append { record: r.clone() })
+                .collect();
+            self.conn
+                .send_all(&frames.iter().collect::<Vec<_>>())
+                .await?;
+            for r in window {
+                self.await_reply(|f| matches!(f, Frame::Ack { device, seq } if *device == r.device && *seq == r.seq))
+                    .await?;
+                self.acknowledged(r.seq);
+            }
         }
-        self.await_reply(|f| matches!(f, Frame::Ack { device, seq } if *device == record.device && *seq == record.seq))
-            .await
+        Ok(())
     }
 
     /// Waits for the frame `is_reply` accepts, keeping live records that
     /// arrive meanwhile for the next `recv`.
     async fn await_reply(&mut self, is_reply: impl Fn(&Frame) -> bool) -> Result<(), SyncError> {
         loop {
-            let f = match self.conn.recv(TIMEOUT).await? {
+            let f = match self.recv_raw(TIMEOUT).await? {
                 Frame::Error { code, message } => return Err(refused(code, message)),
                 f => f,
             };
@@ -264,77 +412,150 @@ impl Session {
     /// pushed, the pushed heads move along with each record, in the same
     /// save as its cursor: a sync cut off midway then never sends what it
     /// received back to the relay.
+    ///
+    /// A record that does not open or apply stops its device's log for the
+    /// rest of the session; the other devices' records still apply, and
+    /// [`Self::finish`] reports the failure.
     pub fn apply<S: Storage>(
-        &self,
+        &mut self,
         v: &mut Vault<S>,
         state: &mut SyncState,
         records: &[Record],
     ) -> Result<usize, SyncError> {
         let mut applied = 0;
         for r in records {
-            let cursor = state.cursors.get(&r.device).copied().unwrap_or(0);
-            if r.device == self.device || r.seq <= cursor {
+            if r.device == self.device || self.blocked.contains_key(&r.device) {
                 continue;
             }
-            if r.seq != cursor + 1 {
-                return Err(SyncError::Unapplicable {
-                    device: r.device.clone(),
-                    seq: r.seq,
-                    detail: format!("record {} of that device is missing", cursor + 1),
-                });
+            let cursor = state.cursors.get(&r.device).copied().unwrap_or(0);
+            let next = self.parts.next_seq(&r.device).unwrap_or(cursor + 1);
+            if r.seq < next {
+                continue;
             }
-            let chunk = self.open_record(r)?;
-            let nothing_to_push = all_pushed(v, state);
-            v.apply_remote(&chunk)
-                .map_err(|e| SyncError::Unapplicable {
-                    device: r.device.clone(),
-                    seq: r.seq,
-                    detail: e.to_string(),
-                })?;
-            if nothing_to_push {
-                state.pushed_heads = v.doc.heads();
-                state.clean_at = Some(v.storage().last_seq()?);
+            match self.apply_one(v, state, r, next) {
+                Ok(n) => applied += n,
+                Err(SyncError::Store(e)) => return Err(SyncError::Store(e)),
+                Err(e) => {
+                    self.parts.drop_device(&r.device);
+                    self.blocked.insert(r.device.clone(), e);
+                }
             }
-            state.cursors.insert(r.device.clone(), r.seq);
-            state.since_snapshot += 1;
-            state.save(v.storage_mut())?;
-            applied += 1;
         }
         Ok(applied)
+    }
+
+    fn apply_one<S: Storage>(
+        &mut self,
+        v: &mut Vault<S>,
+        state: &mut SyncState,
+        r: &Record,
+        next: u64,
+    ) -> Result<usize, SyncError> {
+        let unapplicable = |detail: String| SyncError::Unapplicable {
+            device: r.device.clone(),
+            seq: r.seq,
+            detail,
+        };
+        if r.seq != next {
+            return Err(unapplicable(format!(
+                "record {next} of that device is missing"
+            )));
+        }
+        let e = open_envelope(&self.keys, &self.vault, r)?;
+        self.progressed();
+        state.learn(&e.reach);
+        let chunk = match self.parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
+            Piece::Fragment => return Ok(0),
+            Piece::Placeholder => None,
+            Piece::Chunk(chunk) if envelope::is_automerge(&chunk) => Some(chunk),
+            Piece::Chunk(_) => return Err(unapplicable("it holds no Automerge changes".into())),
+        };
+        let nothing_to_push = all_pushed(v, state);
+        if let Some(chunk) = chunk {
+            v.apply_remote(&chunk)
+                .map_err(|e| unapplicable(e.to_string()))?;
+        }
+        if nothing_to_push {
+            state.pushed_heads = v.doc.heads();
+            state.clean_at = Some(v.storage().last_seq()?);
+        }
+        state.cursors.insert(r.device.clone(), r.seq);
+        state.since_snapshot += 1;
+        state.save(v.storage_mut())?;
+        Ok(1)
+    }
+
+    /// After the relay caught up: the first device log that stopped
+    /// applying, as an error; otherwise the logs the relay served less of
+    /// than is known to exist.
+    pub fn finish(&mut self, state: &SyncState) -> Result<Vec<Withheld>, SyncError> {
+        if let Some(device) = self.blocked.keys().next().cloned() {
+            if let Some(e) = self.blocked.remove(&device) {
+                return Err(e);
+            }
+        }
+        Ok(state.withheld(&self.device))
     }
 
     /// Seals and uploads a snapshot of the whole vault, covering this
     /// device's pushed records and every cursor.
     pub async fn upload_snapshot<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<(), SyncError> {
-        let mut state = SyncState::load(v.storage())?;
+        let state = SyncState::load(v.storage())?;
+        let snapshot = self.seal_snapshot(v, &state)?;
+        let id = snapshot.id;
+        self.send_snapshot(snapshot).await?;
+        snapshot_sent(v, id)
+    }
+
+    /// A sealed snapshot of the whole vault as it is now.
+    fn seal_snapshot<S: Storage>(
+        &self,
+        v: &mut Vault<S>,
+        state: &SyncState,
+    ) -> Result<Snapshot, SyncError> {
         let mut covers = state.cursors.clone();
         covers.insert(self.device.clone(), state.next_seq - 1);
         let id = state.snapshot_id + 1;
         let aad = crypto::snapshot_aad(&self.vault, &self.device, id, &covers);
         let payload = ByteBuf::from(self.keys.seal(&aad, &v.doc.save())?);
-        self.send(&Frame::Snapshot {
-            snapshot: Snapshot {
-                device: self.device.clone(),
-                id,
-                covers,
-                payload,
-            },
+        Ok(Snapshot {
+            device: self.device.clone(),
+            id,
+            covers,
+            payload,
         })
-        .await?;
-        self.await_reply(|f| matches!(f, Frame::SnapshotAck { id: acked } if *acked == id))
-            .await?;
-        state.snapshot_id = id;
-        state.since_snapshot = 0;
-        state.save(v.storage_mut())?;
-        Ok(())
     }
+
+    async fn send_snapshot(&mut self, snapshot: Snapshot) -> Result<(), SyncError> {
+        let id = snapshot.id;
+        self.send(&Frame::Snapshot { snapshot }).await?;
+        self.await_reply(|f| matches!(f, Frame::SnapshotAck { id: acked, .. } if *acked == id))
+            .await
+    }
+}
+
+/// Records that the relay stored snapshot `id`.
+fn snapshot_sent<S: Storage>(v: &mut Vault<S>, id: u64) -> Result<(), SyncError> {
+    let mut state = SyncState::load(v.storage())?;
+    state.snapshot_id = state.snapshot_id.max(id);
+    state.since_snapshot = 0;
+    state.save(v.storage_mut())?;
+    Ok(())
+}
+
+/// What `device` has seen of every log, for a record it seals as `seq`.
+fn reach(device: &str, state: &SyncState, seq: u64) -> BTreeMap<String, u64> {
+    let mut reach = state.cursors.clone();
+    reach.insert(device.to_string(), seq);
+    reach
 }
 
 /// Seals this device's changes that are not on the relay yet as its next
 /// record and stores it in the outbox, durably, so that a process holding a
 /// connection can send it at once (`Session::send_early`) without opening
 /// the store first. Does nothing if a record already waits in the outbox or
-/// nothing is unpushed. Returns the staged record.
+/// nothing is unpushed, and returns nothing for a change split over several
+/// records (the watcher pushes those itself). Returns the staged record.
 pub fn stage<S: Storage>(
     membership: &Membership,
     v: &mut Vault<S>,
@@ -345,12 +566,16 @@ pub fn stage<S: Storage>(
     }
     let device = device_name(v.device_id());
     let keys = membership.key.derive();
-    Ok(stage_with(&keys, &membership.vault, &device, v, &mut state)?.map(|o| o.record))
+    let staged = stage_with(&keys, &membership.vault, &device, v, &mut state)?;
+    Ok(staged
+        .filter(|o| o.records().count() == 1)
+        .map(|o| o.record))
 }
 
-/// The outbox for the changes after the pushed heads, saved before it is
-/// returned (a retry must resend these exact bytes); `None` if there are
-/// none.
+/// The outbox for the changes after the pushed heads: the outbox left by an
+/// interrupted sync (or another command) with any change made since sealed
+/// after it, or a new one. Saved before it is returned (a retry must resend
+/// these exact bytes); `None` if nothing is unpushed.
 fn stage_with<S: Storage>(
     keys: &Derived,
     vault: &str,
@@ -359,12 +584,39 @@ fn stage_with<S: Storage>(
     state: &mut SyncState,
 ) -> Result<Option<state::Outbox>, SyncError> {
     let heads = v.doc.heads();
-    let chunk = v.doc.save_after(&state.pushed_heads);
+    let (after, first) = match &state.outbox {
+        Some(o) => (o.heads(), o.last_seq() + 1),
+        None => (state.pushed_heads.clone(), state.next_seq),
+    };
+    let chunk = v.doc.save_after(&after);
     if chunk.is_empty() {
-        return Ok(None);
+        return Ok(state.outbox.clone());
     }
-    let record = seal_record(keys, vault, device, state.next_seq, &chunk)?;
-    let outbox = state::Outbox::new(record, &heads);
+    let too_large = || {
+        SyncError::Other(format!(
+            "the changes waiting to be sent are {} MiB, more than the {} MiB one sync can carry; nothing was sent or lost. Report this as a bug, with the command that made them",
+            chunk.len() >> 20,
+            envelope::MAX_ASSEMBLED_BYTES >> 20
+        ))
+    };
+    let count = chunk.len().div_ceil(envelope::PART_BYTES).max(1) as u64;
+    let reach = reach(device, state, first + count - 1);
+    let parts = envelope::split(&chunk, &reach).ok_or_else(too_large)?;
+    let mut records = parts
+        .iter()
+        .zip(first..)
+        .map(|(e, seq)| seal_envelope(keys, vault, device, seq, e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outbox = match state.outbox.take() {
+        Some(o) => o.then(records, &heads),
+        None => {
+            let more = records.split_off(1);
+            let Some(record) = records.pop() else {
+                return Ok(None);
+            };
+            state::Outbox::new(record, more, &heads)
+        }
+    };
     state.outbox = Some(outbox.clone());
     state.save(v.storage_mut())?;
     Ok(Some(outbox))
@@ -384,6 +636,35 @@ pub fn seal_record(
         seq,
         kind: RecordKind::Change,
         payload: ByteBuf::from(keys.seal(&aad, chunk)?),
+    })
+}
+
+/// Seals an envelope as record `seq` of `device`'s log in `vault`.
+pub fn seal_envelope(
+    keys: &Derived,
+    vault: &str,
+    device: &str,
+    seq: u64,
+    e: &Envelope,
+) -> Result<Record, SyncError> {
+    let aad = crypto::record_aad(vault, device, seq, RecordKind::Envelope);
+    Ok(Record {
+        device: device.to_string(),
+        seq,
+        kind: RecordKind::Envelope,
+        payload: ByteBuf::from(keys.seal(&aad, &e.to_bytes())?),
+    })
+}
+
+/// Opens a record as an envelope (a bare chunk in one, for an older
+/// device's record).
+pub fn open_envelope(keys: &Derived, vault: &str, r: &Record) -> Result<Envelope, SyncError> {
+    Envelope::from_bytes(r.kind, open_record(keys, vault, r)?).map_err(|detail| {
+        SyncError::Unapplicable {
+            device: r.device.clone(),
+            seq: r.seq,
+            detail,
+        }
     })
 }
 
@@ -411,7 +692,11 @@ fn unexpected(f: Frame) -> SyncError {
     }
 }
 
+/// A relay's refusal. Its text is the relay's, so it is escaped: a lying
+/// relay must not drive the terminal.
 fn refused(code: String, message: String) -> SyncError {
+    let code = crate::peer_text(&code, 40);
+    let message = crate::peer_text(&message, 400);
     match code.as_str() {
         codes::AUTH if message.contains("invite") => SyncError::Refused { code, message },
         codes::AUTH => SyncError::WrongKey(message),
@@ -420,198 +705,287 @@ fn refused(code: String, message: String) -> SyncError {
     }
 }
 
+/// Where a one-shot sync ([`run`]) finds the device's vault. The sync takes
+/// it only for its local steps and gives it back before it waits on the
+/// network, so other commands never wait for the relay.
+pub trait Local<S: Storage> {
+    /// The open vault.
+    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError>;
+    /// Done with the vault for now: the store may close (the document may
+    /// stay in memory, see [`Reopening`]).
+    fn release(&mut self) {}
+    /// The clean stamp a sync left beside the store, if it is still valid
+    /// (see [`CleanStamp`]); read without opening the store.
+    fn stamp(&mut self) -> Option<CleanStamp> {
+        None
+    }
+}
+
+/// A vault held open throughout (tests, benchmarks, the relay's own tools).
+impl<S: Storage> Local<S> for Vault<S> {
+    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError> {
+        Ok(self)
+    }
+}
+
+/// A vault that is opened when needed and closed when released, keeping
+/// the document in memory between, so that opening it again only applies
+/// what other processes appended meanwhile ([`Vault::reopen`]).
+pub struct Reopening<S: Storage, F: FnMut() -> Result<S, SyncError>> {
+    open: F,
+    vault: Option<Vault<S>>,
+    kept: Option<Kept>,
+}
+
+impl<S: Storage, F: FnMut() -> Result<S, SyncError>> Reopening<S, F> {
+    pub fn new(open: F) -> Self {
+        Reopening {
+            open,
+            vault: None,
+            kept: None,
+        }
+    }
+
+    /// The vault, if it is open.
+    pub fn opened(&mut self) -> Option<&mut Vault<S>> {
+        self.vault.as_mut()
+    }
+
+    /// Whether the store is open.
+    pub fn is_open(&self) -> bool {
+        self.vault.is_some()
+    }
+}
+
+impl<S: Storage, F: FnMut() -> Result<S, SyncError>> Local<S> for Reopening<S, F> {
+    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError> {
+        let v = match self.vault.take() {
+            Some(v) => v,
+            None => {
+                let store = (self.open)()?;
+                match self.kept.take() {
+                    Some(k) => Vault::reopen(store, k)?,
+                    None => Vault::open(store)?,
+                }
+            }
+        };
+        Ok(self.vault.insert(v))
+    }
+
+    fn release(&mut self) {
+        if let Some(v) = self.vault.take() {
+            self.kept = Some(v.close());
+        }
+    }
+}
+
+/// What a one-shot sync asks for and sends, decided before it connects.
+struct Plan {
+    device: String,
+    registered: bool,
+    cursors: BTreeMap<String, u64>,
+    /// The records to append: a change left in (or just staged into) the
+    /// outbox.
+    outbox: Option<state::Outbox>,
+    /// The last seq of this device the relay acknowledged.
+    acked: u64,
+    known: BTreeMap<String, u64>,
+    /// Made from the clean stamp: nothing was due here but news.
+    stamped: bool,
+}
+
+impl Plan {
+    /// From the clean stamp, without opening the store, when it is valid
+    /// for this membership.
+    fn stamped(stamp: CleanStamp, membership: &Membership) -> Option<Plan> {
+        (stamp.vault == membership.vault).then_some(Plan {
+            device: stamp.device,
+            registered: true,
+            cursors: stamp.cursors,
+            outbox: None,
+            acked: stamp.acked,
+            known: stamp.known,
+            stamped: true,
+        })
+    }
+
+    /// From the store: stages what is unpushed into the outbox first.
+    fn staged<S: Storage>(v: &mut Vault<S>, membership: &Membership) -> Result<Plan, SyncError> {
+        let device = device_name(v.device_id());
+        let mut state = SyncState::load(v.storage())?;
+        let keys = membership.key.derive();
+        stage_with(&keys, &membership.vault, &device, v, &mut state)?;
+        Ok(Plan {
+            device,
+            registered: state.registered,
+            cursors: state.cursors.clone(),
+            acked: state.next_seq - 1,
+            outbox: state.outbox,
+            known: state.known,
+            stamped: false,
+        })
+    }
+}
+
 /// One-shot sync: push, pull everything missing, report.
-pub async fn sync_once<S: Storage>(
-    v: &mut Vault<S>,
+///
+/// The store is taken only to stage what is unpushed, to record what the
+/// relay acknowledged and to apply what it sent; it is released while the
+/// sync waits on the network. When a clean stamp says nothing waits to be
+/// pushed, the store is not even opened unless records arrive. The relay
+/// must make progress: a relay that stalls, pings forever or resends what
+/// this device has ends the sync with [`SyncError::Stalled`] after
+/// [`STALL`] (or `stall`).
+pub async fn run<S: Storage, L: Local<S>>(
+    local: &mut L,
     membership: &Membership,
     invite: Option<String>,
     force_snapshot: bool,
+    stall: Duration,
 ) -> Result<Report, SyncError> {
-    let device = device_name(v.device_id());
-    let registered = SyncState::load(v.storage())?.registered;
-    let mut session = Session::open(membership, &device, !registered, invite).await?;
-    if !registered {
-        let mut state = SyncState::load(v.storage())?;
-        state.registered = true;
-        state.save(v.storage_mut())?;
-    }
-    let pushed = session.push(v).await?;
-    let pulled = pull(&mut session, v).await?;
-    let mut report = Report {
-        pushed,
-        pulled,
-        snapshot_uploaded: false,
-        devices: session.devices.clone(),
+    let stamp = (!force_snapshot && invite.is_none())
+        .then(|| local.stamp())
+        .flatten();
+    let mut plan = match stamp.and_then(|s| Plan::stamped(s, membership)) {
+        Some(plan) => plan,
+        None => Plan::staged(local.vault()?, membership)?,
     };
-    if force_snapshot || SyncState::load(v.storage())?.since_snapshot >= SNAPSHOT_EVERY {
-        session.upload_snapshot(v).await?;
+    local.release();
+    let ask = Frame::Sync {
+        cursors: plan.cursors.clone(),
+        live: false,
+        want_snapshot: false,
+    };
+    let mut session =
+        Session::open_then(membership, &plan.device, !plan.registered, invite, &[ask]).await?;
+    session.stall_after(stall);
+    let mut to_send: Vec<Record> = Vec::new();
+    if session.held_by_relay().unwrap_or(0) < plan.acked {
+        // The relay lost records it had acknowledged: resend from the store.
+        let v = local.vault()?;
+        let mut state = SyncState::load(v.storage())?;
+        to_send = session.prepare_resend(v, &mut state)?;
+        let keys = membership.key.derive();
+        plan.outbox = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)?;
+        local.release();
+    }
+    if let Some(outbox) = &plan.outbox {
+        to_send.extend(outbox.records().cloned());
+    }
+    let mut report = Report {
+        devices: session.devices.clone(),
+        resent: session.resent,
+        ..Report::default()
+    };
+    // The relay answers the sync first, then the appends: records (kept
+    // here, and applied in rounds when they pile up), `caught_up`, then
+    // one acknowledgement per append.
+    let appends: Vec<Frame> = to_send
+        .iter()
+        .map(|r| Frame::Append { record: r.clone() })
+        .collect();
+    session
+        .conn
+        .send_all(&appends.iter().collect::<Vec<_>>())
+        .await?;
+    drop(appends);
+    let mut acked = 0;
+    let mut caught_up = false;
+    let mut buffered: Vec<Record> = Vec::new();
+    let mut buffered_bytes = 0;
+    while !caught_up || acked < to_send.len() {
+        match session.recv(TIMEOUT).await? {
+            Frame::Records { records } if !caught_up => {
+                let new = records.iter().any(|r| {
+                    r.device != plan.device
+                        && r.seq > plan.cursors.get(&r.device).copied().unwrap_or(0)
+                });
+                if !new {
+                    continue;
+                }
+                session.progressed();
+                buffered_bytes += records.iter().map(|r| r.payload.len()).sum::<usize>();
+                buffered.extend(records);
+                if buffered_bytes > BUFFER_BYTES {
+                    let v = local.vault()?;
+                    let mut state = SyncState::load(v.storage())?;
+                    report.pulled += session.apply(v, &mut state, &buffered)?;
+                    plan.cursors = state.cursors;
+                    local.release();
+                    buffered.clear();
+                    buffered_bytes = 0;
+                }
+            }
+            Frame::CaughtUp if !caught_up => {
+                caught_up = true;
+                session.progressed();
+            }
+            Frame::Snapshot { .. } => {} // only sent when asked for
+            Frame::Ack { device, seq }
+                if to_send
+                    .get(acked)
+                    .is_some_and(|r| r.device == device && r.seq == seq) =>
+            {
+                acked += 1;
+                session.acknowledged(seq);
+            }
+            other => return Err(unexpected(other)),
+        }
+    }
+    // Everything acknowledged and received: record it.
+    let pushed = to_send.len();
+    let (v, mut state) = match (pushed, report.pulled, buffered.is_empty(), plan.stamped) {
+        (0, 0, true, true) => {
+            // Nothing changed here: the stamp (or the store) stays valid.
+            report.withheld = state::withheld(&plan.device, &plan.cursors, &plan.known);
+            session.close().await;
+            return Ok(report);
+        }
+        _ => {
+            let v = local.vault()?;
+            let state = SyncState::load(v.storage())?;
+            (v, state)
+        }
+    };
+    state.registered = true;
+    if let (Some(done), Some(now)) = (&plan.outbox, &state.outbox) {
+        // Unless another sync finished it meanwhile.
+        if done == now {
+            state.finish_push(done);
+        }
+    }
+    if plan.outbox.is_some() && state.outbox.is_none() && all_pushed(v, &state) {
+        state.clean_at = Some(v.storage().last_seq()?);
+    }
+    state.save(v.storage_mut())?;
+    report.pushed = pushed;
+    report.pulled += session.apply(v, &mut state, &buffered)?;
+    if all_pushed(v, &state) {
+        state.pushed_heads = v.doc.heads();
+        state.clean_at = Some(v.storage().last_seq()?);
+    }
+    state.save(v.storage_mut())?;
+    report.withheld = session.finish(&state)?;
+    if force_snapshot || state.since_snapshot >= SNAPSHOT_EVERY {
+        let snapshot = session.seal_snapshot(v, &state)?;
+        let id = snapshot.id;
+        local.release();
+        session.send_snapshot(snapshot).await?;
+        snapshot_sent(local.vault()?, id)?;
         report.snapshot_uploaded = true;
     }
     session.close().await;
     Ok(report)
 }
 
-/// A store, opened as a [`Vault`] only once its document was needed.
-pub enum Opened<S: Storage> {
-    Store(S),
-    Vault(Box<Vault<S>>),
-}
-
-impl<S: Storage> Opened<S> {
-    pub fn storage_mut(&mut self) -> &mut S {
-        match self {
-            Opened::Store(s) => s,
-            Opened::Vault(v) => v.storage_mut(),
-        }
-    }
-
-    /// The vault, loading the document if that has not happened yet.
-    pub fn into_vault(self) -> Result<Vault<S>, StoreError> {
-        match self {
-            Opened::Store(s) => Vault::open(s),
-            Opened::Vault(v) => Ok(*v),
-        }
-    }
-}
-
-/// One-shot sync of the vault in `store`, loading its document only when
-/// needed. When nothing was written since the last sync left every local
-/// change on the relay (see [`SyncState::clean_at`]) there is nothing to
-/// push: it sends `sync` right behind `hello`, one round trip, and loads the
-/// document only if records arrive. Otherwise it is [`sync_once`].
-/// Failing to open the vault is the outer error; the sync's own outcome is
-/// returned with the store, so the caller can record it there.
-pub async fn sync_store<S: Storage>(
-    store: S,
+/// [`run`] with a vault held open throughout.
+pub async fn sync_once<S: Storage>(
+    v: &mut Vault<S>,
     membership: &Membership,
     invite: Option<String>,
     force_snapshot: bool,
-) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
-    let state = SyncState::load(&store)?;
-    let clean = !force_snapshot && state.is_clean(store.last_seq()?);
-    let device_id = store.get_meta("device_id")?;
-    let (true, Some(device_id)) = (clean, device_id) else {
-        let mut v = Vault::open(store)?;
-        let r = sync_once(&mut v, membership, invite, force_snapshot).await;
-        return Ok((Opened::Vault(Box::new(v)), r));
-    };
-    sync_clean(store, state, &device_name(&device_id), membership).await
-}
-
-/// A sync with nothing to push, from a store's [`CleanStamp`] alone: asks
-/// the relay for news in one round trip. `Ok(None)` when records arrived,
-/// which need the document: the caller then syncs with the store opened
-/// ([`sync_store`]), which asks again.
-pub async fn sync_stamped(
-    stamp: &CleanStamp,
-    membership: &Membership,
-) -> Result<Option<Report>, SyncError> {
-    if stamp.vault != membership.vault {
-        return Ok(None);
-    }
-    let (session, news) = ask_news(membership, &stamp.device, &stamp.cursors).await?;
-    let report = news.is_none().then(|| Report {
-        devices: session.devices.clone(),
-        ..Report::default()
-    });
-    session.close().await;
-    Ok(report)
-}
-
-/// Says hello with `sync` right behind it, and reads the answer up to the
-/// first records this device lacks (returned, the rest of the answer still
-/// to read) or to `caught_up` (`None`).
-async fn ask_news(
-    membership: &Membership,
-    device: &str,
-    cursors: &BTreeMap<String, u64>,
-) -> Result<(Session, Option<Vec<Record>>), SyncError> {
-    let ask = Frame::Sync {
-        cursors: cursors.clone(),
-        live: false,
-        want_snapshot: false,
-    };
-    let mut session = Session::open_then(membership, device, false, None, &[ask]).await?;
-    loop {
-        match session.recv(TIMEOUT).await {
-            Ok(Frame::Records { records }) => {
-                let new = records.iter().any(|r| {
-                    r.device != device && r.seq > cursors.get(&r.device).copied().unwrap_or(0)
-                });
-                if new {
-                    return Ok((session, Some(records)));
-                }
-            }
-            Ok(Frame::CaughtUp) => return Ok((session, None)),
-            Ok(Frame::Snapshot { .. }) => {}
-            other => {
-                session.close().await;
-                return Err(other.map_or_else(|e| e, unexpected));
-            }
-        }
-    }
-}
-
-/// [`sync_store`] when there is nothing to push.
-async fn sync_clean<S: Storage>(
-    store: S,
-    mut state: SyncState,
-    device: &str,
-    membership: &Membership,
-) -> Result<(Opened<S>, Result<Report, SyncError>), StoreError> {
-    let mut opened = Opened::Store(store);
-    let (mut session, news) = match ask_news(membership, device, &state.cursors).await {
-        Ok(asked) => asked,
-        Err(e) => return Ok((opened, Err(e))),
-    };
-    let mut report = Report {
-        devices: session.devices.clone(),
-        ..Report::default()
-    };
-    let outcome = match news {
-        None => Ok(report),
-        Some(records) => {
-            // Something to apply: now the document is needed.
-            let mut v = Box::new(opened.into_vault()?);
-            let applied = apply_news(&mut session, &mut v, &mut state, records, &mut report).await;
-            opened = Opened::Vault(v);
-            applied.map(|()| report)
-        }
-    };
-    session.close().await;
-    Ok((opened, outcome))
-}
-
-/// [`sync_clean`] once records arrived: applies them and the rest of the
-/// answer up to `caught_up`; then, as nothing was unpushed, every change
-/// here is on the relay.
-async fn apply_news<S: Storage>(
-    session: &mut Session,
-    v: &mut Vault<S>,
-    state: &mut SyncState,
-    mut records: Vec<Record>,
-    report: &mut Report,
-) -> Result<(), SyncError> {
-    loop {
-        report.pulled += session.apply(v, state, &records)?;
-        records = loop {
-            match session.recv(TIMEOUT).await? {
-                Frame::Records { records } => break records,
-                Frame::Snapshot { .. } => {}
-                Frame::CaughtUp => {
-                    state.pushed_heads = v.doc.heads();
-                    state.clean_at = Some(v.storage().last_seq()?);
-                    state.save(v.storage_mut())?;
-                    if state.since_snapshot >= SNAPSHOT_EVERY {
-                        session.upload_snapshot(v).await?;
-                        report.snapshot_uploaded = true;
-                    }
-                    return Ok(());
-                }
-                other => return Err(unexpected(other)),
-            }
-        };
-    }
+) -> Result<Report, SyncError> {
+    run(v, membership, invite, force_snapshot, STALL).await
 }
 
 /// Applies live records: pushes local changes first (the caller holds the
@@ -632,6 +1006,11 @@ pub async fn apply_live<S: Storage>(
         state.clean_at = Some(v.storage().last_seq()?);
         state.save(v.storage_mut())?;
     }
+    if let Some(device) = session.blocked.keys().next().cloned() {
+        if let Some(e) = session.blocked.remove(&device) {
+            return Err(e);
+        }
+    }
     Ok((pushed, applied))
 }
 
@@ -645,6 +1024,8 @@ fn all_pushed<S: Storage>(v: &mut Vault<S>, state: &SyncState) -> bool {
 /// Asks for everything missing and applies it. When every local change was
 /// pushed before (as `sync_once` does), the pushed heads then move to the
 /// current heads; otherwise the next push still sends the local changes.
+/// Returns records applied, and the logs the relay served less of than is
+/// known to exist.
 pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result<usize, SyncError> {
     let mut state = SyncState::load(v.storage())?;
     let all_pushed = all_pushed(v, &state);
@@ -670,70 +1051,26 @@ pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result
         state.clean_at = Some(v.storage().last_seq()?);
     }
     state.save(v.storage_mut())?;
+    session.finish(&state)?;
     Ok(pulled)
 }
 
 /// Joins a vault from a join code: fetches the newest snapshot and the
 /// records after it, checks them, and only then creates the local store.
+/// A snapshot that does not open or load (the relay's, or a member's,
+/// garbage) is skipped: the join starts again from the records alone, and
+/// the report says why.
 pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Report), SyncError> {
     let membership = code.membership();
     let device_id = crypto::random::<16>()?.to_vec();
     let device = device_name(&device_id);
-    let mut session = Session::open(&membership, &device, false, None).await?;
-    session
-        .send(&Frame::Sync {
-            cursors: BTreeMap::new(),
-            live: false,
-            want_snapshot: true,
-        })
-        .await?;
-    let mut doc: Option<VaultDoc> = None;
-    // The snapshot's document bytes, while nothing has been applied on top.
-    let mut saved: Option<Vec<u8>> = None;
-    let mut cursors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut pulled = 0;
-    loop {
-        match session.recv(TIMEOUT).await? {
-            Frame::Snapshot { snapshot } => {
-                let bytes = session.open_snapshot(&snapshot)?;
-                let d = VaultDoc::load(Some(&bytes), []).map_err(|e| SyncError::Unapplicable {
-                    device: snapshot.device.clone(),
-                    seq: 0,
-                    detail: e.to_string(),
-                })?;
-                doc = Some(d);
-                saved = Some(bytes);
-                cursors = snapshot.covers.clone();
-            }
-            Frame::Records { records } => {
-                for r in records {
-                    let cursor = cursors.get(&r.device).copied().unwrap_or(0);
-                    if r.seq <= cursor {
-                        continue;
-                    }
-                    let chunk = session.open_record(&r)?;
-                    let d = match doc.as_mut() {
-                        Some(d) => d,
-                        None => doc.insert(
-                            VaultDoc::load(None, [])
-                                .map_err(|e| SyncError::Other(e.to_string()))?,
-                        ),
-                    };
-                    d.apply_chunk(&chunk).map_err(|e| SyncError::Unapplicable {
-                        device: r.device.clone(),
-                        seq: r.seq,
-                        detail: e.to_string(),
-                    })?;
-                    cursors.insert(r.device.clone(), r.seq);
-                    saved = None;
-                    pulled += 1;
-                }
-            }
-            Frame::CaughtUp => break,
-            other => return Err(unexpected(other)),
+    let (fetched, refused) = match fetch(&membership, &device, true).await {
+        Err(e @ SyncError::TamperedSnapshot { .. }) => {
+            (fetch(&membership, &device, false).await?, Some(e))
         }
-    }
-    let mut doc = doc.ok_or_else(|| SyncError::Other("the relay holds nothing for this vault yet: run `interlog sync` on a device of the vault first".into()))?;
+        other => (other?, None),
+    };
+    let mut doc = fetched.doc.ok_or_else(|| SyncError::Other("the relay holds nothing for this vault yet: run `interlog sync` on a device of the vault first".into()))?;
     if doc.vault_id().as_deref() != Some(membership.vault.as_str()) {
         return Err(SyncError::WrongKey(
             "the relay's data belongs to another vault".into(),
@@ -745,22 +1082,132 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
     // whole vault back to the relay as its own first record.
     let mut store = store;
     let mut state = SyncState::load(&store)?;
-    state.cursors = cursors;
+    state.cursors = fetched.cursors;
+    state.known = fetched.known;
     state.registered = true;
     state.pushed_heads = doc.heads();
     state.save(&mut store)?;
-    let v = Vault::join_loaded(store, doc, saved, device_id)?;
-    let devices = session.devices.clone();
-    session.close().await;
+    let withheld = state.withheld(&device);
+    let v = Vault::join_loaded(store, doc, fetched.saved, device_id)?;
     Ok((
         v,
         Report {
-            pushed: 0,
-            pulled,
-            snapshot_uploaded: false,
-            devices,
+            pulled: fetched.pulled,
+            devices: fetched.devices,
+            withheld,
+            snapshot_refused: refused.map(|e| e.to_string()),
+            ..Report::default()
         },
     ))
+}
+
+/// What a join fetched from the relay, before anything is stored.
+struct Fetched {
+    doc: Option<VaultDoc>,
+    /// The snapshot's document bytes, while nothing has been applied on top.
+    saved: Option<Vec<u8>>,
+    cursors: BTreeMap<String, u64>,
+    known: BTreeMap<String, u64>,
+    pulled: usize,
+    devices: Vec<DeviceInfo>,
+}
+
+/// Fetches the vault for a join: from the newest snapshot if `snapshot`,
+/// then the records after it. A snapshot that does not load counts as
+/// tampered.
+async fn fetch(
+    membership: &Membership,
+    device: &str,
+    snapshot: bool,
+) -> Result<Fetched, SyncError> {
+    let ask = Frame::Sync {
+        cursors: BTreeMap::new(),
+        live: false,
+        want_snapshot: snapshot,
+    };
+    let mut session = Session::open_then(membership, device, false, None, &[ask]).await?;
+    session.stall_after(STALL);
+    let mut f = Fetched {
+        doc: None,
+        saved: None,
+        cursors: BTreeMap::new(),
+        known: BTreeMap::new(),
+        pulled: 0,
+        devices: session.devices.clone(),
+    };
+    let mut parts = Assembler::default();
+    loop {
+        match session.recv(TIMEOUT).await? {
+            Frame::Snapshot { snapshot: s } if snapshot && f.doc.is_none() && f.pulled == 0 => {
+                let bytes = session.open_snapshot(&s)?;
+                let d =
+                    VaultDoc::load(Some(&bytes), []).map_err(|_| SyncError::TamperedSnapshot {
+                        device: s.device.clone(),
+                    })?;
+                session.progressed();
+                f.doc = Some(d);
+                f.saved = Some(bytes);
+                f.cursors = s.covers.clone();
+                learn(&mut f.known, &s.covers);
+            }
+            Frame::Records { records } => {
+                for r in records {
+                    let cursor = f.cursors.get(&r.device).copied().unwrap_or(0);
+                    let next = parts.next_seq(&r.device).unwrap_or(cursor + 1);
+                    if r.seq < next {
+                        continue;
+                    }
+                    let unapplicable = |detail: String| SyncError::Unapplicable {
+                        device: r.device.clone(),
+                        seq: r.seq,
+                        detail,
+                    };
+                    if r.seq != next {
+                        return Err(unapplicable(format!(
+                            "record {next} of that device is missing"
+                        )));
+                    }
+                    let e = open_envelope(&session.keys, &session.vault, &r)?;
+                    session.progressed();
+                    learn(&mut f.known, &e.reach);
+                    let chunk = match parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
+                        Piece::Fragment => continue,
+                        Piece::Placeholder => None,
+                        Piece::Chunk(c) if envelope::is_automerge(&c) => Some(c),
+                        Piece::Chunk(_) => {
+                            return Err(unapplicable("it holds no Automerge changes".into()))
+                        }
+                    };
+                    if let Some(chunk) = chunk {
+                        let d = match f.doc.as_mut() {
+                            Some(d) => d,
+                            None => f.doc.insert(
+                                VaultDoc::load(None, [])
+                                    .map_err(|e| SyncError::Other(e.to_string()))?,
+                            ),
+                        };
+                        d.apply_chunk(&chunk)
+                            .map_err(|e| unapplicable(e.to_string()))?;
+                        f.saved = None;
+                    }
+                    f.cursors.insert(r.device.clone(), r.seq);
+                    f.pulled += 1;
+                }
+            }
+            Frame::Snapshot { .. } => {}
+            Frame::CaughtUp => break,
+            other => return Err(unexpected(other)),
+        }
+    }
+    session.close().await;
+    Ok(f)
+}
+
+fn learn(known: &mut BTreeMap<String, u64>, reach: &BTreeMap<String, u64>) {
+    for (device, &seq) in reach {
+        let k = known.entry(device.clone()).or_insert(0);
+        *k = (*k).max(seq);
+    }
 }
 
 #[cfg(test)]

@@ -12,20 +12,48 @@ use crate::wire::Record;
 
 const KEY: &str = "sync";
 
-/// A sealed record waiting for the relay's acknowledgement, and the heads it
-/// brings the device to.
+/// Sealed records waiting for the relay's acknowledgement (one, or the
+/// parts of a large change), and the heads they bring the device to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outbox {
     pub record: Record,
+    /// The parts after the first, for a change split over several records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    more: Vec<Record>,
     heads: Vec<ByteBuf>,
 }
 
 impl Outbox {
-    pub fn new(record: Record, heads: &[ChangeHash]) -> Self {
+    /// `record`, then `more` parts of the same change.
+    pub fn new(record: Record, more: Vec<Record>, heads: &[ChangeHash]) -> Self {
         Outbox {
             record,
+            more,
             heads: heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
         }
+    }
+
+    /// Its records, in log order.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        std::iter::once(&self.record).chain(&self.more)
+    }
+
+    /// The heads its records bring the device to.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        to_heads(&self.heads)
+    }
+
+    /// The outbox with `records` sent after these, bringing the device to
+    /// `heads`.
+    pub fn then(mut self, records: Vec<Record>, heads: &[ChangeHash]) -> Self {
+        self.more.extend(records);
+        self.heads = heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect();
+        self
+    }
+
+    /// The seq of its last record.
+    pub fn last_seq(&self) -> u64 {
+        self.more.last().unwrap_or(&self.record).seq
     }
 }
 
@@ -63,9 +91,25 @@ pub struct SyncState {
     /// nothing to push, and a sync need not load the document to know it.
     #[serde(default)]
     pub clean_at: Option<u64>,
+    /// Per device, the furthest seq any device is known to have seen of
+    /// its log (from sealed records and snapshots): more than the cursor
+    /// means the relay serves less than exists.
+    #[serde(default)]
+    pub known: BTreeMap<String, u64>,
 }
 
 impl SyncState {
+    /// Learns how far logs reached from a sealed record or snapshot.
+    pub fn learn(&mut self, reach: &BTreeMap<String, u64>) {
+        super::learn(&mut self.known, reach);
+    }
+
+    /// The logs of other devices the relay serves less of than is known to
+    /// exist (see [`Self::known`]).
+    pub fn withheld(&self, me: &str) -> Vec<Withheld> {
+        withheld(me, &self.cursors, &self.known)
+    }
+
     /// Whether a store whose last seq is `last_seq` has nothing to push:
     /// registered, no outbox, nothing written since a sync left every local
     /// change on the relay, and no snapshot due.
@@ -107,11 +151,41 @@ impl SyncState {
 
     /// The relay acknowledged the outbox record.
     pub fn finish_push(&mut self, outbox: &Outbox) {
-        self.next_seq = outbox.record.seq + 1;
+        self.next_seq = outbox.last_seq() + 1;
         self.pushed_heads = to_heads(&outbox.heads);
         self.outbox = None;
         self.since_snapshot += 1;
     }
+}
+
+/// Records of another device's log that some device saw but the relay did
+/// not serve here: it lost them, or withholds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withheld {
+    pub device: String,
+    /// The last seq the relay served of that log.
+    pub served: u64,
+    /// The last seq known to exist.
+    pub known: u64,
+}
+
+pub(super) fn withheld(
+    me: &str,
+    cursors: &BTreeMap<String, u64>,
+    known: &BTreeMap<String, u64>,
+) -> Vec<Withheld> {
+    known
+        .iter()
+        .filter(|(d, _)| d.as_str() != me)
+        .filter_map(|(d, &k)| {
+            let served = cursors.get(d).copied().unwrap_or(0);
+            (k > served).then(|| Withheld {
+                device: d.clone(),
+                served,
+                known: k,
+            })
+        })
+        .collect()
 }
 
 /// What a sync with nothing to push needs: kept beside a store that a sync
@@ -123,6 +197,12 @@ pub struct CleanStamp {
     pub device: String,
     /// Per device, the last seq applied here, as in [`SyncState::cursors`].
     pub cursors: BTreeMap<String, u64>,
+    /// As in [`SyncState::known`].
+    #[serde(default)]
+    pub known: BTreeMap<String, u64>,
+    /// The last seq of this device the relay acknowledged.
+    #[serde(default)]
+    pub acked: u64,
 }
 
 impl CleanStamp {
@@ -141,7 +221,9 @@ impl CleanStamp {
         Ok(Some(CleanStamp {
             vault: String::from_utf8_lossy(&vault).into_owned(),
             device: super::device_name(&device),
+            acked: state.next_seq - 1,
             cursors: state.cursors,
+            known: state.known,
         }))
     }
 
