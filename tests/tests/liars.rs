@@ -11,7 +11,7 @@
 //! | `a_relay_that_hangs_after_the_welcome_…` | FAILS | `list` and `log` during the sync: "the vault at … is in use by another interlog process; wait for it to finish and try again" (`log` after waiting 10 s); the sync "was still running after 90 s; killed" (pings reset its 30 s reply timeout forever) |
 //! | `a_relay_that_repeats_records_forever_…` | FAILS | the same three problems |
 //! | `a_forged_ack_is_noticed_…` | FAILS | the next sync: "error: the relay refused: expected record 2 of this device next, got 3", for good |
-//! | `a_relay_rolled_back_…` | FAILS | A's sync says "sent 0 change record(s), received 0" and succeeds while the relay holds A's log up to 2 of 4: the loss is silent (B's next push would then be refused as out of order) |
+//! | `a_relay_rolled_back_…` | FAILS | A's sync says "sent 0 change record(s), received 0" and succeeds while the relay holds A's log up to 2 of 4: the loss is silent (and, per docs/security.md, a device that pushes next is refused as out of order) |
 //! | `a_relay_that_withholds_…` | FAILS | A's sync fails with "a record from device C (seq 1) could not be applied: 1 change(s) the document depends on are missing", and nothing names B or says that the relay withholds its records |
 //! | `a_frame_over_the_size_limit_…` | passes | "the connection to the relay broke: Space limit exceeded: Message too long: 34603075 > 33554432; run `interlog sync` again …", peak 20 MiB |
 //! | `a_frame_of_a_million_tiny_records_…` | FAILS | "the sync peaked at 380 MiB on RecordFlood" (380 to 412 MiB over three runs; limit 200) |
