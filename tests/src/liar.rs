@@ -13,7 +13,7 @@
 //! [`LyingRelay::set`] between two commands switches it for the next ones,
 //! so a test can sync honestly first and then lie.
 //!
-//! Robustness: at most 8 messages wait for a device, messages over 33 MiB
+//! Robustness: at most 8 messages wait for a device, messages over 34 MiB
 //! are refused, and when either side closes or breaks, both connections
 //! close (after the device had a few seconds to read a last error).
 //!
