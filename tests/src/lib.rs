@@ -5,6 +5,7 @@
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
 
 pub mod faults;
+pub mod liar;
 pub mod sim;
 pub mod tls;
 
