@@ -301,7 +301,11 @@ fn promptly(d: &Device, args: &[&str]) -> Option<String> {
 /// `expected`: the interviews `d` holds once synced, without the one it
 /// writes during the hang.
 fn a_stuck_sync_ends_and_blocks_nothing(liar: &LyingRelay, d: &Device, expected: usize) {
-    let mut sync = Running::spawn(d.cmd(&["sync"]));
+    // The sync gives up after 60 s without progress; 5 s here, to keep
+    // the test short (`INTERLOG_SYNC_STALL_SECS`).
+    let mut cmd = d.cmd(&["sync"]);
+    cmd.env("INTERLOG_SYNC_STALL_SECS", "5");
+    let mut sync = Running::spawn(cmd);
     eventually("the lying relay never got to lie", || liar.lies() > 0);
     let mut problems = Vec::new();
     let mut wrote = None;

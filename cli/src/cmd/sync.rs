@@ -312,7 +312,7 @@ fn withheld_warning(w: &sync::Withheld) -> String {
         "the relay is missing records {}–{} of device {}, which another device has seen: it lost them or is withholding them. They come back when that device syncs again; if they do not, tell the relay's operator",
         w.served + 1,
         w.known,
-        &w.device[..w.device.len().min(12)],
+        w.device.chars().take(12).collect::<String>(),
     )
 }
 

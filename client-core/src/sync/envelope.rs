@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::wire::{RecordKind, MAX_DEVICES};
+use crate::wire::{valid_id, RecordKind, MAX_DEVICES};
 
 /// The largest fragment a device puts in one record.
 pub const PART_BYTES: usize = 4 * 1024 * 1024;
@@ -71,8 +71,8 @@ impl Envelope {
         }
         let e: Envelope = ciborium::from_reader(plain.as_slice())
             .map_err(|e| format!("not a record this version can read ({e})"))?;
-        if e.reach.len() > MAX_DEVICES {
-            return Err("its reach lists too many devices".into());
+        if e.reach.len() > MAX_DEVICES || !e.reach.keys().all(|d| valid_id(d)) {
+            return Err("its reach lists too many devices, or invalid ones".into());
         }
         if let Some((index, count)) = e.part {
             if !(2..=MAX_PARTS).contains(&count) || index >= count {

@@ -88,7 +88,7 @@ pub enum SyncError {
         detail: String,
     },
     #[error(
-        "the relay sent an unexpected {0} frame; is it an Interlog relay of the same version?"
+        "the relay sent an unexpected {0} frame (is it an Interlog relay of the same version?); nothing of it was applied. Try again later, and tell the relay's operator if this persists"
     )]
     Protocol(String),
     #[error(transparent)]
@@ -893,24 +893,26 @@ pub async fn run<S: Storage, L: Local<S>>(
     let mut caught_up = false;
     let mut buffered: Vec<Record> = Vec::new();
     let mut buffered_bytes = 0;
+    // The last seq of each log held here or buffered: a record at or below
+    // it is one this device has, which is no progress, and not kept.
+    let mut have = plan.cursors.clone();
     while !caught_up || acked < to_send.len() {
         match session.recv(TIMEOUT).await? {
             Frame::Records { records } if !caught_up => {
-                let new = records.iter().any(|r| {
-                    r.device != plan.device
-                        && r.seq > plan.cursors.get(&r.device).copied().unwrap_or(0)
-                });
-                if !new {
-                    continue;
+                for r in records {
+                    let last = have.entry(r.device.clone()).or_insert(0);
+                    if r.device == plan.device || r.seq <= *last {
+                        continue;
+                    }
+                    *last = r.seq;
+                    session.progressed();
+                    buffered_bytes += r.payload.len();
+                    buffered.push(r);
                 }
-                session.progressed();
-                buffered_bytes += records.iter().map(|r| r.payload.len()).sum::<usize>();
-                buffered.extend(records);
                 if buffered_bytes > BUFFER_BYTES {
                     let v = local.vault()?;
                     let mut state = SyncState::load(v.storage())?;
                     report.pulled += session.apply(v, &mut state, &buffered)?;
-                    plan.cursors = state.cursors;
                     local.release();
                     buffered.clear();
                     buffered_bytes = 0;
