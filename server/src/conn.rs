@@ -51,6 +51,13 @@ fn unauthorized() -> Refusal {
     )
 }
 
+fn shutting_down() -> Refusal {
+    refuse(
+        codes::SHUTTING_DOWN,
+        "the relay is restarting; reconnect in a moment",
+    )
+}
+
 fn replaced() -> Refusal {
     refuse(
         codes::TOO_MANY_CONNECTIONS,
@@ -342,15 +349,19 @@ async fn blocking<T: Send + 'static>(
 impl<S: RelayStore> Conn<S> {
     async fn send(&mut self, frame: &Frame) -> Result<(), Refusal> {
         let bytes = wire::encode(frame).map_err(|e| refuse(codes::TOO_LARGE, e.to_string()))?;
-        match tokio::time::timeout(
-            SEND_TIMEOUT,
-            self.socket.send(Message::Binary(bytes.into())),
-        )
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(refuse(codes::TOO_SLOW, format!("could not send: {e}"))),
-            Err(_) => Err(refuse(codes::TOO_SLOW, "the device stopped reading")),
+        let mut shutdown = self.shared.shutdown.clone();
+        // A send blocked on a peer that does not read gives way to a
+        // shutdown, which waits for this connection.
+        tokio::select! {
+            sent = tokio::time::timeout(
+                SEND_TIMEOUT,
+                self.socket.send(Message::Binary(bytes.into())),
+            ) => match sent {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(refuse(codes::TOO_SLOW, format!("could not send: {e}"))),
+                Err(_) => Err(refuse(codes::TOO_SLOW, "the device stopped reading")),
+            },
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => Err(shutting_down()),
         }
     }
 
@@ -406,9 +417,7 @@ impl<S: RelayStore> Conn<S> {
                         }
                     }
                 }
-                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
-                    return Err(refuse(codes::SHUTTING_DOWN, "the relay is restarting; reconnect in a moment"));
-                }
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return Err(shutting_down()),
             }
         }
     }
