@@ -10,11 +10,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hub::{Lagged, Membership, Subscription};
+use crate::hub::{Full, Lagged, Membership, Subscription};
 use crate::store::{Appended, RelayStore, VaultMeta};
 use crate::{Registration, Shared};
 use axum::extract::ws::{Message, WebSocket};
-use interlog_core::wire::{self, codes, Frame, PROTOCOL_VERSION};
+use interlog_core::wire::{
+    self, codes, DeviceInfo, Frame, MAX_DEVICES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -49,6 +51,20 @@ fn unauthorized() -> Refusal {
     )
 }
 
+fn shutting_down() -> Refusal {
+    refuse(
+        codes::SHUTTING_DOWN,
+        "the relay is restarting; reconnect in a moment",
+    )
+}
+
+fn replaced() -> Refusal {
+    refuse(
+        codes::TOO_MANY_CONNECTIONS,
+        "a newer connection took this idle one's place (this device's, or another device's in a full vault); reconnect when there is something to sync",
+    )
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -80,6 +96,8 @@ pub async fn serve<S: RelayStore>(
     shared: Arc<Shared<S>>,
     stranger: Option<crate::gate::Stranger>,
 ) {
+    // Held until this connection ends: shutdown waits for it.
+    let _tracked = shared.connections.subscribe();
     shared
         .metrics
         .connections_total
@@ -137,9 +155,15 @@ pub async fn serve<S: RelayStore>(
             code: r.code.into(),
             message: r.message,
         };
+        // When the relay is stopping, a peer that does not read gets a
+        // second, not ten: shutdown waits for this connection.
+        let limit = if *shared.shutdown.borrow() {
+            Duration::from_secs(1)
+        } else {
+            SEND_TIMEOUT
+        };
         if let Ok(bytes) = wire::encode(&frame) {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into())))
-                .await;
+            let _ = tokio::time::timeout(limit, socket.send(Message::Binary(bytes.into()))).await;
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
@@ -245,11 +269,15 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         }
         None => return Err(unauthorized()),
     }
-    let membership = shared.hub.join(&vault).ok_or_else(|| {
-        refuse(
+    let membership = shared.hub.join(&vault, &device).map_err(|full| match full {
+        Full::Vault => refuse(
             codes::TOO_MANY_CONNECTIONS,
-            "too many devices of this vault are connected; close one and retry",
-        )
+            "too many devices of this vault are connected and busy; retry in a few seconds",
+        ),
+        Full::Device => refuse(
+            codes::TOO_MANY_CONNECTIONS,
+            "this device already has the most connections allowed, all of them busy; retry in a few seconds",
+        ),
     })?;
     let store = shared.store.clone();
     let (v, d) = (vault.clone(), device.clone());
@@ -259,7 +287,17 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         if let Err(e) = store.touch(&v, &d, now()) {
             tracing::warn!("could not record the device's last connection: {e}");
         }
-        store.devices(&v)
+        let mut devices = store.devices(&v)?;
+        // The welcome lists this device too, if the relay holds nothing of
+        // it yet (it is not stored until its first record).
+        if devices.len() < MAX_DEVICES && !devices.iter().any(|i| i.device == d) {
+            devices.push(DeviceInfo {
+                device: d,
+                last_seq: 0,
+                last_seen: now(),
+            });
+        }
+        Ok(devices)
     })
     .await?;
     let welcome = Frame::Welcome {
@@ -311,15 +349,19 @@ async fn blocking<T: Send + 'static>(
 impl<S: RelayStore> Conn<S> {
     async fn send(&mut self, frame: &Frame) -> Result<(), Refusal> {
         let bytes = wire::encode(frame).map_err(|e| refuse(codes::TOO_LARGE, e.to_string()))?;
-        match tokio::time::timeout(
-            SEND_TIMEOUT,
-            self.socket.send(Message::Binary(bytes.into())),
-        )
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(refuse(codes::TOO_SLOW, format!("could not send: {e}"))),
-            Err(_) => Err(refuse(codes::TOO_SLOW, "the device stopped reading")),
+        let mut shutdown = self.shared.shutdown.clone();
+        // A send blocked on a peer that does not read gives way to a
+        // shutdown, which waits for this connection.
+        tokio::select! {
+            sent = tokio::time::timeout(
+                SEND_TIMEOUT,
+                self.socket.send(Message::Binary(bytes.into())),
+            ) => match sent {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(refuse(codes::TOO_SLOW, format!("could not send: {e}"))),
+                Err(_) => Err(refuse(codes::TOO_SLOW, "the device stopped reading")),
+            },
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => Err(shutting_down()),
         }
     }
 
@@ -344,9 +386,16 @@ impl<S: RelayStore> Conn<S> {
                 }
                 frame = recv_frame(&mut self.socket) => {
                     let Some(frame) = frame? else { return Ok(()) };
+                    if membership.is_replaced() {
+                        return Err(replaced());
+                    }
+                    membership.busy();
                     // Boxed, like the hello: see `serve`.
-                    Box::pin(self.handle(frame, membership, &mut live)).await?;
+                    let handled = Box::pin(self.handle(frame, membership, &mut live)).await;
+                    membership.idle();
+                    handled?;
                 }
+                _ = membership.replaced() => return Err(replaced()),
                 rec = async {
                     match live.as_mut() {
                         Some((rx, _)) => rx.recv().await,
@@ -368,9 +417,7 @@ impl<S: RelayStore> Conn<S> {
                         }
                     }
                 }
-                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
-                    return Err(refuse(codes::SHUTTING_DOWN, "the relay is restarting; reconnect in a moment"));
-                }
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return Err(shutting_down()),
             }
         }
     }
@@ -396,7 +443,19 @@ impl<S: RelayStore> Conn<S> {
                 if want_snapshot {
                     let store = self.shared.store.clone();
                     let vault = self.vault.clone();
-                    if let Some(snap) = blocking(move || store.snapshot(&vault)).await? {
+                    let snap = blocking(move || {
+                        let Some(snap) = store.snapshot(&vault)? else { return Ok(None) };
+                        // A snapshot stored before uploads were checked may
+                        // claim records the relay does not hold: serving it
+                        // would make a joining device skip real records.
+                        if let Some((device, seq)) = beyond(&snap, &held(store.devices(&vault)?)) {
+                            tracing::warn!(vault = %vault, device = %device, seq, "not serving the vault's snapshot: it claims records the relay does not hold");
+                            return Ok(None);
+                        }
+                        Ok(Some(snap))
+                    })
+                    .await?;
+                    if let Some(snap) = snap {
                         let newer = snap
                             .covers
                             .iter()
@@ -445,6 +504,16 @@ impl<S: RelayStore> Conn<S> {
                         "a device may only append to its own log",
                     ));
                 }
+                if record.payload.len() > MAX_PAYLOAD_BYTES {
+                    return Err(refuse(
+                        codes::TOO_LARGE,
+                        format!(
+                            "record {} is {} bytes; the relay accepts records of at most {MAX_PAYLOAD_BYTES} bytes (so that it can always deliver them); split it",
+                            record.seq,
+                            record.payload.len()
+                        ),
+                    ));
+                }
                 self.take_token()?;
                 let store = self.shared.store.clone();
                 let vault = self.vault.clone();
@@ -468,6 +537,12 @@ impl<S: RelayStore> Conn<S> {
                             record.seq, record.device
                         ),
                     )),
+                    Appended::TooManyDevices => Err(refuse(
+                        codes::TOO_MANY_DEVICES,
+                        format!(
+                            "this vault already has {MAX_DEVICES} devices on this relay, the most it keeps; this device's records are not stored"
+                        ),
+                    )),
                     Appended::Gap { expected } => Err(refuse(
                         codes::OUT_OF_ORDER,
                         format!("expected record {expected} of this device next, got {}", record.seq),
@@ -481,19 +556,44 @@ impl<S: RelayStore> Conn<S> {
                         "a device may only upload its own snapshots",
                     ));
                 }
+                if snapshot.payload.len() > MAX_PAYLOAD_BYTES {
+                    return Err(refuse(
+                        codes::TOO_LARGE,
+                        format!(
+                            "the snapshot is {} bytes; the relay accepts snapshots of at most {MAX_PAYLOAD_BYTES} bytes",
+                            snapshot.payload.len()
+                        ),
+                    ));
+                }
                 let store = self.shared.store.clone();
                 let vault = self.vault.clone();
                 let id = snapshot.id;
-                // Keep whichever snapshot covers more records, so an old one
-                // uploaded late never replaces a newer one.
-                blocking(move || {
-                    let covered = |s: &wire::Snapshot| s.covers.values().sum::<u64>();
-                    match store.snapshot(&vault)? {
-                        Some(old) if covered(&old) > covered(&snapshot) => Ok(()),
-                        _ => store.put_snapshot(&vault, &snapshot),
+                let kept = blocking(move || {
+                    let held = held(store.devices(&vault)?);
+                    if let Some((device, seq)) = beyond(&snapshot, &held) {
+                        let holds = held.get(&device).copied().unwrap_or(0);
+                        return Ok(Err((device, seq, holds)));
                     }
+                    // Keep whichever covers more of what the relay holds; on
+                    // a tie, the newer upload. An old one uploaded late
+                    // never replaces a newer one, and one the relay cannot
+                    // open cannot hold its place against a device's next
+                    // snapshot of as much (a `pair`, say).
+                    match store.snapshot(&vault)? {
+                        Some(old) if covered(&old, &held) > covered(&snapshot, &held) => {}
+                        _ => store.put_snapshot(&vault, &snapshot)?,
+                    }
+                    Ok(Ok(()))
                 })
                 .await?;
+                if let Err((device, seq, holds)) = kept {
+                    return Err(refuse(
+                        codes::SNAPSHOT_REFUSED,
+                        format!(
+                            "the snapshot claims to cover record {seq} of device {device}, but the relay holds {holds} of its records; it was not kept (was the relay restored from an older backup?)"
+                        ),
+                    ));
+                }
                 self.send(&Frame::SnapshotAck { id }).await
             }
             Frame::Hello { .. } => Err(refuse(codes::BAD_FRAME, "hello was already said")),
@@ -518,6 +618,31 @@ impl<S: RelayStore> Conn<S> {
         self.tokens -= 1.0;
         Ok(())
     }
+}
+
+/// The highest seq the relay holds of each device.
+fn held(devices: Vec<DeviceInfo>) -> BTreeMap<String, u64> {
+    devices
+        .into_iter()
+        .map(|d| (d.device, d.last_seq))
+        .collect()
+}
+
+/// The first (device, seq) a snapshot claims to cover that the relay does
+/// not hold: no snapshot of this vault can include records it never had.
+fn beyond(snapshot: &wire::Snapshot, held: &BTreeMap<String, u64>) -> Option<(String, u64)> {
+    snapshot
+        .covers
+        .iter()
+        .find(|(d, seq)| **seq > held.get(*d).copied().unwrap_or(0))
+        .map(|(d, seq)| (d.clone(), *seq))
+}
+
+/// How many of the records the relay holds a snapshot covers.
+fn covered(snapshot: &wire::Snapshot, held: &BTreeMap<String, u64>) -> u64 {
+    snapshot.covers.iter().fold(0u64, |sum, (d, seq)| {
+        sum.saturating_add((*seq).min(held.get(d).copied().unwrap_or(0)))
+    })
 }
 
 fn frame_name(f: &Frame) -> &'static str {

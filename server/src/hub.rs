@@ -10,9 +10,30 @@
 //! The queues share the records, and each holds only records among the
 //! vault's last 256, so a peer that stops reading pins at most those 256
 //! records plus a pointer per queued record.
+//!
+//! # Connection slots
+//!
+//! A vault has [`Hub::new`]'s `max_per_vault` slots (16 by default). Holding
+//! the vault key lets anyone open connections under any device ids, so the
+//! slots are shared out so that the vault's real devices always get in:
+//! - one device id holds at most [`MAX_CONNECTIONS_PER_DEVICE`]; its next
+//!   connection replaces its own longest-idle one (a device reconnecting
+//!   after a network change replaces its half-dead connection), or is
+//!   refused if all of them are in the middle of a request;
+//! - when the vault is full, a new connection replaces the connection that
+//!   has been idle longest, if it has been idle (no frame from its peer,
+//!   nothing in progress) for at least [`EVICTABLE_AFTER`]; only when every
+//!   slot is busy or was used within that time is it refused with
+//!   `too_many_connections`.
+//!
+//! So idle subscriptions cannot lock a vault: whoever holds them must keep
+//! every one of them busy to keep its slots, and a replaced connection is
+//! told why (`too_many_connections`) and reconnects with backoff.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use interlog_core::wire::Record;
 use tokio::sync::Notify;
@@ -90,9 +111,40 @@ impl Drop for Subscription {
     }
 }
 
+/// How many connections one device id may hold in a vault. Two, so that a
+/// device's new connection and the one it is replacing (a phone switching
+/// networks, a watcher and a one-shot command) can overlap.
+pub const MAX_CONNECTIONS_PER_DEVICE: usize = 2;
+
+/// How long a connection must have been idle before a new connection of
+/// another device may take its slot in a full vault. A one-shot sync is
+/// never idle that long between its frames; a watcher is, between records.
+pub const EVICTABLE_AFTER: Duration = Duration::from_secs(5);
+
+/// One connection's slot in its vault.
+struct Slot {
+    device: String,
+    /// When the peer last sent a frame or a request finished.
+    last_active: Mutex<Instant>,
+    /// A request (a frame) is being handled.
+    busy: AtomicBool,
+    /// Set when a newer connection took this slot.
+    evicted: AtomicBool,
+    wake: Notify,
+}
+
+impl Slot {
+    fn idle_for(&self, now: Instant) -> Option<Duration> {
+        if self.busy.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(now.saturating_duration_since(*lock(&self.last_active)))
+    }
+}
+
 struct VaultHub {
     channel: Arc<Channel>,
-    connections: usize,
+    slots: Vec<Arc<Slot>>,
 }
 
 pub struct Hub {
@@ -100,14 +152,51 @@ pub struct Hub {
     max_per_vault: usize,
 }
 
+/// Why [`Hub::join`] turned a connection away.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Full {
+    /// Every slot of the vault is busy or was used within [`EVICTABLE_AFTER`].
+    Vault,
+    /// The device's own connections are all in the middle of a request.
+    Device,
+}
+
 /// A connection's place in its vault; dropping it frees the slot.
 pub struct Membership {
     vault: String,
     vaults: Arc<Mutex<HashMap<String, VaultHub>>>,
     channel: Arc<Channel>,
+    slot: Arc<Slot>,
 }
 
 impl Membership {
+    /// The connection started handling a frame: its slot is not idle.
+    pub fn busy(&self) {
+        self.slot.busy.store(true, Ordering::Release);
+        *lock(&self.slot.last_active) = Instant::now();
+    }
+
+    /// The connection finished handling a frame: idle from now.
+    pub fn idle(&self) {
+        *lock(&self.slot.last_active) = Instant::now();
+        self.slot.busy.store(false, Ordering::Release);
+    }
+
+    /// Whether a newer connection took this one's slot.
+    pub fn is_replaced(&self) -> bool {
+        self.slot.evicted.load(Ordering::Acquire)
+    }
+
+    /// Resolves once a newer connection took this one's slot.
+    pub async fn replaced(&self) {
+        loop {
+            if self.slot.evicted.load(Ordering::Acquire) {
+                return;
+            }
+            self.slot.wake.notified().await;
+        }
+    }
+
     /// Subscribes to the records published from now on.
     pub fn subscribe(&self) -> Subscription {
         let me = Arc::new(Subscriber::default());
@@ -143,37 +232,68 @@ impl Drop for Membership {
     fn drop(&mut self) {
         let mut v = lock(&self.vaults);
         if let Some(h) = v.get_mut(&self.vault) {
-            h.connections = h.connections.saturating_sub(1);
-            if h.connections == 0 {
+            h.slots.retain(|s| !Arc::ptr_eq(s, &self.slot));
+            if h.slots.is_empty() {
                 v.remove(&self.vault);
             }
         }
     }
 }
 
+/// Takes `victim` out of the vault's slots and tells its connection.
+fn evict(slots: &mut Vec<Arc<Slot>>, victim: &Arc<Slot>) {
+    slots.retain(|s| !Arc::ptr_eq(s, victim));
+    victim.evicted.store(true, Ordering::Release);
+    victim.wake.notify_one();
+}
+
 impl Hub {
     pub fn new(max_per_vault: usize) -> Self {
         Hub {
             vaults: Arc::default(),
-            max_per_vault,
+            max_per_vault: max_per_vault.max(1),
         }
     }
 
-    /// Joins a vault, or `None` when it already has the most connections allowed.
-    pub fn join(&self, vault: &str) -> Option<Membership> {
+    /// Joins a vault as `device`, replacing an idle connection when the
+    /// device or the vault is at its limit (see the module's header).
+    pub fn join(&self, vault: &str, device: &str) -> Result<Membership, Full> {
         let mut v = lock(&self.vaults);
         let h = v.entry(vault.to_string()).or_insert_with(|| VaultHub {
             channel: Arc::default(),
-            connections: 0,
+            slots: Vec::new(),
         });
-        if h.connections >= self.max_per_vault {
-            return None;
+        let now = Instant::now();
+        let longest_idle = |slots: &[Arc<Slot>], mine: bool, at_least: Duration| {
+            slots
+                .iter()
+                .filter(|s| !mine || s.device == device)
+                .filter_map(|s| Some((s.idle_for(now)?, s)))
+                .filter(|(idle, _)| *idle >= at_least)
+                .max_by_key(|(idle, _)| *idle)
+                .map(|(_, s)| s.clone())
+        };
+        let own = h.slots.iter().filter(|s| s.device == device).count();
+        if own >= MAX_CONNECTIONS_PER_DEVICE {
+            let victim = longest_idle(&h.slots, true, Duration::ZERO).ok_or(Full::Device)?;
+            evict(&mut h.slots, &victim);
+        } else if h.slots.len() >= self.max_per_vault {
+            let victim = longest_idle(&h.slots, false, EVICTABLE_AFTER).ok_or(Full::Vault)?;
+            evict(&mut h.slots, &victim);
         }
-        h.connections += 1;
-        Some(Membership {
+        let slot = Arc::new(Slot {
+            device: device.to_string(),
+            last_active: Mutex::new(now),
+            busy: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        h.slots.push(slot.clone());
+        Ok(Membership {
             vault: vault.to_string(),
             vaults: self.vaults.clone(),
             channel: h.channel.clone(),
+            slot,
         })
     }
 }
@@ -206,10 +326,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_device_s_third_connection_replaces_its_longest_idle_one() {
+        let hub = Hub::new(16);
+        let first = hub.join("v", "d").unwrap();
+        let second = hub.join("v", "d").unwrap();
+        second.busy();
+        let third = hub.join("v", "d").unwrap();
+        tokio::time::timeout(Duration::from_secs(1), first.replaced())
+            .await
+            .expect("the idle one is replaced");
+        assert!(!second.slot.evicted.load(Ordering::Acquire));
+        // Both remaining are busy: a fourth is refused, other devices not.
+        third.busy();
+        assert_eq!(hub.join("v", "d").err(), Some(Full::Device));
+        assert!(hub.join("v", "e").is_ok());
+        drop(first);
+        assert_eq!(lock(&hub.vaults)["v"].slots.len(), 2);
+    }
+
+    #[test]
+    fn a_full_vault_makes_room_from_a_connection_idle_long_enough() {
+        let hub = Hub::new(4);
+        let held: Vec<_> = (0..4)
+            .map(|i| hub.join("v", &format!("x{i}")).unwrap())
+            .collect();
+        // All four were active just now: the vault is full.
+        assert_eq!(hub.join("v", "real").err(), Some(Full::Vault));
+        held[0].busy();
+        // Age them by hand rather than wait.
+        *lock(&held[0].slot.last_active) = Instant::now() - EVICTABLE_AFTER * 9;
+        for m in &held[1..] {
+            *lock(&m.slot.last_active) = Instant::now() - EVICTABLE_AFTER * 2;
+        }
+        *lock(&held[2].slot.last_active) = Instant::now() - EVICTABLE_AFTER * 3;
+        let real = hub.join("v", "real").unwrap();
+        assert!(
+            held[2].slot.evicted.load(Ordering::Acquire),
+            "the longest idle goes"
+        );
+        assert!(
+            !held[0].slot.evicted.load(Ordering::Acquire),
+            "a busy one stays"
+        );
+        drop(real);
+    }
+
+    #[tokio::test]
     async fn every_subscriber_gets_the_vaults_records_in_publish_order() {
         let hub = Hub::new(16);
-        let (a, b) = (hub.join("v").unwrap(), hub.join("v").unwrap());
-        let other = hub.join("w").unwrap();
+        let (a, b) = (hub.join("v", "a").unwrap(), hub.join("v", "b").unwrap());
+        let other = hub.join("w", "a").unwrap();
         let mut subs = [a.subscribe(), b.subscribe(), a.subscribe()];
         let mut elsewhere = other.subscribe();
         let mut sent = Vec::new();
@@ -238,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_more_than_the_backlog_behind_lags_and_the_others_do_not() {
         let hub = Hub::new(16);
-        let m = hub.join("v").unwrap();
+        let m = hub.join("v", "d").unwrap();
         let mut slow = m.subscribe();
         let mut fast = m.subscribe();
         for seq in 1..=LIVE_BACKLOG as u64 {
@@ -267,7 +433,7 @@ mod tests {
     #[tokio::test]
     async fn memory_follows_what_is_queued() {
         let hub = Hub::new(16);
-        let m = hub.join("v").unwrap();
+        let m = hub.join("v", "d").unwrap();
         let mut s = m.subscribe();
         assert_eq!(queued(&s), (0, 0), "an idle subscriber holds no buffer");
         for seq in 1..=200 {
@@ -285,7 +451,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_subscriber_wakes_for_a_publish_and_a_cancelled_wait_loses_nothing() {
         let hub = Hub::new(16);
-        let m = Arc::new(hub.join("v").unwrap());
+        let m = Arc::new(hub.join("v", "d").unwrap());
         let mut s = m.subscribe();
         let cancelled = tokio::time::timeout(Duration::from_millis(10), s.recv()).await;
         assert!(cancelled.is_err());

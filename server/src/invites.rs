@@ -17,6 +17,9 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     let code = hex::encode(bytes);
+    // The data directory too is owner-only, even when this is the first
+    // thing ever to create it (before the relay's first start).
+    crate::private_data_dir(data)?;
     std::fs::create_dir_all(dir(data))?;
     #[cfg(unix)]
     {

@@ -33,6 +33,7 @@ pub mod tls;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
@@ -84,6 +85,9 @@ pub struct Shared<S: RelayStore> {
     pub hub: hub::Hub,
     pub metrics: Metrics,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Every WebSocket connection task holds a receiver of this until it
+    /// ends, so shutdown can wait for them to say goodbye.
+    pub connections: tokio::sync::watch::Sender<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,12 +118,57 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
-    std::fs::create_dir_all(&settings.data)?;
+    private_data_dir(&settings.data)?;
     let data = settings.data.clone();
-    let store = tokio::task::spawn_blocking(move || SledRelayStore::open(&data))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let store = tokio::task::spawn_blocking(move || {
+        let store = SledRelayStore::open(&data)?;
+        owner_only(&data.join("store"))?;
+        Ok::<_, RelayError>(store)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
     run_with_store(listener, metrics, settings, Arc::new(store), shutdown).await
+}
+
+/// Creates the relay's data directory owner-only (0700), whatever the
+/// umask, and makes an existing one owner-only: it may have been created
+/// before the relay set its umask (`interlog relay invite` before the first
+/// start, or by hand), and it holds the vaults' token hashes and TLS keys.
+pub fn private_data_dir(data: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data)?;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(data)?;
+    Ok(())
+}
+
+/// Makes everything under `dir` owner-only: directories 0700, files 0600
+/// (sled creates its files with the process's umask, and an in-process
+/// relay does not set one).
+fn owner_only(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::symlink_metadata(dir)?;
+        if meta.is_dir() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            for entry in std::fs::read_dir(dir)? {
+                owner_only(&entry?.path())?;
+            }
+        } else if meta.is_file() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// [`run`] with any store.
@@ -131,17 +180,26 @@ pub async fn run_with_store<S: RelayStore>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let (connections, _) = tokio::sync::watch::channel(());
     let shared = Arc::new(Shared {
         hub: hub::Hub::new(settings.limits.max_connections_per_vault),
         settings,
         store,
         metrics: Metrics::default(),
         shutdown: rx.clone(),
+        connections,
     });
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    });
+    let stopping = Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+    {
+        let stopping = stopping.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            if let Ok(mut at) = stopping.lock() {
+                *at = Some(std::time::Instant::now());
+            }
+            let _ = tx.send(true);
+        });
+    }
     if let Some(ml) = metrics_listener {
         let shared = shared.clone();
         let mut stop = rx.clone();
@@ -188,6 +246,25 @@ pub async fn run_with_store<S: RelayStore>(
         rx.clone(),
     )
     .await?;
+    // The WebSocket connections heard the shutdown when the gate did: they
+    // finish their frame in progress, say `shutting_down` and close. Wait
+    // for them within the same grace, counted from the signal.
+    let grace = shared.settings.limits.gate.shutdown_grace;
+    let since = stopping
+        .lock()
+        .ok()
+        .and_then(|at| *at)
+        .map_or(Duration::ZERO, |at| at.elapsed());
+    let left = grace.saturating_sub(since).max(Duration::from_millis(500));
+    if tokio::time::timeout(left, shared.connections.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = shared.connections.receiver_count(),
+            "connections still open {grace:?} after the shutdown signal; stopping anyway"
+        );
+    }
     tracing::info!("relay stopped");
     Ok(())
 }
@@ -296,6 +373,45 @@ pub fn init_logging() {
 
 #[cfg(test)]
 mod tests {
+    /// The data directory is 0700 and sled's files 0600 whatever the
+    /// umask, also when `interlog relay invite` created the directory
+    /// before the relay ever started (and set its umask), or an operator
+    /// made it by hand.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_data_directory_and_store_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let by_invite = root.path().join("by-invite");
+        let by_hand = root.path().join("by-hand");
+        // SAFETY: umask only sets the process's file-creation mask; 022 is
+        // the usual default, restored below.
+        let old = unsafe { libc::umask(0o022) };
+        crate::invites::mint(&by_invite).unwrap();
+        std::fs::create_dir(&by_hand).unwrap();
+        for data in [&by_invite, &by_hand] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let settings = crate::settings::Settings::for_tests(data);
+            super::run(listener, None, settings, async {})
+                .await
+                .unwrap();
+        }
+        unsafe { libc::umask(old) };
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for data in [&by_invite, &by_hand] {
+            assert_eq!(mode(data), 0o700, "{}", data.display());
+            let mut files = 0;
+            for entry in std::fs::read_dir(data.join("store")).unwrap() {
+                let p = entry.unwrap().path();
+                if p.is_file() {
+                    files += 1;
+                    assert_eq!(mode(&p), 0o600, "{}", p.display());
+                }
+            }
+            assert!(files > 0);
+        }
+    }
+
     #[tokio::test]
     async fn an_address_in_use_is_named_with_the_flag_that_moves_it() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use interlog_core::wire::{DeviceInfo, Record, Snapshot};
+use interlog_core::wire::{DeviceInfo, Record, Snapshot, MAX_DEVICES, MAX_RECORDS_PER_FRAME};
 use serde::{Deserialize, Serialize};
 
 /// Why the store failed.
@@ -45,6 +45,9 @@ pub enum Appended {
     Conflict,
     /// The device skipped a seq; it must send `expected` first.
     Gap { expected: u64 },
+    /// A new device's first record, and the vault already has
+    /// [`MAX_DEVICES`] devices: nothing stored.
+    TooManyDevices,
 }
 
 /// A page of records, and where the next page starts.
@@ -60,7 +63,9 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Stores a record durably (flushed) before returning `Stored`.
     fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError>;
     /// Records with relay seq >= `from` whose seq is above the device's
-    /// cursor (absent: 0), at most about `max_bytes` of payload.
+    /// cursor (absent: 0): at most `max_bytes` of payload and
+    /// [`MAX_RECORDS_PER_FRAME`] records, except that the first record
+    /// always comes, however large.
     fn page(
         &self,
         vault: &str,
@@ -71,8 +76,11 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Stores a snapshot durably, replacing the vault's previous one.
     fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError>;
     fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// The devices the relay holds records from (at most [`MAX_DEVICES`]):
+    /// a hello alone adds nobody, so strangers' ids cannot grow the list.
     fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError>;
-    /// Records that a device connected.
+    /// Records that a device connected; only a device the relay holds
+    /// records from is remembered.
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError>;
 }
 
@@ -96,6 +104,17 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(p);
     }
     k
+}
+
+/// Whether `record` may join a page that holds `records` (`bytes` of
+/// payload): the first always does, so one record always goes out alone
+/// (the codec's [`interlog_core::wire::MAX_PAYLOAD_BYTES`] makes sure it fits
+/// in a frame); after it, up to `max_bytes` of payload and
+/// [`MAX_RECORDS_PER_FRAME`] records.
+fn fits(records: &[Record], bytes: usize, record: &Record, max_bytes: usize) -> bool {
+    records.is_empty()
+        || (records.len() < MAX_RECORDS_PER_FRAME
+            && bytes.saturating_add(record.payload.len()) <= max_bytes)
 }
 
 /// Room a reopened store needs (sled's default segment size, twice).
@@ -134,6 +153,9 @@ pub struct SledRelayStore {
     path: String,
     trees: RwLock<Option<Arc<Trees>>>,
     broken: AtomicBool,
+    /// Held while a device's first record is counted and stored, so the
+    /// cap of [`MAX_DEVICES`] per vault holds under concurrent appends.
+    new_devices: Mutex<()>,
 }
 
 struct Trees {
@@ -180,6 +202,7 @@ impl SledRelayStore {
             dir: path,
             trees: RwLock::new(Some(Arc::new(trees))),
             broken: Default::default(),
+            new_devices: Mutex::new(()),
         })
     }
 
@@ -279,6 +302,22 @@ impl RelayStore for SledRelayStore {
         let device_key = key(&[vault.as_bytes(), record.device.as_bytes()]);
         let relay_seq = t.db.generate_id().map_err(|e| self.io(e))?;
         let body = cbor(record);
+        // Only a first record can add a device: count them then, under a
+        // lock every first record takes.
+        let _first =
+            (record.seq == 1).then(|| self.new_devices.lock().unwrap_or_else(|p| p.into_inner()));
+        let full = if record.seq == 1 {
+            let mut prefix = vault.as_bytes().to_vec();
+            prefix.push(0);
+            let mut n = 0;
+            for item in t.devices.scan_prefix(&prefix).keys() {
+                item.map_err(|e| self.io(e))?;
+                n += 1;
+            }
+            n >= MAX_DEVICES
+        } else {
+            false
+        };
         // Check and write in one transaction, so two connections of one
         // device racing with the same seq cannot both store it.
         let outcome =
@@ -299,6 +338,7 @@ impl RelayStore for SledRelayStore {
                 let mut info = match devices.get(&device_key)? {
                     Some(v) => ciborium::from_reader::<DeviceInfo, _>(v.as_ref())
                         .map_err(|e| corrupt(e.to_string()))?,
+                    None if full && record.seq == 1 => return Ok(Appended::TooManyDevices),
                     None => DeviceInfo {
                         device: record.device.clone(),
                         last_seq: 0,
@@ -369,18 +409,18 @@ impl RelayStore for SledRelayStore {
         let mut records = Vec::new();
         let mut bytes = 0;
         for relay_seq in wanted {
-            if bytes >= max_bytes {
-                return Ok(Page {
-                    records,
-                    next: Some(relay_seq),
-                });
-            }
             let v = t
                 .records
                 .get(key(&[vault.as_bytes(), &relay_seq.to_be_bytes()]))
                 .map_err(|e| self.io(e))?
                 .ok_or_else(|| StoreError::Corrupt("index points at a missing record".into()))?;
             let record: Record = uncbor(&v)?;
+            if !fits(&records, bytes, &record, max_bytes) {
+                return Ok(Page {
+                    records,
+                    next: Some(relay_seq),
+                });
+            }
             bytes += record.payload.len();
             records.push(record);
         }
@@ -416,26 +456,28 @@ impl RelayStore for SledRelayStore {
             let info: DeviceInfo = uncbor(&v)?;
             out.insert(info.device.clone(), info);
         }
-        for item in t.seen.scan_prefix(&prefix) {
-            let (k, v) = item.map_err(|e| self.io(e))?;
-            let device = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            let seen = <[u8; 8]>::try_from(v.as_ref())
-                .map(i64::from_be_bytes)
-                .unwrap_or(0);
-            let e = out.entry(device.clone()).or_insert(DeviceInfo {
-                device,
-                last_seq: 0,
-                last_seen: seen,
-            });
-            e.last_seen = e.last_seen.max(seen);
+        // Last-seen times of the devices listed. (`seen` may hold entries
+        // for ids that never appended, written before hellos stopped
+        // adding devices: they are not listed.)
+        for info in out.values_mut() {
+            let k = key(&[vault.as_bytes(), info.device.as_bytes()]);
+            if let Some(v) = t.seen.get(k).map_err(|e| self.io(e))? {
+                let seen = <[u8; 8]>::try_from(v.as_ref())
+                    .map(i64::from_be_bytes)
+                    .unwrap_or(0);
+                info.last_seen = info.last_seen.max(seen);
+            }
         }
-        Ok(out.into_values().collect())
+        Ok(out.into_values().take(MAX_DEVICES).collect())
     }
 
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
         let t = self.w()?;
         // Its own tree: a hello never rewrites the entry appends maintain.
         let k = key(&[vault.as_bytes(), device.as_bytes()]);
+        if !t.devices.contains_key(&k).map_err(|e| self.io(e))? {
+            return Ok(());
+        }
         t.seen
             .insert(k, &now.to_be_bytes())
             .map_err(|e| self.io(e))?;
@@ -488,13 +530,15 @@ impl RelayStore for MemoryRelayStore {
                 Appended::Conflict
             });
         }
-        let last = m
-            .devices
-            .get(vault)
+        let known = m.devices.get(vault);
+        let last = known
             .and_then(|d| d.get(&record.device))
             .map_or(0, |d| d.last_seq);
         if record.seq != last + 1 {
             return Ok(Appended::Gap { expected: last + 1 });
+        }
+        if last == 0 && known.is_some_and(|d| d.len() >= MAX_DEVICES) {
+            return Ok(Appended::TooManyDevices);
         }
         m.next += 1;
         let relay_seq = m.next;
@@ -525,13 +569,13 @@ impl RelayStore for MemoryRelayStore {
         let mut bytes = 0;
         if let Some(all) = m.records.get(vault) {
             for (relay_seq, r) in all.range(from..) {
-                if bytes >= max_bytes {
-                    return Ok(Page {
-                        records,
-                        next: Some(*relay_seq),
-                    });
-                }
                 if r.seq > cursors.get(&r.device).copied().unwrap_or(0) {
+                    if !fits(&records, bytes, r, max_bytes) {
+                        return Ok(Page {
+                            records,
+                            next: Some(*relay_seq),
+                        });
+                    }
                     bytes += r.payload.len();
                     records.push(r.clone());
                 }
@@ -563,14 +607,9 @@ impl RelayStore for MemoryRelayStore {
 
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
         let mut m = self.lock();
-        let d = m.devices.entry(vault.into()).or_default();
-        d.entry(device.into())
-            .or_insert_with(|| DeviceInfo {
-                device: device.into(),
-                last_seq: 0,
-                last_seen: now,
-            })
-            .last_seen = now;
+        if let Some(d) = m.devices.get_mut(vault).and_then(|d| d.get_mut(device)) {
+            d.last_seen = now;
+        }
         Ok(())
     }
 }
@@ -661,8 +700,16 @@ mod contract {
             devices.iter().map(|d| d.last_seq).collect::<Vec<_>>(),
             vec![2, 1]
         );
+        // A hello alone adds no device; it refreshes a known one.
         s.touch("v", "c", 20).unwrap();
-        assert_eq!(s.devices("v").unwrap().len(), 3);
+        assert_eq!(s.devices("v").unwrap().len(), 2);
+        s.touch("v", "b", 21).unwrap();
+        let b = s
+            .devices("v")
+            .unwrap()
+            .into_iter()
+            .find(|d| d.device == "b");
+        assert_eq!(b.map(|d| d.last_seen), Some(21));
 
         let snap = Snapshot {
             device: "a".into(),
@@ -676,9 +723,90 @@ mod contract {
         assert_eq!(s.snapshot("w").unwrap(), None);
     }
 
+    /// A page never holds more than its budget after its first record, so
+    /// a small record followed by one of the largest payloads go out in
+    /// two frames, each within the frame limit (the old page took both:
+    /// a frame over the limit, and every later sync of the vault failed).
+    fn packing(s: &dyn RelayStore, many: u64) {
+        use interlog_core::wire::{encode, Frame, MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES};
+        s.create_vault(
+            "p",
+            &VaultMeta {
+                token_hash: vec![1; 32],
+                created: 1,
+            },
+        )
+        .unwrap();
+        let mut small = rec("a", 1, 1);
+        small.payload = ByteBuf::from(vec![1; 200 * 1024]);
+        let mut big = rec("b", 1, 2);
+        big.payload = ByteBuf::from(vec![2; MAX_PAYLOAD_BYTES]);
+        s.append("p", &small, 1).unwrap();
+        s.append("p", &big, 1).unwrap();
+        for seq in 2..=many {
+            s.append("p", &rec("a", seq, 3), 1).unwrap();
+        }
+        let mut from = 0;
+        let mut pages = Vec::new();
+        loop {
+            let p = s.page("p", &BTreeMap::new(), from, 1024 * 1024).unwrap();
+            let frame = encode(&Frame::Records {
+                records: p.records.clone(),
+            });
+            assert!(frame.is_ok_and(|b| b.len() <= MAX_FRAME_BYTES));
+            pages.push(p.records.len());
+            match p.next {
+                Some(n) => from = n,
+                None => break,
+            }
+        }
+        assert_eq!(pages[..2], [1, 1], "{pages:?}");
+        assert!(
+            pages.iter().all(|n| *n <= MAX_RECORDS_PER_FRAME),
+            "{pages:?}"
+        );
+        assert_eq!(pages.iter().sum::<usize>() as u64, many + 1);
+    }
+
+    /// A vault keeps at most MAX_DEVICES devices: the next new device's
+    /// first record is refused, known devices go on appending.
+    fn device_cap(s: &dyn RelayStore) {
+        for i in 0..MAX_DEVICES {
+            let r = rec(&format!("d{i}"), 1, 1);
+            assert!(matches!(
+                s.append("cap", &r, 1).unwrap(),
+                Appended::Stored(_)
+            ));
+        }
+        assert_eq!(
+            s.append("cap", &rec("one-too-many", 1, 1), 1).unwrap(),
+            Appended::TooManyDevices
+        );
+        assert_eq!(
+            s.append("cap", &rec("d0", 1, 1), 1).unwrap(),
+            Appended::Duplicate
+        );
+        assert!(matches!(
+            s.append("cap", &rec("d0", 2, 1), 1).unwrap(),
+            Appended::Stored(_)
+        ));
+        assert_eq!(s.devices("cap").unwrap().len(), MAX_DEVICES);
+    }
+
     #[test]
     fn memory_store_meets_the_contract() {
         contract(&MemoryRelayStore::default());
+        packing(&MemoryRelayStore::default(), 5000);
+        device_cap(&MemoryRelayStore::default());
+    }
+
+    #[test]
+    fn sled_store_packs_pages_within_the_frame_limit_and_caps_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledRelayStore::open(dir.path()).unwrap();
+        // Sled flushes each append: the count limit is the memory store's part.
+        packing(&s, 20);
+        device_cap(&s);
     }
 
     #[test]
