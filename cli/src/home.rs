@@ -43,6 +43,7 @@ pub fn open_store(home: &Path) -> Result<(SledStorage, String)> {
         return Err(no_vault().into());
     }
     let storage = open_sled(home, &path)?;
+    restrict_home(home);
     let id = storage.get_meta("vault_id")?.ok_or_else(no_vault)?;
     Ok((storage, String::from_utf8_lossy(&id).into_owned()))
 }
@@ -64,6 +65,7 @@ pub fn open_read(home: &Path) -> Result<ReadVault> {
         .into());
     }
     let storage = open_sled(home, &path)?;
+    restrict_home(home);
     let doc = interlog_core::store::open_view(&storage, &view_cache(home))?;
     Ok(ReadVault { doc })
 }
@@ -262,4 +264,32 @@ fn hand_staged_to_watcher() {
 /// The vault key file.
 pub fn key_file(home: &Path) -> PathBuf {
     home.join("vault.key")
+}
+
+/// Makes the files this CLI keeps in `home` owner-only where a version that
+/// did not (or a loose umask) left them readable by others: the home itself
+/// and the files beside the store. The store's own files are seen to by
+/// `SledStorage::open`. Best effort: reading the journal does not depend
+/// on it.
+pub fn restrict_home(home: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let files = [
+            key_file(home),
+            view_cache(home),
+            last_sync_file(home),
+            changed_marker(home),
+            watch_socket(home),
+        ];
+        for p in std::iter::once(home.to_path_buf()).chain(files) {
+            if let Ok(meta) = p.symlink_metadata() {
+                if !meta.file_type().is_symlink() && meta.permissions().mode() & 0o077 != 0 {
+                    let _ = restrict(&p);
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = home;
 }
