@@ -548,3 +548,23 @@ fn a_lying_relay_s_error_and_device_ids_reach_the_terminal_escaped() {
         }
     }
 }
+
+/// Journal text (which an import or another device may have supplied) is
+/// printed escaped too: in tables, and in the one-line confirmations.
+#[test]
+fn journal_text_is_printed_escaped() {
+    let d = Device::init();
+    let name = "\u{1b}]0;pwned\u{7}Evil\u{1b}[2J Corp";
+    let id = d.ok(&["company", "add", name]).trim().to_string();
+    let list = d.run(&["list", "companies"]);
+    assert_clean("list companies", &list);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("Evil"));
+    let show = d.run(&["show", &id]);
+    assert_clean("show", &show);
+    let deleted = d.run(&["delete", &id]);
+    assert_clean("delete", &deleted);
+    assert!(String::from_utf8_lossy(&deleted.stdout).contains("Evil"));
+    // JSON keeps the text as it is, escaped by the encoder.
+    let json = d.json(&["list", "companies", "--deleted"]);
+    assert!(json.to_string().contains("\\u001b]0;pwned"), "{json}");
+}
