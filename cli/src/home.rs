@@ -43,6 +43,7 @@ pub fn open_store(home: &Path) -> Result<(SledStorage, String)> {
         return Err(no_vault().into());
     }
     let storage = open_sled(home, &path)?;
+    restrict_home(home);
     let id = storage.get_meta("vault_id")?.ok_or_else(no_vault)?;
     Ok((storage, String::from_utf8_lossy(&id).into_owned()))
 }
@@ -64,6 +65,7 @@ pub fn open_read(home: &Path) -> Result<ReadVault> {
         .into());
     }
     let storage = open_sled(home, &path)?;
+    restrict_home(home);
     let doc = interlog_core::store::open_view(&storage, &view_cache(home))?;
     Ok(ReadVault { doc })
 }
@@ -262,4 +264,69 @@ fn hand_staged_to_watcher() {
 /// The vault key file.
 pub fn key_file(home: &Path) -> PathBuf {
     home.join("vault.key")
+}
+
+/// Left in the home by a running `join` until it ends (see
+/// `cmd::sync::join`): a home that holds it and no vault holds only what an
+/// interrupted join wrote, which the next join may clear.
+pub fn join_marker(home: &Path) -> PathBuf {
+    home.join("join.pending")
+}
+
+/// The names of the entries in `home`, sorted; none if it does not exist.
+pub fn entries(home: &Path) -> Result<Vec<String>> {
+    let list = match std::fs::read_dir(home) {
+        Ok(list) => list,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("could not read the home {}", home.display()))
+        }
+    };
+    let mut names = Vec::new();
+    for entry in list {
+        let entry = entry.with_context(|| format!("could not read the home {}", home.display()))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Creates the home directory owner-only, and any missing parent. Whether
+/// it was created now.
+pub fn create_home(home: &Path) -> Result<bool> {
+    if home.is_dir() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(home)
+        .with_context(|| format!("could not create the home directory {}", home.display()))?;
+    restrict(home)?;
+    Ok(true)
+}
+
+/// Makes the files this CLI keeps in `home` owner-only where a version that
+/// did not (or a loose umask) left them readable by others: the home itself
+/// and the files beside the store. The store's own files are seen to by
+/// `SledStorage::open`. Best effort: reading the journal does not depend
+/// on it.
+pub fn restrict_home(home: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let files = [
+            key_file(home),
+            view_cache(home),
+            last_sync_file(home),
+            changed_marker(home),
+            watch_socket(home),
+        ];
+        for p in std::iter::once(home.to_path_buf()).chain(files) {
+            if let Ok(meta) = p.symlink_metadata() {
+                if !meta.file_type().is_symlink() && meta.permissions().mode() & 0o077 != 0 {
+                    let _ = restrict(&p);
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = home;
 }

@@ -9,8 +9,8 @@
 //! - `alloc` (Linux with glibc): mimalloc for the commands, the system's
 //!   allocator for the relay.
 //!
-//! Errors are `anyhow` with context; `main` prints them on one line and exits
-//! non-zero. A command either writes everything it was asked to, flushed, or
+//! Errors are `anyhow` with context; `main` prints them on one line, with
+//! control characters escaped (they may quote a relay), and exits non-zero. A command either writes everything it was asked to, flushed, or
 //! nothing.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -33,6 +33,15 @@ fn main() {
     // SAFETY: restoring the default action of SIGPIPE before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // Everything this process creates is its owner's alone, whatever the
+    // shell's umask: the store (sled's files hold the notes in plain text),
+    // the view cache, the sync state, the watcher's socket, the relay's data
+    // directory, and exports written to a file (docs/security.md).
+    #[cfg(unix)]
+    // SAFETY: umask only swaps the process's file mode mask; no thread runs yet.
+    unsafe {
+        libc::umask(0o077);
     }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,

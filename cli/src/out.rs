@@ -1,5 +1,13 @@
 //! Output: tables for people, JSON for scripts, colour only on a terminal and
 //! never with `NO_COLOR`.
+//!
+//! Text that can carry what a peer or a file supplied (a relay's error
+//! message, a device id, a stored sync error, a journal entry imported from
+//! a file) reaches the terminal only through [`safe`]: control characters,
+//! escape sequences and bidi overrides are shown as `?`, so nobody can set
+//! the terminal's title, repaint a line or fake an alert through us. Errors,
+//! warnings, notes and tables go through it here; JSON output is escaped by
+//! serde_json, and the CLI escapes peer strings it puts into JSON too.
 
 use std::io::{IsTerminal, Write};
 
@@ -18,23 +26,37 @@ fn paint(text: &str, code: &str, tty: bool) -> String {
     }
 }
 
+/// `text` safe to print on a terminal: every control character but line
+/// breaks and tabs, and every bidi control, shown as `?`
+/// (`interlog_core::tls::printable_lines`).
+pub fn safe(text: &str) -> String {
+    interlog_core::tls::printable_lines(text)
+}
+
+/// A short peer-supplied id (a device id from the relay), safe to print and
+/// cut to `chars` characters.
+pub fn short_id(id: &str, chars: usize) -> String {
+    let cut: String = id.chars().take(chars).collect();
+    interlog_core::tls::printable(&cut)
+}
+
 /// Prints an error on one line: what went wrong and, from the error itself,
-/// what to do.
+/// what to do. The chain may quote a relay or a file, so it is escaped.
 pub fn error(e: &anyhow::Error) {
     let tty = std::io::stderr().is_terminal();
-    let msg = format!("{e:#}").replace('\n', " ");
+    let msg = safe(&format!("{e:#}").replace('\n', " "));
     eprintln!("{} {msg}", paint("error:", "1;31", tty));
 }
 
-/// A warning on standard error (never mixed into JSON output).
+/// A warning on standard error (never mixed into JSON output), escaped.
 pub fn warn(msg: &str) {
     let tty = std::io::stderr().is_terminal();
-    eprintln!("{} {msg}", paint("warning:", "1;33", tty));
+    eprintln!("{} {}", paint("warning:", "1;33", tty), safe(msg));
 }
 
-/// A note for people on standard error, e.g. "compacted the store".
+/// A note for people on standard error, e.g. "compacted the store", escaped.
 pub fn note(msg: &str) {
-    eprintln!("{msg}");
+    eprintln!("{}", safe(msg));
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
@@ -71,12 +93,14 @@ where
     t
 }
 
-/// Prints a table, or a line saying there is nothing to show.
+/// Prints a table, or a line saying there is nothing to show. Cells carry
+/// journal text (which an import or a peer may have supplied), so the table
+/// is escaped (no cell is coloured, so nothing of ours is lost).
 pub fn print_table(t: &Table, empty: &str) {
     if t.row_count() == 0 {
-        println!("{empty}");
+        println!("{}", safe(empty));
     } else {
-        println!("{t}");
+        println!("{}", safe(&t.to_string()));
     }
 }
 

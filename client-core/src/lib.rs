@@ -58,22 +58,29 @@ pub use model::{Kind, Record};
 pub use store::{StoreError, Vault};
 
 /// Text a peer (a relay, a server's certificate, a file) supplied, made
-/// safe to print: at most `max` characters, with control characters
-/// (escape sequences, carriage returns, bells, bidirectional overrides)
-/// shown escaped instead of acting on the terminal.
+/// safe to print: at most `max` characters, with every character a
+/// terminal would act on ([`is_unsafe`]) shown as `?`.
 pub fn peer_text(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if is_unsafe(c) { '?' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
     }
     out
+}
+
+/// Whether `c` must not reach a terminal as it is: C0 and C1 control
+/// characters and DEL (ESC starts escape sequences; U+009B is a one-byte
+/// CSI on some terminals), and the Unicode controls that reorder text
+/// (bidi embeddings, overrides and isolates, and the marks, which make text
+/// read differently from what it says).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }

@@ -303,14 +303,49 @@ impl Problem {
 }
 
 /// Peer- or user-supplied text (a certificate's names, a URL), safe to print:
-/// no control characters, at most 100 characters.
-pub(crate) fn printable(s: &str) -> String {
+/// no control characters (see [`is_unsafe`]), at most 100 characters.
+pub fn printable(s: &str) -> String {
     crate::peer_text(s, 100)
 }
+
+/// Text of any length that may carry peer- or file-supplied parts (an error
+/// chain, a stored sync error, a warning), safe to print on a terminal:
+/// [`printable`]'s rule without its length limit, except that line breaks
+/// (`\n`) and tabs are kept, so a message of our own that spans lines stays
+/// readable. Nothing else that a terminal acts on gets through: no escape
+/// sequence can set the title, move the cursor, repaint a line (`\r`),
+/// ring the bell or reorder what is shown (bidi overrides).
+pub fn printable_lines(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c != '\n' && c != '\t' && is_unsafe(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub use crate::is_unsafe;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let hostile = "\x1b]0;pwned\x07\x1b[31mALERT\r\u{9b}2J\u{202e}gnp.exe\u{2066}x\u{7f}";
+        for out in [printable(hostile), printable_lines(hostile)] {
+            assert!(!out.chars().any(is_unsafe), "{out:?}");
+            assert!(out.contains("ALERT") && out.contains("gnp.exe"), "{out:?}");
+        }
+        assert_eq!(printable_lines("one\n\ttwo"), "one\n\ttwo");
+        assert_eq!(printable("one\ntwo"), "one?two");
+        assert_eq!(printable(&"x".repeat(300)).len(), 100);
+        assert_eq!(printable_lines(&"x".repeat(300)).len(), 300);
+        assert_eq!(printable_lines("Zoë, Ünïcode: ok"), "Zoë, Ünïcode: ok");
+    }
 
     #[test]
     fn pins_round_trip_and_refuse_garbage() {

@@ -445,6 +445,8 @@ fn search_finds_any_record() {
 /// shows the mark: the monthly goal in the cached profile becomes 7 (every
 /// copy of it, keeping every length and so the file's framing). A read that
 /// finds the cache stale re-reads the profile from the document, and shows 3.
+/// The cache's checksum is written anew, as its writer would: a cache
+/// edited without it is never believed (`device.rs` checks that).
 fn mark_view(d: &Device) {
     let cache = d.home().join("view.cache");
     let mut bytes = std::fs::read(&cache).expect("the write left a view cache");
@@ -457,7 +459,24 @@ fn mark_view(d: &Device) {
         }
     }
     assert!(marked > 0, "the view holds the profile");
+    reseal_view(&mut bytes);
     std::fs::write(&cache, bytes).unwrap();
+}
+
+/// Writes a view cache's checksum for its key and view, as
+/// `interlog_core::store::view` does: the file is a magic of 8 bytes, the
+/// key (8), the checksum (8), then the view.
+fn reseal_view(file: &mut [u8]) {
+    use std::hash::Hasher;
+    assert_eq!(&file[..8], b"ILVIEW4\n", "a view cache of this version");
+    let (key, rest) = file[8..].split_at_mut(8);
+    let (sum, view) = rest.split_at_mut(8);
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(b"interlog view checksum");
+    h.write(key);
+    h.write_usize(view.len());
+    h.write(view);
+    sum.copy_from_slice(&h.finish().to_be_bytes());
 }
 
 /// The monthly goal `stats` reads, from the view cache if it can.

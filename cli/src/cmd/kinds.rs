@@ -175,9 +175,12 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
                 out::json(&json!({"record": "contact", "id": person.id, "company": company_id}))
             } else {
                 println!(
-                    "{} now works at {}",
-                    person.title(),
-                    interlog_core::report::ref_title(&v.doc, &company_id)
+                    "{}",
+                    out::safe(&format!(
+                        "{} now works at {}",
+                        person.title(),
+                        interlog_core::report::ref_title(&v.doc, &company_id)
+                    ))
                 );
                 Ok(())
             }
@@ -195,7 +198,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
             if ctx.json {
                 out::json(&json!({"record": "contact", "id": person.id}))
             } else {
-                println!("noted: in touch with {}", person.title());
+                println!("noted: in touch with {}", out::safe(&person.title()));
                 Ok(())
             }
         }

@@ -408,7 +408,8 @@ fn done(ctx: &Ctx, r: &Record, what: &str) -> Result<()> {
     if ctx.json {
         out::json(&json!({"record": r.kind.name(), "id": r.id, "status": what}))
     } else {
-        println!("{what} {} {} ({})", r.kind, short(&r.id), r.title());
+        let title = out::safe(&r.title());
+        println!("{what} {} {} ({title})", r.kind, short(&r.id));
         Ok(())
     }
 }

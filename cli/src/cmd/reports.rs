@@ -139,7 +139,7 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
         .to_string(),
         _ => "not set (interlog profile set --base ... --currency ...)".into(),
     };
-    println!("current: {current}");
+    println!("current: {}", out::safe(&current));
     let mut t = out::table([
         "company",
         "level",
@@ -257,10 +257,13 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                 );
             }
             println!(
-                "kept {} for {} {}",
-                value_text(value),
-                describe(&v.doc, c),
-                c.path.join(".")
+                "{}",
+                out::safe(&format!(
+                    "kept {} for {} {}",
+                    value_text(value),
+                    describe(&v.doc, c),
+                    c.path.join(".")
+                ))
             );
             Ok(())
         }
@@ -310,7 +313,7 @@ fn pick_interactively(v: &mut crate::home::DeviceVault, list: &[Conflict]) -> Re
         print!(
             "Keep which value for #{} {}? [1-{}, Enter to skip] ",
             i + 1,
-            c.path.join("."),
+            out::safe(&c.path.join(".")),
             c.values.len()
         );
         std::io::stdout().flush()?;

@@ -340,7 +340,7 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
     }
     println!(
         "synced with {}: sent {} change record(s), received {}{}",
-        m.relay,
+        out::safe(&m.relay),
         report.pushed,
         report.pulled,
         if report.snapshot_uploaded {
@@ -739,15 +739,18 @@ fn status(ctx: &Ctx) -> Result<()> {
     let device = device_name(v.device_id());
     if ctx.json {
         return out::json(&json!({
-            "relay": m.as_ref().map(|m| m.relay.clone()),
+            "relay": m.as_ref().map(|m| out::safe(&m.relay)),
             "pin": m.as_ref().and_then(|m| m.pin).map(|p| p.to_string()),
             "vault": v.vault_id(),
             "device": device,
-            "cursors": state.cursors,
+            // Device ids came from the relay: escaped like the error.
+            "cursors": state.cursors.iter().map(|(d, seq)| (out::safe(d), *seq)).collect::<std::collections::BTreeMap<_, _>>(),
             "next_seq": state.next_seq,
             "pending_changes": pending,
             "last_sync": last_sync.at,
-            "last_error": last_sync.error,
+            // A relay's words, stored: escaped again when shown (a file
+            // from an older version holds them raw).
+            "last_error": last_sync.error.as_deref().map(out::safe),
             "withheld": state.withheld(&device),
         }));
     }
@@ -782,7 +785,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     }
     for (d, seq) in &state.cursors {
         t.add_row([
-            format!("received from {}", &d[..d.len().min(12)]),
+            format!("received from {}", out::short_id(d, 12)),
             format!("up to record {seq}"),
         ]);
     }
@@ -815,34 +818,38 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// `interlog join CODE`: makes this home a new device of the code's vault.
+///
+/// Join changes nothing in a home that already holds anything: a vault, a
+/// store that does not open, a key file, any file at all. Such a home may
+/// hold the only copy of some entries (or the only copy of a key), and a
+/// join there once deleted `vault.key` and rewrote the sync state of a store
+/// it could not open. The one exception is what an interrupted join of
+/// its own left (its marker, and a store that holds no vault): that holds
+/// nothing of the user's, and is cleared so the join can simply be run
+/// again. A join that fails removes what it wrote, so the home is as empty
+/// as it was.
 pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     let code = JoinCode::parse(code)?;
-    let key_path = home::key_file(&ctx.home);
-    if ctx.home.join("store").exists() {
-        if let Ok(v) = ctx.open() {
-            if v.vault_id() == code.membership().vault {
-                bail!("this device is already a member of that vault; run `interlog sync`");
-            }
-            bail!(
-                "this device already holds vault {}, not the vault of that code; nothing was changed. Use another --home for the other vault",
-                v.vault_id()
-            );
-        }
+    let home = &ctx.home;
+    let names = home::entries(home)?;
+    if !names.is_empty() {
+        check_home_for_join(ctx, &code, &names)?;
     }
     if let Some(warning) = sync::plaintext_warning(&code.membership().relay) {
         out::warn(&warning);
     }
-    let storage = home::create_store(&ctx.home)?;
-    // The key file first: a join interrupted after it can simply be redone.
-    code.membership().save(&key_path)?;
-    let rt = runtime()?;
-    let (v, report) = match rt.block_on(sync::join(&code, storage)) {
+    let created = home::create_home(home)?;
+    mark_joining(home)?;
+    let (v, report) = match join_into(home, &code) {
         Ok(ok) => ok,
         Err(e) => {
-            let _ = std::fs::remove_file(&key_path);
-            return Err(e.into());
+            undo_join(home, created);
+            return Err(e);
         }
     };
+    // Done: the marker goes last, so an interrupted join is always known.
+    let _ = std::fs::remove_file(home::join_marker(home));
     LastSync::record(ctx, None);
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
@@ -853,10 +860,129 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     println!(
         "Joined vault {} through {}; this device has everything now ({} record(s) after the snapshot).",
         v.vault_id(),
-        code.membership().relay,
+        out::safe(&code.membership().relay),
         report.pulled
     );
     Ok(())
+}
+
+/// The join proper, into a home that holds only its marker.
+fn join_into(home: &std::path::Path, code: &JoinCode) -> Result<(DeviceVault, sync::Report)> {
+    let rt = runtime()?;
+    let storage = home::create_store(home)?;
+    // The key file before the vault: a join killed after the vault is
+    // committed has its key.
+    code.membership().save(&home::key_file(home))?;
+    Ok(rt.block_on(sync::join(code, storage))?)
+}
+
+/// What an interrupted join may leave in a home, and nothing else.
+const JOIN_LEFTOVERS: [&str; 4] = ["join.pending", "store", "vault.key", "vault.tmp"];
+
+/// Refuses a join into a home that holds anything (see [`join`]), saying
+/// why and what to do; clears what an interrupted join left.
+fn check_home_for_join(ctx: &Ctx, code: &JoinCode, names: &[String]) -> Result<()> {
+    let home = &ctx.home;
+    let vault = &code.membership().vault;
+    // The whole vault, document and all: a store whose vault id reads but
+    // whose document does not load does not open either.
+    let held = if names.iter().any(|n| n == "store") {
+        Some(home::open(home).map(|v| v.vault_id()))
+    } else {
+        None
+    };
+    let interrupted = names.iter().any(|n| n == "join.pending");
+    match &held {
+        Some(Ok(id)) => {
+            if interrupted {
+                // The join committed its vault and was stopped just before
+                // it removed its marker: it is complete.
+                let _ = std::fs::remove_file(home::join_marker(home));
+            }
+            if id == vault {
+                bail!("this device is already a member of that vault; run `interlog sync`");
+            }
+            bail!(
+                "this device already holds vault {id}, not the vault of that code; nothing was changed. Use another --home for the other vault"
+            );
+        }
+        Some(Err(e)) if interrupted && is_no_vault(e) && only_join_leftovers(names) => {
+            // An earlier join here stopped before it committed the vault:
+            // nothing in the home is the user's. Start over.
+            undo_join(home, false);
+            return Ok(());
+        }
+        None if interrupted && only_join_leftovers(names) => {
+            undo_join(home, false);
+            return Ok(());
+        }
+        _ => {}
+    }
+    use interlog_core::store::StoreError;
+    let why = match &held {
+        Some(Err(e)) => match e.downcast_ref::<StoreError>() {
+            Some(StoreError::NoVault { .. }) => String::new(),
+            Some(StoreError::Corrupt { detail, .. }) => {
+                format!("; its store does not open ({detail})")
+            }
+            Some(StoreError::Busy { .. }) => {
+                "; its store is in use by another interlog process".to_string()
+            }
+            _ => format!("; its store does not open ({e:#})"),
+        },
+        _ => String::new(),
+    };
+    bail!(
+        "the home {} already holds files ({}){why}. Join changes nothing in a home that holds anything, so nothing was changed. Keep that home as it is (it may hold entries or a key that no other device has), and join into a new, empty directory instead: `interlog --home NEW_DIR join CODE` (or set INTERLOG_HOME). docs/reliability.md (\"A store that does not open\") says how to recover a home whose store does not open",
+        home.display(),
+        names.join(", ")
+    )
+}
+
+fn is_no_vault(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<interlog_core::store::StoreError>(),
+        Some(interlog_core::store::StoreError::NoVault { .. })
+    )
+}
+
+fn only_join_leftovers(names: &[String]) -> bool {
+    names.iter().all(|n| JOIN_LEFTOVERS.contains(&n.as_str()))
+}
+
+/// Writes the join's marker, durably, before the join writes anything else.
+fn mark_joining(home: &std::path::Path) -> Result<()> {
+    let marker = home::join_marker(home);
+    let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
+    #[cfg(unix)]
+    let written = written.and_then(|()| std::fs::File::open(home)?.sync_all());
+    written.with_context(|| format!("could not write {}", marker.display()))
+}
+
+/// Removes what a join wrote in `home` (which held nothing of the user's
+/// when it began, or only an interrupted join's files), the marker last, so
+/// a join stopped in here is still known as one. Not a store that holds a
+/// vault: a join that got that far is complete. Best effort.
+fn undo_join(home: &std::path::Path, created: bool) {
+    let store = home::store_path(home);
+    if store.exists() {
+        match home::open_store(home) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(home::join_marker(home));
+                return;
+            }
+            Err(e) if is_no_vault(&e) => {}
+            // Busy, or unreadable: leave it, and the marker, to the next join.
+            Err(_) => return,
+        }
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    let _ = std::fs::remove_file(home::key_file(home));
+    let _ = std::fs::remove_file(home::key_file(home).with_extension("tmp"));
+    let _ = std::fs::remove_file(home::join_marker(home));
+    if created {
+        let _ = std::fs::remove_dir(home);
+    }
 }
 
 pub fn devices(ctx: &Ctx) -> Result<()> {
@@ -872,6 +998,13 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
     let session = rt.block_on(Session::open(&m, &me, false, None))?;
     let mut devices = session.devices.clone();
     devices.sort_by_key(|d| std::cmp::Reverse(d.last_seen));
+    // The list is the relay's word, unchecked (docs/security.md): its ids
+    // are printed escaped, in JSON too.
+    for d in &mut devices {
+        if d.device != me {
+            d.device = out::safe(&d.device);
+        }
+    }
     if ctx.json {
         return out::json(&devices);
     }
@@ -886,7 +1019,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
             .unwrap_or_default();
         let this = if d.device == me { "this device" } else { "" };
         t.add_row([
-            d.device[..d.device.len().min(12)].to_string(),
+            out::short_id(&d.device, 12),
             d.last_seq.to_string(),
             seen,
             this.into(),

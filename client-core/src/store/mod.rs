@@ -65,7 +65,7 @@ pub enum StoreError {
     AlreadyExists { path: String },
     #[error("the vault at {path} is in use by another interlog process; wait for it to finish and try again")]
     Busy { path: String },
-    #[error("the vault store at {path} is corrupt ({detail}); nothing was changed. Restore {path} from a backup, or move it aside and run `interlog init`, then `interlog import` your latest export")]
+    #[error("the vault store at {path} is corrupt ({detail}); nothing was changed. Keep it as it is, since it may hold entries no other device has: first copy the whole home directory somewhere safe, then follow docs/reliability.md (\"A store that does not open\")")]
     Corrupt { path: String, detail: String },
     #[error("could not read or write the vault store at {path}: {detail}")]
     Io { path: String, detail: String },

@@ -101,7 +101,7 @@ impl SledStorage {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        std::fs::create_dir_all(path).map_err(io)?;
+        create_private_dir(path).map_err(io)?;
         let started = Instant::now();
         let lock = lock(path, wait)?;
         crate::sled_quirks::clear_interrupted_snapshots(path).map_err(io)?;
@@ -145,6 +145,8 @@ impl SledStorage {
             _lock: lock,
         };
         store.remove_stray_snapshots()?;
+        // After sled's open, which may have made files of its own.
+        restrict_owner_only(path).map_err(io)?;
         Ok(store)
     }
 
@@ -330,6 +332,68 @@ impl SledStorage {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
+}
+
+/// Creates the store directory (and any missing parent) owner-only.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)
+}
+
+/// Makes the store directory 0700 and everything in it (sled's `db`,
+/// `conf`, `blobs/` and `snap.*`, our snapshot files, stamp and lock) 0700
+/// for directories and 0600 for files, wherever it is looser: sled creates
+/// its files with the process's umask (0644 under the usual 022), and they
+/// hold the journal in plain text. A store made by an older version, or by a
+/// library caller with a loose umask, is fixed the next time it is opened.
+/// Only what is looser is changed, so an open usually writes nothing; links
+/// are left alone (sled makes none).
+fn restrict_owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fn fix(p: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+            let mode = meta.permissions().mode() & 0o777;
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(want))?;
+            }
+            Ok(())
+        }
+        fn walk(dir: &Path, depth: usize) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let meta = match entry.path().symlink_metadata() {
+                    Ok(m) => m,
+                    // Gone meanwhile (sled removing an old snapshot).
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                if meta.file_type().is_symlink() {
+                    continue;
+                }
+                match fix(&entry.path(), &meta) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    r => r?,
+                }
+                if meta.is_dir() && depth < 4 {
+                    walk(&entry.path(), depth + 1)?;
+                }
+            }
+            Ok(())
+        }
+        fix(path, &path.symlink_metadata()?)?;
+        walk(path, 0)?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Takes the store's own lock file in `path`, waiting at most `wait` for
@@ -820,6 +884,53 @@ mod contract {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// Every file and directory of the store, with its mode.
+    #[cfg(unix)]
+    fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut all = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let meta = p.symlink_metadata().unwrap();
+            all.push((p.clone(), meta.permissions().mode() & 0o777));
+            if meta.is_dir() {
+                all.extend(modes(&p));
+            }
+        }
+        all
+    }
+
+    /// A store made under a loose umask (sled's files were 0644), or by an
+    /// older version, is owner-only once opened again.
+    #[cfg(unix)]
+    #[test]
+    fn opening_a_store_makes_it_owner_only() {
+        use super::super::Storage;
+        use std::os::unix::fs::PermissionsExt;
+        let (mut s, dir) = make();
+        s.append(b"plain text notes").unwrap();
+        s.compact(b"snap", 1).unwrap();
+        drop(s);
+        let store = dir.path().join("store");
+        let loose = |p: &std::path::Path, mode| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for (p, _) in modes(&store) {
+            loose(&p, if p.is_dir() { 0o755 } else { 0o644 });
+        }
+        loose(&store, 0o755);
+        let s = super::SledStorage::open(&store).unwrap();
+        let all = modes(&store);
+        assert!(all.len() >= 4, "{all:?}");
+        for (p, mode) in all.iter().chain([&(store.clone(), {
+            std::fs::metadata(&store).unwrap().permissions().mode() & 0o777
+        })]) {
+            let want = if p.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(*mode, want, "{}", p.display());
+        }
+        drop(s);
     }
 
     #[test]

@@ -16,6 +16,23 @@
 //!
 //! The cache is only ever a copy: a missing, stale, damaged or unwritable
 //! cache costs speed, never correctness, and it is never synced.
+//!
+//! # When the cache is believed
+//!
+//! A cache file is `MAGIC`, the key, a checksum, then the view. The key
+//! binds the view to the store: a hash of the vault id and every stored
+//! byte (the snapshot and every chunk with its sequence number, so the
+//! document's heads and the last seq too), so a cache from another home,
+//! another vault or an older state of this store does not match. The
+//! checksum binds the view to the key: a hash of the key and every byte of
+//! the view, so a view edited, truncated (even at a frame boundary, which
+//! still decodes) or spliced from two files does not match either. Only a
+//! file whose checksum and key both match is served; one whose checksum
+//! matches but whose key does not (a view of an older state) is only a
+//! starting point, brought up to date from the document, whose heads it
+//! names; anything else is ignored and rendered again. Both hashes are
+//! SipHash, which catches accidents and mix-ups, not a forger: whoever can
+//! write the cache can write the store beside it too (docs/security.md).
 
 use std::hash::{Hash, Hasher};
 use std::path::Path;
@@ -24,7 +41,7 @@ use super::{Storage, StoreError, Stored, Vault};
 use crate::doc::VaultDoc;
 
 /// Starts every cache file, before the key.
-const MAGIC: &[u8; 8] = b"ILVIEW3\n";
+const MAGIC: &[u8; 8] = b"ILVIEW4\n";
 
 /// A read-only document of the vault in `store` (see the module docs).
 /// The caller holds the store open, so no write can happen meanwhile.
@@ -36,12 +53,8 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
     let stored = store.load()?;
     let key = key(&vault_id, &stored);
     let old = std::fs::read(cache).ok();
-    let rendered = old
-        .as_deref()
-        .and_then(|b| b.strip_prefix(MAGIC.as_slice()))
-        .filter(|rest| rest.len() >= key.len());
-    if let Some(rest) = rendered {
-        let (old_key, view) = rest.split_at(key.len());
+    let rendered = old.as_deref().and_then(parse);
+    if let Some((old_key, view)) = rendered {
         if old_key == key.as_slice() {
             if let Ok(doc) = VaultDoc::from_view(view) {
                 if doc.vault_id().as_deref().map(str::as_bytes) == Some(vault_id.as_slice()) {
@@ -60,7 +73,7 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
     let doc = super::vault::load_checked(path, &vault_id, &stored)?;
     // Stale: re-read only what changed since the old rendering, and answer
     // the command from the new one (reading no record twice).
-    let previous = rendered.map(|rest| &rest[key.len()..]);
+    let previous = rendered.map(|(_, view)| view);
     let (view, bytes) = doc.into_view(previous);
     // Best effort: a cache that cannot be written only costs speed.
     let _ = write(cache, &key, &bytes);
@@ -89,11 +102,8 @@ pub fn refresh_view<S: Storage>(vault: &mut Vault<S>, cache: &Path) -> Result<bo
     let Ok(old) = std::fs::read(cache) else {
         return Ok(false);
     };
-    let Some((old_key, previous)) = old
-        .strip_prefix(MAGIC.as_slice())
-        .filter(|rest| rest.len() >= KEY_LEN)
-        .map(|rest| rest.split_at(KEY_LEN))
-    else {
+    // A view that fails its checksum is never built upon.
+    let Some((old_key, previous)) = parse(&old) else {
         return Ok(false);
     };
     let key = key(&vault_id, &store.load()?);
@@ -112,6 +122,31 @@ pub fn refresh_view<S: Storage>(vault: &mut Vault<S>, cache: &Path) -> Result<bo
 
 /// The length of [`key`]'s hash.
 const KEY_LEN: usize = 8;
+/// The length of [`checksum`]'s hash.
+const SUM_LEN: usize = 8;
+
+/// A cache file's key and view, if it is one and its checksum matches.
+fn parse(file: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = file.strip_prefix(MAGIC.as_slice())?;
+    if rest.len() < KEY_LEN + SUM_LEN {
+        return None;
+    }
+    let (key, rest) = rest.split_at(KEY_LEN);
+    let (sum, view) = rest.split_at(SUM_LEN);
+    (sum == checksum(key, view).as_slice()).then_some((key, view))
+}
+
+/// A hash of a cache's key and view: any change to either, or a cut,
+/// changes it.
+fn checksum(key: &[u8], view: &[u8]) -> [u8; SUM_LEN] {
+    use std::hash::Hasher as _;
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(b"interlog view checksum");
+    h.write(key);
+    h.write_usize(view.len());
+    h.write(view);
+    h.finish().to_be_bytes()
+}
 
 /// A hash of the vault id and every stored byte, in order. Any write
 /// changes it (appends add a chunk; compaction replaces the snapshot).
@@ -138,6 +173,7 @@ fn write(cache: &Path, key: &[u8], view: &[u8]) -> std::io::Result<()> {
     let mut f = opts.open(&tmp)?;
     f.write_all(MAGIC)?;
     f.write_all(key)?;
+    f.write_all(&checksum(key, view))?;
     f.write_all(view)?;
     // No fsync: after a crash the rename may be lost or the file short, and
     // either way the next read rebuilds it.
@@ -159,23 +195,37 @@ mod tests {
     /// Whether a read answers from the cache: the cache is doctored first
     /// (same key), so only a cached answer shows the doctored name.
     fn answered_from_cache<S: Storage>(store: &S, cache: &Path, id: &str) -> bool {
-        let bytes = std::fs::read(cache).unwrap();
-        let (top, view) = bytes.split_at(MAGIC.len() + KEY_LEN);
-        let mut doctored = top.to_vec();
-        for frame in crate::doc::view::frames(view).unwrap() {
-            let text = String::from_utf8(frame.to_vec()).unwrap();
-            let text = text.replace("\"name\":\"", "\"name\":\"cached ");
-            crate::doc::view::push_frame(&mut doctored, text.as_bytes()).unwrap();
-        }
-        std::fs::write(cache, doctored).unwrap();
+        doctor(cache, true);
         let doc = open_view(store, cache).unwrap();
         let name = doc.record(Kind::Company, id).unwrap();
         name.str("name").unwrap().starts_with("cached ")
     }
 
+    /// Prefixes every name in the cached view with "cached ", keeping its
+    /// key; with `sum`, as the cache's writer would (a new checksum), else
+    /// as an edit of the file would (the old one).
+    fn doctor(cache: &Path, sum: bool) {
+        let bytes = std::fs::read(cache).unwrap();
+        let (top, view) = bytes.split_at(MAGIC.len() + KEY_LEN + SUM_LEN);
+        let key = &top[MAGIC.len()..MAGIC.len() + KEY_LEN];
+        let mut doctored = Vec::new();
+        for frame in crate::doc::view::frames(view).unwrap() {
+            let text = String::from_utf8(frame.to_vec()).unwrap();
+            let text = text.replace("\"name\":\"", "\"name\":\"cached ");
+            crate::doc::view::push_frame(&mut doctored, text.as_bytes()).unwrap();
+        }
+        if sum {
+            write(cache, key, &doctored).unwrap();
+        } else {
+            let mut file = top.to_vec();
+            file.extend_from_slice(&doctored);
+            std::fs::write(cache, file).unwrap();
+        }
+    }
+
     fn frame_count(cache: &Path) -> usize {
         let bytes = std::fs::read(cache).unwrap();
-        crate::doc::view::frames(&bytes[MAGIC.len() + KEY_LEN..])
+        crate::doc::view::frames(&bytes[MAGIC.len() + KEY_LEN + SUM_LEN..])
             .unwrap()
             .len()
     }
@@ -411,6 +461,77 @@ mod tests {
         // And what it wrote reads the same.
         let again = open_view(v.storage(), &cache).unwrap();
         assert_eq!(again.to_json(), v.doc.to_json());
+    }
+
+    /// A view edited in the file, cut at a frame boundary (it still
+    /// decodes, and its key still matches), or copied from another vault's
+    /// home, is not served: the read shows the document.
+    #[test]
+    fn an_edited_cut_or_swapped_view_is_not_believed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("view");
+        let mut v = Vault::init(MemoryStorage::new()).unwrap();
+        let acme = v
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Acme"})))
+            .unwrap();
+        v.save("add").unwrap();
+        open_view(v.storage(), &cache).unwrap();
+        let name = |doc: &VaultDoc| {
+            doc.record(Kind::Company, &acme)
+                .unwrap()
+                .str("name")
+                .map(str::to_string)
+        };
+
+        doctor(&cache, false);
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(name(&read).as_deref(), Some("Acme"));
+        assert_eq!(read.to_json(), v.doc.to_json());
+        // Rewritten, so the next read is served from the cache again.
+        assert!(answered_from_cache(v.storage(), &cache, &acme));
+
+        // A write appends a patch; cutting it off leaves frames that decode.
+        open_view(v.storage(), &cache).unwrap();
+        v.doc
+            .update(Kind::Company, &acme, &fields(json!({"name": "Acme Corp"})))
+            .unwrap();
+        v.save("rename").unwrap();
+        let before = std::fs::read(&cache).unwrap();
+        assert!(refresh_view(&mut v, &cache).unwrap());
+        let after = std::fs::read(&cache).unwrap();
+        let patch = frame_count(&cache);
+        assert!(patch >= 3, "a patch frame was appended");
+        // Keep the new key and checksum, drop the patch: the old body.
+        let mut cut = after[..MAGIC.len() + KEY_LEN + SUM_LEN].to_vec();
+        cut.extend_from_slice(&before[MAGIC.len() + KEY_LEN + SUM_LEN..]);
+        std::fs::write(&cache, &cut).unwrap();
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(name(&read).as_deref(), Some("Acme Corp"));
+
+        // Another vault's cache copied over this one.
+        let other_dir = tempfile::tempdir().unwrap();
+        let other_cache = other_dir.path().join("view");
+        let mut other = Vault::init(MemoryStorage::new()).unwrap();
+        other
+            .doc
+            .create(Kind::Company, &fields(json!({"name": "Globex"})))
+            .unwrap();
+        other.save("add").unwrap();
+        open_view(other.storage(), &other_cache).unwrap();
+        std::fs::copy(&other_cache, &cache).unwrap();
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), v.doc.to_json());
+
+        // And a writer does not build on an edited view.
+        doctor(&cache, false);
+        v.doc
+            .create(Kind::Contact, &fields(json!({"name": "Sam"})))
+            .unwrap();
+        v.save("add").unwrap();
+        assert!(!refresh_view(&mut v, &cache).unwrap());
+        let read = open_view(v.storage(), &cache).unwrap();
+        assert_eq!(read.to_json(), v.doc.to_json());
     }
 
     #[test]
