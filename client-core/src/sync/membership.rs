@@ -61,7 +61,7 @@ impl Membership {
         };
         let f: KeyFile = serde_json::from_str(&text).map_err(|e| {
             SyncError::Other(format!(
-                "the key file {} is damaged ({e}); restore it from a backup or join again",
+                "the key file {} is damaged ({e}); your journal on this device is intact. Restore the key file from a backup, or copy it from another device of the vault (see \"A damaged key file\" in docs/reliability.md)",
                 path.display()
             ))
         })?;

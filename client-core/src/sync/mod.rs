@@ -1218,6 +1218,18 @@ mod tests {
     use crate::crypto::VaultKey;
 
     #[test]
+    fn a_relay_s_words_never_drive_the_terminal() {
+        let evil = "\u{1b}]0;pwned\u{7}\u{1b}[31mALERT\r\u{9b}2J\u{202e}txt.exe";
+        for code in [codes::AUTH, codes::DEVICE_ID_REUSED, "other"] {
+            let shown = refused(code.into(), evil.into()).to_string();
+            assert!(shown.contains("ALERT"), "{shown}");
+            assert!(!shown.chars().any(crate::is_unsafe), "{shown:?}");
+        }
+        let shown = refused(evil.into(), "no".into()).to_string();
+        assert!(!shown.chars().any(crate::is_unsafe), "{shown:?}");
+    }
+
+    #[test]
     fn tampered_moved_and_foreign_records_are_refused() {
         let key = VaultKey::generate().unwrap();
         let keys = key.derive();
