@@ -384,3 +384,42 @@ fn a_lying_relay_is_detected_and_nothing_is_applied() {
         }
     });
 }
+
+/// Regression (issue 13): an honest import made one change larger than a
+/// frame (32 MiB); its record could never be sent, so every later sync
+/// failed and nothing written afterwards left the device. Such a change now
+/// travels as parts of 4 MiB, and what follows travels too.
+#[test]
+fn a_change_larger_than_a_frame_travels_in_parts() {
+    let rt = runtime();
+    rt.block_on(async {
+        let relay = InProcRelay::start(Arc::new(MemoryRelayStore::default())).await;
+        let mut a = SimDevice::first(&relay.url).await;
+        let mut b = SimDevice::join(&a.m).await.unwrap();
+        // 48 MiB of text that compresses poorly: a chunk well over 32 MiB.
+        let mut rng = Rng::new(7);
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
+        let notes: String = (0..48 << 20)
+            .map(|_| ALPHABET[rng.below(ALPHABET.len())] as char)
+            .collect();
+        let mut patch = serde_json::Map::new();
+        patch.insert("name".into(), "Imported".into());
+        patch.insert("notes".into(), notes.into());
+        a.v.doc
+            .create(interlog_core::Kind::Company, &patch)
+            .unwrap();
+        a.v.save("import").unwrap();
+        let report = a
+            .sync()
+            .await
+            .expect("a change over the frame limit is sent");
+        assert!(report.pushed > 8, "{} records", report.pushed);
+
+        while random_edit(&mut a.v.doc, &mut rng).is_none() {}
+        a.v.save("a small change after it").unwrap();
+        assert_eq!(a.sync().await.unwrap().pushed, 1);
+        b.sync().await.expect("the parts arrive and apply");
+        assert_eq!(b.export(), a.export());
+        relay.stop().await;
+    });
+}
