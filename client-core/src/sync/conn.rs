@@ -178,7 +178,9 @@ impl Connection {
             match next {
                 None | Some(Ok(Message::Close(_))) => return Err(closed()),
                 Some(Err(e)) => return Err(SyncError::Connection(e.to_string())),
-                Some(Ok(Message::Binary(b))) => return Ok(wire::decode(&b)?),
+                Some(Ok(Message::Binary(b))) => {
+                    return wire::decode(&b).map_err(SyncError::BadFrame)
+                }
                 Some(Ok(_)) => continue,
             }
         }

@@ -91,6 +91,8 @@ pub enum SyncError {
         "the relay sent an unexpected {0} frame (is it an Interlog relay of the same version?); nothing of it was applied. Try again later, and tell the relay's operator if this persists"
     )]
     Protocol(String),
+    #[error("the relay sent a frame this device refuses: {0}; nothing of it was applied. Try again later, and tell the relay's operator if this persists")]
+    BadFrame(wire::WireError),
     #[error(transparent)]
     Wire(#[from] wire::WireError),
     #[error(transparent)]
