@@ -453,24 +453,24 @@ impl Session {
         r: &Record,
         next: u64,
     ) -> Result<usize, SyncError> {
+        let piece = take(
+            &self.keys,
+            &self.vault,
+            &mut self.parts,
+            &mut state.known,
+            r,
+            next,
+        )?;
+        self.progressed();
+        let chunk = match piece {
+            Piece::Fragment => return Ok(0),
+            Piece::Placeholder => None,
+            Piece::Chunk(chunk) => Some(chunk),
+        };
         let unapplicable = |detail: String| SyncError::Unapplicable {
             device: r.device.clone(),
             seq: r.seq,
             detail,
-        };
-        if r.seq != next {
-            return Err(unapplicable(format!(
-                "record {next} of that device is missing"
-            )));
-        }
-        let e = open_envelope(&self.keys, &self.vault, r)?;
-        self.progressed();
-        state.learn(&e.reach);
-        let chunk = match self.parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
-            Piece::Fragment => return Ok(0),
-            Piece::Placeholder => None,
-            Piece::Chunk(chunk) if envelope::is_automerge(&chunk) => Some(chunk),
-            Piece::Chunk(_) => return Err(unapplicable("it holds no Automerge changes".into())),
         };
         let nothing_to_push = all_pushed(v, state);
         if let Some(chunk) = chunk {
@@ -533,6 +533,37 @@ impl Session {
         self.send(&Frame::Snapshot { snapshot }).await?;
         self.await_reply(|f| matches!(f, Frame::SnapshotAck { id: acked, .. } if *acked == id))
             .await
+    }
+}
+
+/// Takes record `r` of another device, expected as seq `next` of its log:
+/// opens it, learns its reach into `known`, and reassembles a split change.
+/// A [`Piece::Chunk`] holds Automerge changes.
+fn take(
+    keys: &Derived,
+    vault: &str,
+    parts: &mut Assembler,
+    known: &mut BTreeMap<String, u64>,
+    r: &Record,
+    next: u64,
+) -> Result<Piece, SyncError> {
+    let unapplicable = |detail: String| SyncError::Unapplicable {
+        device: r.device.clone(),
+        seq: r.seq,
+        detail,
+    };
+    if r.seq != next {
+        return Err(unapplicable(format!(
+            "record {next} of that device is missing"
+        )));
+    }
+    let e = open_envelope(keys, vault, r)?;
+    learn(known, &e.reach);
+    match parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
+        Piece::Chunk(chunk) if !envelope::is_automerge(&chunk) => {
+            Err(unapplicable("it holds no Automerge changes".into()))
+        }
+        piece => Ok(piece),
     }
 }
 
@@ -1161,26 +1192,24 @@ async fn fetch(
                     if r.seq < next {
                         continue;
                     }
+                    let piece = take(
+                        &session.keys,
+                        &session.vault,
+                        &mut parts,
+                        &mut f.known,
+                        &r,
+                        next,
+                    )?;
+                    session.progressed();
+                    let chunk = match piece {
+                        Piece::Fragment => continue,
+                        Piece::Placeholder => None,
+                        Piece::Chunk(c) => Some(c),
+                    };
                     let unapplicable = |detail: String| SyncError::Unapplicable {
                         device: r.device.clone(),
                         seq: r.seq,
                         detail,
-                    };
-                    if r.seq != next {
-                        return Err(unapplicable(format!(
-                            "record {next} of that device is missing"
-                        )));
-                    }
-                    let e = open_envelope(&session.keys, &session.vault, &r)?;
-                    session.progressed();
-                    learn(&mut f.known, &e.reach);
-                    let chunk = match parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
-                        Piece::Fragment => continue,
-                        Piece::Placeholder => None,
-                        Piece::Chunk(c) if envelope::is_automerge(&c) => Some(c),
-                        Piece::Chunk(_) => {
-                            return Err(unapplicable("it holds no Automerge changes".into()))
-                        }
                     };
                     if let Some(chunk) = chunk {
                         let d = match f.doc.as_mut() {

@@ -99,11 +99,6 @@ pub struct SyncState {
 }
 
 impl SyncState {
-    /// Learns how far logs reached from a sealed record or snapshot.
-    pub fn learn(&mut self, reach: &BTreeMap<String, u64>) {
-        super::learn(&mut self.known, reach);
-    }
-
     /// The logs of other devices the relay serves less of than is known to
     /// exist (see [`Self::known`]).
     pub fn withheld(&self, me: &str) -> Vec<Withheld> {
