@@ -533,3 +533,14 @@ impl Drop for TestRelay {
         self.kill9();
     }
 }
+
+/// A field of `/proc/PID/status` (`VmRSS`, `VmHWM`…), in KiB; 0 when it
+/// cannot be read.
+pub fn proc_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}

@@ -23,15 +23,6 @@ use serde_bytes::ByteBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() - 1) as f64 * p).round() as usize]
@@ -279,7 +270,7 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
         let mut rng = Rng::new(99);
         let (mut good, mut session) = honest_device(&url).await;
         let mut quiet = appends_for(&mut good, &mut session, &mut rng, 2).await;
-        let rss_quiet = rss_kib(pid, "VmRSS:");
+        let rss_quiet = interlog_e2e::proc_kib(pid, "VmRSS:");
 
         // A vault with a 16 MiB backlog for the slow readers.
         let (mut z, _) = tokio_tungstenite::connect_async(format!("{url}/v1/sync")).await.unwrap();
@@ -320,7 +311,7 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
             let (peak, stop) = (peak.clone(), stop.clone());
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                    peak.fetch_max(interlog_e2e::proc_kib(pid, "VmRSS:"), Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             })
@@ -333,7 +324,7 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
         let _ = sampler.await;
         drop(readers);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let rss_after = rss_kib(pid, "VmRSS:");
+        let rss_after = interlog_e2e::proc_kib(pid, "VmRSS:");
         session.close().await;
 
         // Still serving: a new device joins the good vault and gets everything.
@@ -343,7 +334,7 @@ fn hostile_peers_do_not_panic_the_relay_or_stall_other_vaults() {
         let (q50, q99) = (percentile(&mut quiet, 0.5), percentile(&mut quiet, 0.99));
         let (a50, a99) = (percentile(&mut attacked, 0.5), percentile(&mut attacked, 0.99));
         let peak = peak.load(Ordering::Relaxed);
-        let hwm = rss_kib(pid, "VmHWM:");
+        let hwm = interlog_e2e::proc_kib(pid, "VmHWM:");
         eprintln!("hostile run, {secs} s: {} hostile connections, 8 slow readers, 16 slow writers ({} cut off by the relay)", hostile.load(Ordering::Relaxed), closed.load(Ordering::Relaxed));
         eprintln!("other vault's append round trip: quiet p50 {q50:?} p99 {q99:?} ({} appends); under attack p50 {a50:?} p99 {a99:?} ({} appends)", quiet.len(), attacked.len());
         eprintln!("relay RSS: quiet {rss_quiet} KiB, peak under attack {peak} KiB (VmHWM {hwm} KiB), after {rss_after} KiB");
@@ -400,7 +391,7 @@ fn a_stranger_s_huge_first_frame_is_cut_off_and_the_relay_stays_small() {
         let mut rng = Rng::new(7);
         let (mut good, mut session) = honest_device(&url).await;
         let mut quiet = appends_for(&mut good, &mut session, &mut rng, 1).await;
-        let before = rss_kib(pid, "VmRSS:");
+        let before = interlog_e2e::proc_kib(pid, "VmRSS:");
         // Eight strangers at once, each sending a first frame of 32 MiB of
         // tiny CBOR items (an indefinite array of zeros): decoded, each
         // would take the relay past a gigabyte.
@@ -425,7 +416,7 @@ fn a_stranger_s_huge_first_frame_is_cut_off_and_the_relay_stays_small() {
                 .expect("the relay never cut a stranger's huge frame off")
                 .unwrap();
         }
-        let peak = rss_kib(pid, "VmHWM:");
+        let peak = interlog_e2e::proc_kib(pid, "VmHWM:");
         let (q99, a99) = (percentile(&mut quiet, 0.99), percentile(&mut attacked, 0.99));
         eprintln!("huge first frames: relay RSS {before} KiB before, peak {peak} KiB; other vault's append p99 {q99:?} quiet, {a99:?} under attack");
         assert!(peak < 64 * 1024, "the relay reached {peak} KiB");
@@ -599,7 +590,7 @@ fn a_record_too_large_to_deliver_is_refused_and_the_vault_still_syncs() {
             "append of a record whose delivery is 3 bytes over: relay answered {:?}; join {:?}; relay peak {} KiB",
             error_code(&answer).unwrap_or("ack"),
             joined.as_ref().map(|_| "ok").map_err(|e| e.to_string()),
-            rss_kib(pid, "VmHWM:"),
+            interlog_e2e::proc_kib(pid, "VmHWM:"),
         );
         assert_eq!(error_code(&answer), Some(wire::codes::TOO_LARGE), "{answer:?}");
         let joined = joined.expect("a device joins after the oversized append");
@@ -691,7 +682,7 @@ fn hellos_under_new_device_ids_do_not_grow_the_welcome() {
             "2,000 hellos under new ids in {:?}: the next welcome lists {} devices, {size} bytes; relay peak {} KiB",
             started.elapsed(),
             devices.len(),
-            rss_kib(pid, "VmHWM:")
+            interlog_e2e::proc_kib(pid, "VmHWM:")
         );
         // The real device and the one saying hello.
         assert_eq!(devices.len(), 2, "{:?}", devices.iter().map(|d| &d.device).collect::<Vec<_>>());
@@ -854,7 +845,7 @@ fn a_lying_relay_s_huge_welcome_fails_fast_and_small_in_the_cli() {
         .unwrap();
     let mut peak = 0;
     let status = loop {
-        peak = peak.max(rss_kib(child.id(), "VmHWM:"));
+        peak = peak.max(interlog_e2e::proc_kib(child.id(), "VmHWM:"));
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
@@ -887,7 +878,7 @@ fn a_member_s_huge_frame_of_tiny_items_is_refused_from_its_headers() {
         let url = relay.url();
         let mut rng = Rng::new(3);
         let (mut good, mut session) = honest_device(&url).await;
-        let before = rss_kib(pid, "VmRSS:");
+        let before = interlog_e2e::proc_kib(pid, "VmRSS:");
         let mut quiet = appends_for(&mut good, &mut session, &mut rng, 1).await;
         let (mut ws, _) = member(&good.m, "squatter").await;
         let frame = filled(&tiny_items_head(), &[0x00], &tiny_items_tail());
@@ -897,7 +888,7 @@ fn a_member_s_huge_frame_of_tiny_items_is_refused_from_its_headers() {
         });
         let mut attacked = appends_for(&mut good, &mut session, &mut rng, 3).await;
         let answer = sending.await.unwrap();
-        let peak = rss_kib(pid, "VmHWM:");
+        let peak = interlog_e2e::proc_kib(pid, "VmHWM:");
         let (q99, a99) = (percentile(&mut quiet, 0.99), percentile(&mut attacked, 0.99));
         eprintln!("a member's 32 MiB frame of tiny items: relay answered {:?}; RSS {before} KiB before, peak {peak} KiB; other device's append p99 {q99:?} quiet, {a99:?} meanwhile", error_code(&answer));
         assert_eq!(error_code(&answer), Some(wire::codes::BAD_FRAME), "{answer:?}");

@@ -144,16 +144,6 @@ struct Finished {
     peak_kib: u64,
 }
 
-/// A field of `/proc/PID/status`, in KiB.
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 impl Running {
     fn spawn(cmd: Command) -> Running {
         use std::os::unix::process::CommandExt;
@@ -210,7 +200,9 @@ impl Running {
     fn still_running(&mut self) -> bool {
         if self.ended.is_none() {
             if self.stats.is_none() {
-                self.polled_kib = self.polled_kib.max(proc_kib(self.child.id(), "VmHWM:"));
+                self.polled_kib = self
+                    .polled_kib
+                    .max(interlog_e2e::proc_kib(self.child.id(), "VmHWM:"));
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.ended = Some((status, self.started.elapsed()));
