@@ -663,13 +663,7 @@ pub fn seal_record(
     seq: u64,
     chunk: &[u8],
 ) -> Result<Record, SyncError> {
-    let aad = crypto::record_aad(vault, device, seq, RecordKind::Change);
-    Ok(Record {
-        device: device.to_string(),
-        seq,
-        kind: RecordKind::Change,
-        payload: ByteBuf::from(keys.seal(&aad, chunk)?),
-    })
+    seal_as(keys, vault, device, seq, RecordKind::Change, chunk)
 }
 
 /// Seals an envelope as record `seq` of `device`'s log in `vault`.
@@ -680,12 +674,31 @@ pub fn seal_envelope(
     seq: u64,
     e: &Envelope,
 ) -> Result<Record, SyncError> {
-    let aad = crypto::record_aad(vault, device, seq, RecordKind::Envelope);
+    seal_as(
+        keys,
+        vault,
+        device,
+        seq,
+        RecordKind::Envelope,
+        &e.to_bytes(),
+    )
+}
+
+/// Seals `plain` as record `seq` of `device`'s log in `vault`, of `kind`.
+fn seal_as(
+    keys: &Derived,
+    vault: &str,
+    device: &str,
+    seq: u64,
+    kind: RecordKind,
+    plain: &[u8],
+) -> Result<Record, SyncError> {
+    let aad = crypto::record_aad(vault, device, seq, kind);
     Ok(Record {
         device: device.to_string(),
         seq,
-        kind: RecordKind::Envelope,
-        payload: ByteBuf::from(keys.seal(&aad, &e.to_bytes())?),
+        kind,
+        payload: ByteBuf::from(keys.seal(&aad, plain)?),
     })
 }
 
