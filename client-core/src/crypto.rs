@@ -30,6 +30,8 @@ pub enum CryptoError {
     Tampered,
     #[error("the vault key is not 64 hex characters")]
     BadKey,
+    #[error("those are not this vault's recovery words: {0}. Check each word against what you wrote down (24 words, in order)")]
+    BadWords(String),
     #[error("the system random number generator failed: {0}")]
     Random(String),
 }
@@ -73,6 +75,36 @@ impl VaultKey {
         Ok(VaultKey(arr))
     }
 
+    /// The key as 24 recovery words (BIP39, English): the 256 bits of the
+    /// key and an 8-bit checksum, so a mistyped word is caught.
+    pub fn to_words(&self) -> String {
+        // 32 bytes is a valid BIP39 entropy length: cannot fail.
+        bip39::Mnemonic::from_entropy(&self.0)
+            .expect("32 bytes of entropy") // ok: 256 bits is one of BIP39's lengths
+            .to_string()
+    }
+
+    /// The key from its recovery words, in any case and spacing.
+    pub fn from_words(words: &str) -> Result<Self, CryptoError> {
+        let normal = words
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>();
+        if normal.len() != 24 {
+            return Err(CryptoError::BadWords(format!(
+                "{} words, where the key has 24",
+                normal.len()
+            )));
+        }
+        let m = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normal.join(" "))
+            .map_err(|e| CryptoError::BadWords(words_problem(&e)))?;
+        let arr: [u8; 32] = m
+            .to_entropy()
+            .try_into()
+            .map_err(|_| CryptoError::BadWords("not a 256-bit key".into()))?;
+        Ok(VaultKey(arr))
+    }
+
     /// Derives the sealing key and the relay access token.
     pub fn derive(&self) -> Derived {
         let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), &self.0);
@@ -86,6 +118,20 @@ impl VaultKey {
             seal: XChaCha20Poly1305::new(&seal.into()),
             token,
         }
+    }
+}
+
+/// What is wrong with a set of recovery words, by position: the words are
+/// a secret, so none is echoed.
+fn words_problem(e: &bip39::Error) -> String {
+    match e {
+        bip39::Error::UnknownWord(i) => {
+            format!("word {} is not in the BIP39 English list", i + 1)
+        }
+        bip39::Error::InvalidChecksum => {
+            "the checksum does not match: a word is wrong or two are swapped".into()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -181,6 +227,40 @@ mod tests {
         let other_key = VaultKey::generate().unwrap().derive();
         assert_eq!(other_key.open(&aad, &sealed), Err(CryptoError::Tampered));
         assert_eq!(d.open(&aad, &sealed[..10]), Err(CryptoError::Tampered));
+    }
+
+    #[test]
+    fn keys_round_trip_as_recovery_words_and_a_wrong_word_is_caught() {
+        let key = VaultKey::generate().unwrap();
+        let words = key.to_words();
+        assert_eq!(words.split(' ').count(), 24);
+        assert_eq!(VaultKey::from_words(&words).unwrap(), key);
+        // Case and spacing do not matter; a typed list often has both.
+        let shouted = format!("  {}\n", words.to_uppercase().replace(' ', "   "));
+        assert_eq!(VaultKey::from_words(&shouted).unwrap(), key);
+        // The BIP39 vector for 32 zero bytes pins the encoding.
+        let zero = VaultKey([0; 32]).to_words();
+        assert!(zero.starts_with("abandon abandon"), "{zero}");
+        assert!(zero.ends_with(" art"), "{zero}");
+        // One word changed: refused by the checksum, never a different key
+        // (a fixed key, since one change in 256 passes an 8-bit checksum).
+        let fixed = VaultKey([7; 32]).to_words();
+        let mut list: Vec<&str> = fixed.split(' ').collect();
+        list[3] = if list[3] == "zoo" { "zone" } else { "zoo" };
+        let e = VaultKey::from_words(&list.join(" "))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("checksum"), "{e}");
+        list[3] = "notaword";
+        let e = VaultKey::from_words(&list.join(" "))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("word 4 is not in the BIP39 English list"), "{e}");
+        assert!(!e.contains("notaword"), "the words are a secret: {e}");
+        let e = VaultKey::from_words(&list[..12].join(" "))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("12 words, where the key has 24"), "{e}");
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub const MAX_ITEMS: usize = 65_536;
 /// `covers`, a seq).
 pub const MAX_DEPTH: usize = 8;
 
+/// The vault id a hello names to ask for the vault registered with its
+/// token: a recovery from the words alone. Vault ids are ULIDs, which never
+/// hold `_`, so no vault can be named this.
+pub const VAULT_BY_KEY: &str = "_by_key";
+
 /// Longest id (vault or device) either side accepts.
 pub const MAX_ID_LEN: usize = 64;
 
@@ -135,6 +140,10 @@ pub enum Frame {
         version: u32,
         capabilities: Vec<String>,
         devices: Vec<DeviceInfo>,
+        /// The vault's id, in answer to a hello that named
+        /// [`VAULT_BY_KEY`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vault: Option<String>,
     },
     /// Client: send me what I have not applied yet; with `live`, keep
     /// forwarding new records afterwards.
@@ -179,6 +188,10 @@ pub mod codes {
     /// A snapshot upload claims to cover records the relay does not hold,
     /// so it cannot be a snapshot of this vault's logs; it was not kept.
     pub const SNAPSHOT_REFUSED: &str = "snapshot_refused";
+    /// No vault on the relay has the hello's key: the relay was wiped, or
+    /// is a new one at that address (a device then registers it again), or
+    /// the key is not a member's.
+    pub const UNKNOWN_VAULT: &str = "unknown_vault";
 }
 
 /// Why a frame could not be encoded or decoded.
@@ -387,10 +400,12 @@ fn validate(frame: &Frame) -> Result<(), WireError> {
         Frame::Welcome {
             capabilities,
             devices,
+            vault,
             ..
         } if capabilities.len() > MAX_CAPABILITIES
             || devices.len() > MAX_DEVICES
-            || devices.iter().any(|d| !valid_id(&d.device)) =>
+            || devices.iter().any(|d| !valid_id(&d.device))
+            || vault.as_deref().is_some_and(|v| !valid_id(v)) =>
         {
             bad("invalid device list")
         }
@@ -533,6 +548,7 @@ mod tests {
                         last_seen: i64::MIN,
                     })
                     .collect(),
+                vault: Some(long_id(0)),
             },
             Frame::Sync {
                 cursors: cursors.clone(),

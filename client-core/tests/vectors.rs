@@ -143,6 +143,7 @@ fn expected_v1() -> (Value, Vec<(&'static str, Frame)>) {
                         last_seen: 1_767_229_200,
                     },
                 ],
+                vault: None,
             },
         ),
         (

@@ -43,11 +43,20 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 }
 
 fn unauthorized() -> Refusal {
-    // Same answer for an unknown vault and a wrong token: a stranger learns
-    // nothing about which vaults exist.
     refuse(
         codes::AUTH,
         "this relay does not know that vault with that key; check the relay URL, or join the vault again with a fresh code from `interlog pair`",
+    )
+}
+
+/// No vault here has the hello's token: the same answer whether the named
+/// vault exists or not, so a stranger learns nothing about which vaults
+/// exist. A member hears that the relay lost the vault (and registers it
+/// again, see docs/protocol.md, "Re-seeding").
+fn unknown_vault() -> Refusal {
+    refuse(
+        codes::UNKNOWN_VAULT,
+        "this relay holds no vault with this key: it was wiped, or is a new relay at this address",
     )
 }
 
@@ -238,16 +247,42 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             .to_string(),
         ));
     }
+    let hash = token_hash(&token).to_vec();
+    // A hello naming no vault asks for the one registered with its token
+    // (a recovery from the words): the relay learns nothing a sync with
+    // that vault's token would not tell it.
+    let by_key = vault == wire::VAULT_BY_KEY;
+    let vault = if by_key {
+        let store = shared.store.clone();
+        let h = hash.clone();
+        match blocking(move || store.vault_by_token(&h)).await? {
+            Some(v) => v,
+            None => return Err(unknown_vault()),
+        }
+    } else {
+        vault
+    };
     let store = shared.store.clone();
     let v = vault.clone();
     let existing = blocking(move || store.vault(&v)).await?;
     match existing {
         Some(meta) => {
             if !token_matches(&meta.token_hash, &token) {
-                return Err(unauthorized());
+                if register {
+                    return Err(unauthorized());
+                }
+                // A token no vault has gets the same answer whether this
+                // vault exists or not, so strangers learn nothing; a
+                // member's token for another vault is refused as such.
+                let store = shared.store.clone();
+                let h = hash.clone();
+                return Err(match blocking(move || store.vault_by_token(&h)).await? {
+                    Some(_) => unauthorized(),
+                    None => unknown_vault(),
+                });
             }
         }
-        None if register => {
+        None if register && !by_key => {
             if shared.settings.registration == Registration::Invite
                 && !invite
                     .as_deref()
@@ -261,13 +296,13 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             let store = shared.store.clone();
             let v = vault.clone();
             let meta = VaultMeta {
-                token_hash: token_hash(&token).to_vec(),
+                token_hash: hash,
                 created: now(),
             };
             blocking(move || store.create_vault(&v, &meta)).await?;
             tracing::info!(vault = %vault, "vault registered");
         }
-        None => return Err(unauthorized()),
+        None => return Err(unknown_vault()),
     }
     let membership = shared.hub.join(&vault, &device).map_err(|full| match full {
         Full::Vault => refuse(
@@ -304,6 +339,7 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         version: PROTOCOL_VERSION,
         capabilities: vec!["snapshot".into(), "live".into()],
         devices,
+        vault: by_key.then(|| vault.clone()),
     };
     Ok(Admitted {
         vault,

@@ -59,6 +59,9 @@ pub struct Page {
 /// A place to keep every vault's sealed records.
 pub trait RelayStore: Send + Sync + 'static {
     fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError>;
+    /// The vault registered with this token hash (a recovery from the
+    /// words alone, and telling a wiped vault from a wrong key).
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError>;
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError>;
     /// Stores a record durably (flushed) before returning `Stored`.
     fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError>;
@@ -167,6 +170,8 @@ struct Trees {
     /// (vault, device) -> unix seconds of its last hello.
     seen: sled::Tree,
     snapshots: sled::Tree,
+    /// token hash -> vault.
+    tokens: sled::Tree,
 }
 
 impl Trees {
@@ -181,15 +186,27 @@ impl Trees {
             }
         })?;
         let db = sled::Config::new().path(path).open().map_err(io)?;
-        Ok(Trees {
+        let t = Trees {
             vaults: db.open_tree("vaults").map_err(io)?,
             records: db.open_tree("records").map_err(io)?,
             index: db.open_tree("index").map_err(io)?,
             devices: db.open_tree("devices").map_err(io)?,
             seen: db.open_tree("seen").map_err(io)?,
             snapshots: db.open_tree("snapshots").map_err(io)?,
+            tokens: db.open_tree("tokens").map_err(io)?,
             db,
-        })
+        };
+        // Stores from before the token index get it now (once: the index
+        // is written with every vault since).
+        if t.tokens.is_empty() && !t.vaults.is_empty() {
+            for entry in t.vaults.iter() {
+                let (vault, meta) = entry.map_err(io)?;
+                let meta: VaultMeta = uncbor(&meta)?;
+                t.tokens.insert(meta.token_hash, vault).map_err(io)?;
+            }
+            t.db.flush().map_err(io)?;
+        }
+        Ok(t)
     }
 }
 
@@ -284,8 +301,22 @@ impl RelayStore for SledRelayStore {
         }
     }
 
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+        let t = self.t()?;
+        match t.tokens.get(token_hash).map_err(|e| self.io(e))? {
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("a vault id is not UTF-8".into())),
+            None => Ok(None),
+        }
+    }
+
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
         let t = self.w()?;
+        // The index first: a vault is never registered without it.
+        t.tokens
+            .insert(meta.token_hash.as_slice(), vault)
+            .map_err(|e| self.io(e))?;
         t.vaults.insert(vault, cbor(meta)).map_err(|e| self.io(e))?;
         self.flush(&t)
     }
@@ -513,6 +544,15 @@ impl RelayStore for MemoryRelayStore {
         Ok(self.lock().vaults.get(vault).cloned())
     }
 
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .vaults
+            .iter()
+            .find(|(_, meta)| meta.token_hash == token_hash)
+            .map(|(vault, _)| vault.clone()))
+    }
+
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
         self.lock().vaults.insert(vault.into(), meta.clone());
         Ok(())
@@ -634,8 +674,11 @@ mod contract {
             token_hash: vec![1; 32],
             created: 5,
         };
+        assert_eq!(s.vault_by_token(&[1; 32]).unwrap(), None);
         s.create_vault("v", &meta).unwrap();
         assert_eq!(s.vault("v").unwrap(), Some(meta));
+        assert_eq!(s.vault_by_token(&[1; 32]).unwrap().as_deref(), Some("v"));
+        assert_eq!(s.vault_by_token(&[2; 32]).unwrap(), None);
 
         assert!(matches!(
             s.append("v", &rec("a", 1, 1), 10).unwrap(),
@@ -825,5 +868,14 @@ mod contract {
             3
         );
         assert!(s.snapshot("v").unwrap().is_some());
+        drop(s);
+        // A store from before the token index gets it when opened.
+        {
+            let db = sled::open(dir.path().join("store")).unwrap();
+            db.drop_tree("tokens").unwrap();
+            db.flush().unwrap();
+        }
+        let s = SledRelayStore::open(dir.path()).unwrap();
+        assert_eq!(s.vault_by_token(&[1; 32]).unwrap().as_deref(), Some("v"));
     }
 }

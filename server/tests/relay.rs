@@ -130,7 +130,7 @@ async fn strangers_learn_nothing_about_which_vaults_exist() {
     };
     assert_eq!(
         (c1.as_str(), &m1),
-        (codes::AUTH, &m2),
+        (codes::UNKNOWN_VAULT, &m2),
         "same answer for unknown vault and wrong key"
     );
     assert_eq!(c2, c1);
@@ -138,6 +138,33 @@ async fn strangers_learn_nothing_about_which_vaults_exist() {
     let mut hijack = connect(&r).await;
     send(&mut hijack, &hello("vault-a", "dev-9", 9, true)).await;
     assert_eq!(error_code(recv(&mut hijack).await), codes::AUTH);
+    // Asking for the vault of a token no vault has: the same answer again.
+    let mut finder = connect(&r).await;
+    send(&mut finder, &hello(wire::VAULT_BY_KEY, "dev-9", 9, false)).await;
+    assert_eq!(error_code(recv(&mut finder).await), codes::UNKNOWN_VAULT);
+}
+
+#[tokio::test]
+async fn a_member_s_key_finds_its_vault_and_registers_nothing() {
+    let r = relay_with(|_| {}).await;
+    let _owner = member(&r, "vault-a", "dev-1", 7).await;
+    let mut finder = connect(&r).await;
+    // Even with `register`, a hello by key never creates a vault.
+    send(&mut finder, &hello(wire::VAULT_BY_KEY, "dev-2", 7, true)).await;
+    match recv(&mut finder).await {
+        Some(Frame::Welcome { vault, .. }) => assert_eq!(vault.as_deref(), Some("vault-a")),
+        other => panic!("expected a welcome, got {other:?}"),
+    }
+    let mut stranger = connect(&r).await;
+    send(&mut stranger, &hello(wire::VAULT_BY_KEY, "dev-3", 8, true)).await;
+    assert_eq!(error_code(recv(&mut stranger).await), codes::UNKNOWN_VAULT);
+    // A plain hello's welcome does not name the vault.
+    let mut plain = connect(&r).await;
+    send(&mut plain, &hello("vault-a", "dev-4", 7, false)).await;
+    assert!(matches!(
+        recv(&mut plain).await,
+        Some(Frame::Welcome { vault: None, .. })
+    ));
 }
 
 #[tokio::test]

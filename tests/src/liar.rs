@@ -482,6 +482,7 @@ async fn from_relay(conn: &Conn, mut rx: SplitStream<Upstream>) {
                     version,
                     capabilities,
                     mut devices,
+                    vault,
                 },
             ) if !conn.is_from(device) => {
                 for d in devices.iter_mut().filter(|d| d.device == *device) {
@@ -494,6 +495,7 @@ async fn from_relay(conn: &Conn, mut rx: SplitStream<Upstream>) {
                     version,
                     capabilities,
                     devices,
+                    vault,
                 };
                 conn.send_frame(&welcome).await
             }
@@ -516,6 +518,7 @@ async fn from_relay(conn: &Conn, mut rx: SplitStream<Upstream>) {
                     version,
                     capabilities,
                     mut devices,
+                    vault,
                 },
             ) => {
                 conn.lied();
@@ -530,6 +533,7 @@ async fn from_relay(conn: &Conn, mut rx: SplitStream<Upstream>) {
                     version,
                     capabilities,
                     devices,
+                    vault,
                 };
                 conn.send_frame(&welcome).await
             }

@@ -474,6 +474,7 @@ fn lying_relay(devices: Vec<String>) -> String {
                                 last_seen: 1_700_000_000,
                             })
                             .collect(),
+                        vault: None,
                     };
                     let mut greeted = false;
                     while let Some(Ok(msg)) = ws.next().await {

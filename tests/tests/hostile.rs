@@ -677,7 +677,7 @@ fn hellos_under_new_device_ids_do_not_grow_the_welcome() {
         let Some(Frame::Welcome { devices, .. }) = welcome else {
             panic!("no welcome: {welcome:?}");
         };
-        let size = wire::encode(&Frame::Welcome { version: 1, capabilities: vec![], devices: devices.clone() }).unwrap().len();
+        let size = wire::encode(&Frame::Welcome { version: 1, capabilities: vec![], devices: devices.clone(), vault: None }).unwrap().len();
         eprintln!(
             "2,000 hellos under new ids in {:?}: the next welcome lists {} devices, {size} bytes; relay peak {} KiB",
             started.elapsed(),
