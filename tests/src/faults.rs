@@ -250,6 +250,10 @@ impl<S: RelayStore> RelayStore for FaultyRelayStore<S> {
         self.read(|| self.inner.vault(vault))
     }
 
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayError> {
+        self.read(|| self.inner.vault_by_token(token_hash))
+    }
+
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayError> {
         self.write(|| self.inner.create_vault(vault, meta))
     }
