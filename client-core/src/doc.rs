@@ -315,6 +315,37 @@ impl VaultDoc {
             .and_then(|v| v.as_str().map(str::to_string))
     }
 
+    /// Where the vault's devices meet: the relay URL `interlog sync move`
+    /// recorded, and its pin (`sha256:…`) when it is trusted by pin. Every
+    /// device follows it at its next sync. `None` in a view, or before any
+    /// move.
+    pub fn relay(&self) -> Option<(String, Option<String>)> {
+        let meta = self.obj(&ROOT, "meta")?;
+        let url = self.scalar(&meta, "relay")?.as_str()?.to_string();
+        let pin = self
+            .scalar(&meta, "relay_pin")
+            .and_then(|v| v.as_str().map(str::to_string));
+        Some((url, pin))
+    }
+
+    /// Records where the vault's devices meet from now on (see
+    /// [`Self::relay`]); commit and save as any edit.
+    pub fn set_relay(&mut self, url: &str, pin: Option<&str>) -> Result<(), DocError> {
+        let meta = self
+            .obj(&ROOT, "meta")
+            .ok_or(DocError::Malformed("meta"))?;
+        self.doc.put(&meta, "relay", url)?;
+        match pin {
+            Some(pin) => self.doc.put(&meta, "relay_pin", pin)?,
+            None => {
+                if self.scalar(&meta, "relay_pin").is_some() {
+                    self.doc.delete(&meta, "relay_pin")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn schema_version(&self) -> Option<i64> {
         if let Some(v) = &self.view {
             return v.schema;
