@@ -96,6 +96,20 @@ pub enum Command {
         /// The code (starts with interlog1:)
         code: String,
     },
+    /// Restore the whole journal on this device from the recovery words
+    /// (`interlog key`) and the relay's address
+    Recover {
+        /// The relay's URL, e.g. wss://relay.example.org
+        #[arg(long, value_name = "URL")]
+        relay: String,
+        /// Trust the relay by its key (`sha256:…`) instead of a certificate
+        /// authority
+        #[arg(long, value_name = "PIN")]
+        pin: Option<String>,
+    },
+    /// Show the vault key as 24 recovery words: with them and the relay's
+    /// address, `interlog recover` restores the journal on a new device
+    Key,
     /// The vault's devices as the relay knows them
     Devices,
     /// Run a relay, or mint an invite code for one
@@ -563,6 +577,20 @@ pub struct SyncArgs {
 pub enum SyncCmd {
     /// The relay, cursors, pending local changes and the last error (no network needed)
     Status,
+    /// Move the vault to another relay: registers it there with everything
+    /// this device has, and records the new address in the journal, so the
+    /// other devices and the phone follow at their next sync
+    Move {
+        /// The new relay's URL
+        url: String,
+        /// Trust the new relay by its key (`sha256:…`) instead of a
+        /// certificate authority
+        #[arg(long, value_name = "PIN")]
+        pin: Option<String>,
+        /// A registration code from the new relay's operator
+        #[arg(long, value_name = "CODE")]
+        invite: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

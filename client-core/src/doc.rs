@@ -331,9 +331,7 @@ impl VaultDoc {
     /// Records where the vault's devices meet from now on (see
     /// [`Self::relay`]); commit and save as any edit.
     pub fn set_relay(&mut self, url: &str, pin: Option<&str>) -> Result<(), DocError> {
-        let meta = self
-            .obj(&ROOT, "meta")
-            .ok_or(DocError::Malformed("meta"))?;
+        let meta = self.obj(&ROOT, "meta").ok_or(DocError::Malformed("meta"))?;
         self.doc.put(&meta, "relay", url)?;
         match pin {
             Some(pin) => self.doc.put(&meta, "relay_pin", pin)?,
@@ -394,6 +392,100 @@ impl VaultDoc {
     /// How many changes this document has beyond `heads`.
     pub fn changes_since(&mut self, heads: &[ChangeHash]) -> usize {
         self.doc.get_changes(heads).len()
+    }
+
+    /// This document with the changes actor `old` made beyond `base` made
+    /// again by actor `new`: for a device restored from a backup, whose
+    /// changes since the backup reuse sequence numbers its old self already
+    /// used on the relay. Automerge refuses two changes with one actor and
+    /// seq, so those changes get the new actor; their operations, and the
+    /// ones that refer to them, are renamed to match. Other devices' changes
+    /// stay as they are (none can build on a change that was never sent).
+    pub fn reissued(
+        &mut self,
+        base: &[ChangeHash],
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<VaultDoc, DocError> {
+        let (old, new) = (ActorId::from(old), ActorId::from(new));
+        let changes = self.doc.get_changes(base);
+        // The operation counters the renamed changes hold.
+        let ranges: Vec<std::ops::Range<u64>> = changes
+            .iter()
+            .filter(|c| c.actor_id() == &old)
+            .map(|c| c.start_op().get()..c.start_op().get() + c.len() as u64)
+            .collect();
+        let (old_suffix, new_suffix) = (format!("@{old}"), format!("@{new}"));
+        let rename = |v: &mut Value| {
+            let Some(s) = v.as_str() else { return };
+            let Some(counter) = s.strip_suffix(old_suffix.as_str()) else {
+                return;
+            };
+            if let Ok(n) = counter.parse::<u64>() {
+                if ranges.iter().any(|r| r.contains(&n)) {
+                    *v = Value::String(format!("{n}{new_suffix}"));
+                }
+            }
+        };
+        let bad =
+            |e: serde_json::Error| DocError::Store(format!("could not re-issue a change: {e}"));
+        let mut renamed: std::collections::HashMap<ChangeHash, ChangeHash> = Default::default();
+        let mut out = Vec::with_capacity(changes.len());
+        let mut seq = 0;
+        for c in changes {
+            let mine = c.actor_id() == &old;
+            if !mine {
+                if c.deps().iter().any(|d| renamed.contains_key(d)) {
+                    return Err(DocError::Store(
+                        "another device's change builds on one this device never sent".into(),
+                    ));
+                }
+                out.push(c);
+                continue;
+            }
+            let mut e = c.decode();
+            seq += 1;
+            e.seq = seq;
+            e.actor_id = new.clone();
+            e.hash = None;
+            e.deps = e
+                .deps
+                .iter()
+                .map(|d| *renamed.get(d).unwrap_or(d))
+                .collect();
+            e.deps.sort();
+            let mut json = serde_json::to_value(&e).map_err(bad)?;
+            for op in json
+                .get_mut("ops")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                for field in ["obj", "elemId"] {
+                    if let Some(v) = op.get_mut(field) {
+                        rename(v);
+                    }
+                }
+                for v in op
+                    .get_mut("pred")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    rename(v);
+                }
+            }
+            let e: automerge::ExpandedChange = serde_json::from_value(json).map_err(bad)?;
+            let again = automerge::Change::from(e);
+            renamed.insert(c.hash(), again.hash());
+            out.push(again);
+        }
+        let mut doc = self.doc.fork_at(base)?.with_actor(new);
+        doc.apply_changes(out)?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(DocError::MissingChanges(doc.get_missing_deps(&[]).len()));
+        }
+        Ok(VaultDoc { doc, view: None })
     }
 
     /// Merges raw document bytes (an `export --format automerge` from another
@@ -1079,6 +1171,57 @@ mod tests {
         let bb = b.save();
         a.merge_bytes(&bb).unwrap();
         b.merge_bytes(&ab).unwrap();
+    }
+
+    #[test]
+    fn a_restored_copy_s_changes_are_reissued_and_merge_with_its_old_self() {
+        // A device writes, is backed up, then writes more (and syncs it).
+        let mut d = vault();
+        let acme = d
+            .create(Kind::Company, &obj(json!({"name": "Acme"})))
+            .unwrap();
+        d.commit("before the backup");
+        let base = d.heads();
+        let mut backup = fork(&mut d, b"device-a");
+        let globex = d
+            .create(Kind::Company, &obj(json!({"name": "Globex"})))
+            .unwrap();
+        d.update(Kind::Company, &acme, &obj(json!({"notes": "original"})))
+            .unwrap();
+        d.commit("after the backup");
+        // The backup is restored and written to: same actor, same seqs.
+        let initech = backup
+            .create(Kind::Company, &obj(json!({"name": "Initech"})))
+            .unwrap();
+        backup.commit("after the restore");
+        backup
+            .update(Kind::Company, &initech, &obj(json!({"notes": "restored"})))
+            .unwrap();
+        backup
+            .update(Kind::Company, &acme, &obj(json!({"priority": "dream"})))
+            .unwrap();
+        backup.commit("after the restore, again");
+        let theirs = d.save_after(&base);
+        assert!(
+            fork(&mut backup, b"device-a").apply_chunk(&theirs).is_err(),
+            "without re-issuing, Automerge refuses the reused seqs"
+        );
+        let mut again = backup.reissued(&base, b"device-a", b"device-b").unwrap();
+        again.apply_chunk(&theirs).unwrap();
+        for (id, name) in [(&acme, "Acme"), (&globex, "Globex"), (&initech, "Initech")] {
+            assert_eq!(
+                again.record(Kind::Company, id).unwrap().str("name"),
+                Some(name)
+            );
+        }
+        let initech = again.record(Kind::Company, &initech).unwrap();
+        assert_eq!(initech.str("notes"), Some("restored"));
+        let acme = again.record(Kind::Company, &acme).unwrap();
+        assert_eq!(acme.str("notes"), Some("original"));
+        assert_eq!(acme.str("priority"), Some("dream"));
+        // The original takes the re-issued changes too.
+        d.apply_chunk(&again.save_after(&base)).unwrap();
+        assert_eq!(d.to_json(), again.to_json());
     }
 
     #[test]

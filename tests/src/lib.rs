@@ -510,6 +510,25 @@ impl TestRelay {
         }
     }
 
+    /// Loses everything: stops the relay, deletes its data and starts it
+    /// again, empty, on the same address (a wiped disk, or a new relay at
+    /// the old address).
+    pub fn wipe(&mut self) {
+        self.kill9();
+        for e in std::fs::read_dir(self.data.path())
+            .expect("relay data dir")
+            .flatten()
+        {
+            let p = e.path();
+            if p.is_dir() {
+                std::fs::remove_dir_all(&p).expect("wipe the relay's data");
+            } else {
+                std::fs::remove_file(&p).expect("wipe the relay's data");
+            }
+        }
+        self.restart();
+    }
+
     /// Every file under the data directory, for looking at what the relay keeps.
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

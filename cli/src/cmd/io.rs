@@ -34,6 +34,7 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
     }
     println!("Created vault {vault_id} in {}", ctx.home.display());
     println!("Next: `interlog log Acme --role \"Staff Engineer\" --kind technical --rating 4`");
+    println!("Your first `interlog sync --relay URL` gives this vault its key; then `interlog key` shows it as 24 recovery words. Write them down: with them and the relay's address, `interlog recover` restores the journal if every device is lost.");
     Ok(())
 }
 

@@ -78,6 +78,8 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Sync(a) => sync::sync(ctx, a),
         Command::Pair => sync::pair(ctx),
         Command::Join { code } => sync::join(ctx, &code),
+        Command::Recover { relay, pin } => sync::recover(ctx, &relay, pin.as_deref()),
+        Command::Key => sync::key(ctx),
         Command::Devices => sync::devices(ctx),
         Command::Relay(r) => sync::relay(r),
     }

@@ -293,6 +293,21 @@ fn one_shot(
 /// Warnings about what the relay lost or withholds, for a person.
 fn relay_warnings(report: &sync::Report) -> Vec<String> {
     let mut out = Vec::new();
+    if report.reseeded {
+        out.push(
+            "the relay did not know this vault (it was wiped, or is a new relay at this address): this device registered it again and sent everything it has; the other devices carry on by themselves at their next sync".to_string(),
+        );
+    }
+    if let Some(r) = &report.restored {
+        let short = |d: &str| d.chars().take(12).collect::<String>();
+        out.push(format!(
+            "this home was restored from an older copy of itself: the relay held records {}–{} of its device {} that it did not remember writing. It is device {} now, read those records back, and kept everything written here since the restore",
+            r.missed.0,
+            r.missed.1,
+            short(&r.old_device),
+            short(&r.new_device),
+        ));
+    }
     if let Some((first, last)) = report.resent {
         out.push(format!(
             "the relay had lost records {first}–{last} of this device, which it had acknowledged (restored from a backup?); this device sent its whole journal again, so no device misses anything"
@@ -317,8 +332,12 @@ fn withheld_warning(w: &sync::Withheld) -> String {
 }
 
 pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
-    if let Some(SyncCmd::Status) = a.action {
-        return status(ctx);
+    match &a.action {
+        Some(SyncCmd::Status) => return status(ctx),
+        Some(SyncCmd::Move { url, pin, invite }) => {
+            return move_relay(ctx, url, pin.as_deref(), invite.as_deref())
+        }
+        None => {}
     }
     let flags = RelayFlags::of(&a)?;
     if a.watch {
@@ -335,8 +354,42 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
         });
     }
     let (m, report) = one_shot(ctx, &flags, false)?;
+    print_sync(ctx, &m, &report)?;
+    remind_words(ctx);
+    let Some(to) = report.moved_to else {
+        return Ok(());
+    };
+    if flags.url.is_some() {
+        // The user chose this relay over the one the journal names: the
+        // journal names it now, and the other devices follow.
+        record_relay(ctx, &m.relay, m.pin.map(|p| p.to_string()).as_deref())?;
+        let (m, report) = one_shot(ctx, &RelayFlags::default(), false)?;
+        return print_sync(ctx, &m, &report);
+    }
+    // Another device moved the vault: follow it, once.
+    out::note(&format!(
+        "this vault moved to {} (`interlog sync move` on another device); syncing there",
+        out::safe(&to.relay)
+    ));
+    let follow = RelayFlags {
+        url: Some(to.relay.clone()),
+        pin: Some(to.pin.as_deref().map(str::parse::<Pin>).transpose()?),
+        ..RelayFlags::default()
+    };
+    let (m, report) = one_shot(ctx, &follow, false).with_context(|| {
+        format!(
+            "could not sync with the relay this vault moved to ({}); this device still syncs with {} until then",
+            out::safe(&to.relay),
+            out::safe(&m.relay)
+        )
+    })?;
+    print_sync(ctx, &m, &report)
+}
+
+/// Prints what a one-shot sync did, and its warnings.
+fn print_sync(ctx: &Ctx, m: &Membership, report: &sync::Report) -> Result<()> {
     if ctx.json {
-        return out::json(&report);
+        return out::json(report);
     }
     println!(
         "synced with {}: sent {} change record(s), received {}{}",
@@ -347,6 +400,82 @@ pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
             ", uploaded a snapshot"
         } else {
             ""
+        }
+    );
+    for w in relay_warnings(report) {
+        out::warn(&w);
+    }
+    Ok(())
+}
+
+/// Records in the journal where the vault's devices meet from now on.
+fn record_relay(ctx: &Ctx, url: &str, pin: Option<&str>) -> Result<()> {
+    let mut v = ctx.open()?;
+    v.doc.set_relay(url, pin)?;
+    super::save(&mut v, "the vault moved to another relay")
+}
+
+/// `interlog sync move URL`: registers the vault on the new relay with
+/// everything this device has, and records the new address in the journal
+/// (sent to the old relay first, so the devices that still sync there
+/// follow).
+pub fn move_relay(ctx: &Ctx, url: &str, pin: Option<&str>, invite: Option<&str>) -> Result<()> {
+    let args = SyncArgs {
+        relay: Some(url.to_string()),
+        invite: invite.map(str::to_string),
+        pin: pin.map(str::to_string),
+        watch: false,
+        action: None,
+    };
+    let to = RelayFlags::of(&args)?;
+    let pin = match &to.pin {
+        Some(p) => *p,
+        None => to.invite_pin,
+    };
+    let old = {
+        let v = ctx.open()?;
+        membership(ctx, &v.vault_id())?
+    };
+    if old.relay == url {
+        bail!(
+            "this vault already syncs with {}; nothing was changed",
+            out::safe(url)
+        );
+    }
+    record_relay(ctx, url, pin.map(|p| p.to_string()).as_deref())?;
+    // The old relay first, so the devices still syncing there learn where
+    // the vault went. One that is gone is not needed: the new relay gets
+    // everything anyway.
+    let told_old = match one_shot(ctx, &RelayFlags::default(), false) {
+        Ok(_) => true,
+        Err(e) => {
+            out::warn(&format!(
+                "could not tell the old relay ({e:#}); devices that sync only with it will not follow by themselves: run `interlog sync --relay {}` on them",
+                out::safe(url)
+            ));
+            false
+        }
+    };
+    let to = RelayFlags {
+        pin: Some(pin),
+        ..to
+    };
+    let (m, report) = one_shot(ctx, &to, false)?;
+    if ctx.json {
+        return out::json(&json!({"relay": m.relay, "told_old_relay": told_old, "sync": report}));
+    }
+    println!(
+        "Moved to {}: {}; the other devices and the phone switch at their next sync{}.",
+        out::safe(&m.relay),
+        if report.reseeded {
+            "registered the vault there with everything this device has"
+        } else {
+            "the vault was already there"
+        },
+        if told_old {
+            format!(" with {}", out::safe(&old.relay))
+        } else {
+            String::new()
         }
     );
     for w in relay_warnings(&report) {
@@ -599,16 +728,6 @@ async fn watch_once(
     wake: &mut tokio::sync::mpsc::Receiver<()>,
     lender: &Lender,
 ) -> Result<()> {
-    let (device, registered) = {
-        let v = ctx.open()?;
-        (
-            device_name(v.device_id()),
-            SyncState::load(v.storage())?.registered,
-        )
-    };
-    let mut session = Session::open(&chosen.m, &device, !registered, invite).await?;
-    chosen.remember(ctx)?;
-    let m = &chosen.m;
     // The document stays loaded throughout. The store stays open between
     // events too, and is lent to any command that asks for it; without a
     // lender it is closed after each event instead.
@@ -618,6 +737,26 @@ async fn watch_once(
             .map(|(storage, _)| storage)
             .map_err(|e| SyncError::Other(format!("{e:#}")))
     });
+    // A one-shot sync first: it registers the vault again on a relay that
+    // lost it, turns a home restored from a backup into a new device, and
+    // finds out whether the vault moved.
+    let caught_up = sync::run(&mut held, &chosen.m, invite, false, stall()).await?;
+    chosen.remember(ctx)?;
+    for w in relay_warnings(&caught_up) {
+        out::warn(&w);
+    }
+    if let Some(to) = caught_up.moved_to {
+        chosen.m.relay = to.relay;
+        chosen.m.pin = to.pin.as_deref().map(str::parse::<Pin>).transpose()?;
+        chosen.changed = true;
+        bail!(
+            "this vault moved to {} (`interlog sync move` on another device); reconnecting there",
+            out::safe(&chosen.m.relay)
+        );
+    }
+    let device = device_name(held.vault()?.device_id());
+    let mut session = Session::open(&chosen.m, &device, false, None).await?;
+    let m = &chosen.m;
     let cursors = {
         let v = held.vault()?;
         let mut state = SyncState::load(v.storage())?;
@@ -800,6 +939,7 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
     for w in relay_warnings(&report) {
         out::warn(&w);
     }
+    remind_words(ctx);
     let code = JoinCode::new(&m).encode();
     if ctx.json {
         return out::json(&json!({"code": code}));
@@ -830,7 +970,11 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
 /// again. A join that fails removes what it wrote, so the home is as empty
 /// as it was.
 pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
-    let code = JoinCode::parse(code)?;
+    join_code(ctx, JoinCode::parse(code)?, false)
+}
+
+/// [`join`] with a parsed code; `recovered` when it came from the words.
+fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool) -> Result<()> {
     let home = &ctx.home;
     let names = home::entries(home)?;
     if !names.is_empty() {
@@ -858,12 +1002,115 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
         out::warn(&w);
     }
     println!(
-        "Joined vault {} through {}; this device has everything now ({} record(s) after the snapshot).",
+        "{} vault {} through {}; this device has everything now ({} record(s) after the snapshot).",
+        if recovered { "Recovered" } else { "Joined" },
         v.vault_id(),
         out::safe(&code.membership().relay),
         report.pulled
     );
     Ok(())
+}
+
+/// `interlog recover --relay URL`: restores the whole journal in this
+/// (empty) home from the recovery words, read from the terminal or from
+/// standard input, and the relay's address.
+pub fn recover(ctx: &Ctx, relay: &str, pin: Option<&str>) -> Result<()> {
+    let pin = pin.map(str::parse::<Pin>).transpose()?;
+    let names = home::entries(&ctx.home)?;
+    if !names.is_empty() && !only_join_leftovers(&names) {
+        bail!(
+            "the home {} already holds files ({}); recover changes nothing in a home that holds anything, so nothing was changed. Recover into a new, empty directory: `interlog --home NEW_DIR recover --relay URL` (or set INTERLOG_HOME)",
+            ctx.home.display(),
+            names.join(", ")
+        );
+    }
+    let words = read_words()?;
+    let key = VaultKey::from_words(&words)?;
+    if let Some(warning) = sync::plaintext_warning(relay) {
+        out::warn(&warning);
+    }
+    let m = runtime()?.block_on(sync::find_vault(relay, pin, &key))?;
+    join_code(ctx, JoinCode::new(&m), true)
+}
+
+/// The recovery words: typed at a prompt on a terminal (until 24 words
+/// came), or all of standard input otherwise. At most 4 KiB is read.
+fn read_words() -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Read};
+    let stdin = std::io::stdin();
+    let mut words = String::new();
+    if stdin.is_terminal() {
+        eprintln!("Type the 24 recovery words (from `interlog key`), then press Enter:");
+        let mut lines = stdin.lock().take(4096);
+        while words.split_whitespace().count() < 24 {
+            let mut line = String::new();
+            if lines.read_line(&mut line)? == 0 {
+                break;
+            }
+            words.push_str(&line);
+            words.push(' ');
+        }
+    } else {
+        stdin
+            .lock()
+            .take(4096)
+            .read_to_string(&mut words)
+            .context("could not read the recovery words from standard input")?;
+    }
+    if words.trim().is_empty() {
+        bail!("no recovery words were given: type them at the prompt, or pipe them in (`interlog recover --relay URL < words.txt`)");
+    }
+    Ok(words)
+}
+
+/// `interlog key`: the vault key as 24 recovery words.
+pub fn key(ctx: &Ctx) -> Result<()> {
+    let Some(m) = Membership::load(&home::key_file(&ctx.home))? else {
+        bail!("this device has no vault key yet: it gets one at its first `interlog sync --relay URL` (or with `interlog join`)");
+    };
+    let words = m.key.to_words();
+    words_reminded(ctx);
+    if ctx.json {
+        return out::json(&json!({
+            "words": words.split(' ').collect::<Vec<_>>(),
+            "relay": m.relay,
+            "pin": m.pin.map(|p| p.to_string()),
+        }));
+    }
+    println!("The recovery words of this vault's key:\n");
+    let list: Vec<&str> = words.split(' ').collect();
+    for row in 0..6 {
+        let cells: Vec<String> = (0..4)
+            .map(|col| {
+                let i = col * 6 + row;
+                format!("{:>2}. {:<10}", i + 1, list[i])
+            })
+            .collect();
+        println!("  {}", cells.join("  ").trim_end());
+    }
+    println!("\nRelay: {}", out::safe(&m.relay));
+    if let Some(pin) = m.pin {
+        println!("Pin:   {pin}");
+    }
+    println!("\nWrite them down and keep them offline. With them and the relay's address, `interlog recover --relay URL` restores the whole journal on a new device. Anyone who has them and can reach the relay can read the journal.");
+    Ok(())
+}
+
+/// Where a home notes that it reminded its user of the recovery words.
+const WORDS_REMINDED: &str = "words.reminded";
+
+/// Reminds the user, once per home, to write the recovery words down
+/// (after the sync that made the key, or a `pair`).
+fn remind_words(ctx: &Ctx) {
+    if ctx.home.join(WORDS_REMINDED).exists() || !home::key_file(&ctx.home).exists() {
+        return;
+    }
+    out::note("write down this vault's recovery words (`interlog key`): with them and the relay's address, `interlog recover` restores the journal if every device is lost");
+    words_reminded(ctx);
+}
+
+fn words_reminded(ctx: &Ctx) {
+    let _ = std::fs::write(ctx.home.join(WORDS_REMINDED), b"");
 }
 
 /// The join proper, into a home that holds only its marker.

@@ -296,6 +296,30 @@ impl<S: Storage> Vault<S> {
             || (self.chunk_bytes >= COMPACT_MIN_BYTES && self.chunk_bytes > self.snapshot_bytes)
     }
 
+    /// Makes this device a new one, for a home restored from a backup:
+    /// a new device id, and the changes it made beyond `base` (what the
+    /// relay holds of its old self) re-issued under it (see
+    /// [`VaultDoc::reissued`]). The document is rewritten first; a crash
+    /// before the new id is stored leaves the old id with a document that
+    /// holds the re-issued changes, and the next sync does this again.
+    pub fn become_new_device(&mut self, base: &[ChangeHash]) -> Result<Vec<u8>, StoreError> {
+        let new_id = automerge::ActorId::random().to_bytes().to_vec();
+        let location = self.store.location();
+        let doc = self
+            .doc
+            .reissued(base, &self.device_id, &new_id)
+            .map_err(|e| StoreError::Corrupt {
+                path: location,
+                detail: e.to_string(),
+            })?;
+        self.doc = doc;
+        self.compact()?;
+        self.store.put_meta("device_id", &new_id)?;
+        self.device_id = new_id.clone();
+        self.saved_heads = self.doc.heads();
+        Ok(new_id)
+    }
+
     /// Rewrites the store as one snapshot, atomically.
     pub fn compact(&mut self) -> Result<(), StoreError> {
         let snapshot = self.doc.save();

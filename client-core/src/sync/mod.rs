@@ -75,6 +75,8 @@ pub enum SyncError {
     Refused { code: String, message: String },
     #[error("the vault key on this device does not match the vault on the relay: {0}. To fix: run `interlog pair` on a device that syncs correctly and `interlog join CODE` here")]
     WrongKey(String),
+    #[error("the relay holds no vault with this device's key ({0})")]
+    UnknownVault(String),
     #[error("the relay holds different records under this device's id (a home restored from a backup, or copied from another device?): {0}. Nothing was lost: this device keeps everything it has. Keep this home as it is and see \"Restored backups\" in docs/reliability.md")]
     DeviceIdReused(String),
     #[error("a record from device {device} (seq {seq}) failed authentication: it was altered or does not belong here; nothing of it was applied. Tell the relay's operator; run `interlog sync` again once fixed")]
@@ -124,6 +126,47 @@ pub struct Report {
     /// instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_refused: Option<String>,
+    /// The relay did not know the vault (wiped, or a new relay at its
+    /// address): this device registered it again and sent everything it
+    /// has.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reseeded: bool,
+    /// This home was restored from a backup: it is a new device now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<Restored>,
+    /// The relay the journal says the vault moved to (`interlog sync
+    /// move`), when it is not the one this sync used: the device follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<MovedTo>,
+}
+
+/// Where the vault moved, as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MovedTo {
+    pub relay: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+}
+
+impl MovedTo {
+    /// Where `doc` says the vault's devices meet, if not at `relay`.
+    pub fn of(doc: &VaultDoc, relay: &str) -> Option<MovedTo> {
+        let (url, pin) = doc.relay()?;
+        (url != relay).then_some(MovedTo { relay: url, pin })
+    }
+}
+
+/// A home that went back in time (restored from a backup): the relay holds
+/// more of its device's log than it remembers sending. It became a new
+/// device, and reads what its old self wrote after the backup like any
+/// other device's records.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Restored {
+    /// The device id the backup had, and the one this home has now.
+    pub old_device: String,
+    pub new_device: String,
+    /// The old device's records written after the backup: read back.
+    pub missed: (u64, u64),
 }
 
 /// The wire device id of a store's device.
@@ -155,6 +198,8 @@ pub struct Session {
     /// The last seq of this device the relay holds: as its welcome said,
     /// then as it acknowledged.
     held: Option<u64>,
+    /// This session registered the vault again (see [`Report::reseeded`]).
+    reseeded: bool,
 }
 
 impl Session {
@@ -213,6 +258,7 @@ impl Session {
                     blocked: BTreeMap::new(),
                     stall: None,
                     resent: None,
+                    reseeded: false,
                 })
             }
             other => Err(unexpected(other)),
@@ -290,20 +336,26 @@ impl Session {
     /// seqs are refilled with placeholders (a device that had them skips
     /// them, one that did not applies nothing), and the whole document
     /// follows as the next record, so every device gets every change.
-    /// Saves the state first, so a crash midway repeats this. Returns the
-    /// placeholders to send.
+    /// A vault registered again (see [`Report::reseeded`]) gets the whole
+    /// document too, even from a device that had sent nothing: the other
+    /// devices' records are gone with the old relay. Saves the state first,
+    /// so a crash midway repeats this. Returns the placeholders to send.
     fn prepare_resend<S: Storage>(
         &mut self,
         v: &mut Vault<S>,
         state: &mut SyncState,
     ) -> Result<Vec<Record>, SyncError> {
-        let Some((first, last)) = self.lost(state) else {
+        let lost = self.lost(state);
+        if lost.is_none() && !self.reseeded {
             return Ok(Vec::new());
-        };
+        }
         state.outbox = None;
         state.pushed_heads = Vec::new();
         state.clean_at = None;
         state.save(v.storage_mut())?;
+        let Some((first, last)) = lost else {
+            return Ok(Vec::new());
+        };
         self.resent = Some((first, last));
         let reach = self.reach(state, last);
         (first..=last)
@@ -516,6 +568,15 @@ impl Session {
         state: &SyncState,
     ) -> Result<Snapshot, SyncError> {
         let mut covers = state.cursors.clone();
+        if self.reseeded {
+            // The relay holds only what was sent since it was registered
+            // again, and refuses a snapshot that claims more.
+            for (device, seq) in covers.iter_mut() {
+                let held = self.devices.iter().find(|d| &d.device == device);
+                *seq = (*seq).min(held.map_or(0, |d| d.last_seq));
+            }
+            covers.retain(|_, seq| *seq > 0);
+        }
         covers.insert(self.device.clone(), state.next_seq - 1);
         let id = state.snapshot_id + 1;
         let aad = crypto::snapshot_aad(&self.vault, &self.device, id, &covers);
@@ -747,6 +808,7 @@ fn refused(code: String, message: String) -> SyncError {
         codes::AUTH if message.contains("invite") => SyncError::Refused { code, message },
         codes::AUTH => SyncError::WrongKey(message),
         codes::DEVICE_ID_REUSED => SyncError::DeviceIdReused(message),
+        codes::UNKNOWN_VAULT => SyncError::UnknownVault(message),
         _ => SyncError::Refused { code, message },
     }
 }
@@ -835,6 +897,9 @@ struct Plan {
     outbox: Option<state::Outbox>,
     /// The last seq of this device the relay acknowledged.
     acked: u64,
+    /// An outbox an earlier sync left (it may have reached the relay):
+    /// the heads it brings the device to, and its last seq.
+    leftover: Option<(Vec<automerge::ChangeHash>, u64)>,
     known: BTreeMap<String, u64>,
     /// Made from the clean stamp: nothing was due here but news.
     stamped: bool,
@@ -850,6 +915,7 @@ impl Plan {
             cursors: stamp.cursors,
             outbox: None,
             acked: stamp.acked,
+            leftover: None,
             known: stamp.known,
             stamped: true,
         })
@@ -859,6 +925,7 @@ impl Plan {
     fn staged<S: Storage>(v: &mut Vault<S>, membership: &Membership) -> Result<Plan, SyncError> {
         let device = device_name(v.device_id());
         let mut state = SyncState::load(v.storage())?;
+        let leftover = state.outbox.as_ref().map(|o| (o.heads(), o.last_seq()));
         let keys = membership.key.derive();
         stage_with(&keys, &membership.vault, &device, v, &mut state)?;
         Ok(Plan {
@@ -866,6 +933,7 @@ impl Plan {
             registered: state.registered,
             cursors: state.cursors.clone(),
             acked: state.next_seq - 1,
+            leftover,
             outbox: state.outbox,
             known: state.known,
             stamped: false,
@@ -889,6 +957,120 @@ pub async fn run<S: Storage, L: Local<S>>(
     force_snapshot: bool,
     stall: Duration,
 ) -> Result<Report, SyncError> {
+    let mut restored = None;
+    // A restore happens once at most (the new device's log is empty on the
+    // relay); another process's push seen in the welcome, a few times.
+    for _ in 0..4 {
+        match attempt(local, membership, invite.clone(), force_snapshot, stall).await? {
+            Attempt::Done(mut report) => {
+                report.restored = restored;
+                return Ok(report);
+            }
+            Attempt::Restored(r) if restored.is_none() => restored = Some(r),
+            Attempt::Restored(_) | Attempt::Again => {}
+        }
+    }
+    Err(SyncError::Other(
+        "the relay kept listing more of this device's records than this home sent; nothing was changed here. Run `interlog sync` again, and if this persists, stop other syncs of this home".into(),
+    ))
+}
+
+/// How one try of [`run`] ended.
+enum Attempt {
+    Done(Report),
+    /// This home was restored from a backup and is a new device now: sync
+    /// again as that device.
+    Restored(Restored),
+    /// The relay held more of this device's log than planned, because
+    /// another process of this home sent it meanwhile: sync again.
+    Again,
+}
+
+/// Opens the session for a one-shot sync. A relay that does not know the
+/// vault (wiped, or a new relay at its address) gets it registered again,
+/// with `invite` when it asks for one.
+async fn open_for_sync(
+    membership: &Membership,
+    plan: &Plan,
+    invite: Option<String>,
+    ask: Frame,
+) -> Result<Session, SyncError> {
+    let first = Session::open_then(
+        membership,
+        &plan.device,
+        !plan.registered,
+        invite.clone(),
+        std::slice::from_ref(&ask),
+    )
+    .await;
+    match first {
+        Err(SyncError::UnknownVault(_)) if plan.registered => {
+            let mut session = Session::open_then(membership, &plan.device, true, invite, &[ask])
+                .await
+                .map_err(|e| match e {
+                    SyncError::Refused { message, .. } if message.contains("invite") => {
+                        SyncError::Refused {
+                            code: codes::AUTH.into(),
+                            message: format!(
+                                "the relay at {} no longer knows this vault (it was wiped, or is a new relay at that address), and it registers vaults by invite: ask its operator for a code (`interlog relay invite`) and run `interlog sync --invite CODE`. Your journal is safe on this device",
+                                crate::peer_text(&membership.relay, 200)
+                            ),
+                        }
+                    }
+                    other => other,
+                })?;
+            session.reseeded = true;
+            Ok(session)
+        }
+        other => other,
+    }
+}
+
+/// This home went back in time: its device becomes a new one whose
+/// changes since `base` are re-issued ([`Vault::become_new_device`]), and
+/// its old self's records after `base` are read like another device's.
+/// `held` is the old self's last seq on the relay.
+/// `leftover` is the outbox an earlier sync left, which may be on the relay.
+fn become_new_device<S: Storage>(
+    v: &mut Vault<S>,
+    held: u64,
+    leftover: Option<(Vec<automerge::ChangeHash>, u64)>,
+) -> Result<Option<Restored>, SyncError> {
+    let mut state = SyncState::load(v.storage())?;
+    if held < state.next_seq {
+        // Not restored: another process of this home sent those meanwhile.
+        return Ok(None);
+    }
+    // What the relay holds of the old self: what it acknowledged, and the
+    // leftover outbox too when the relay has as many records (an outbox
+    // only ever grows at its end, so those are the same bytes).
+    let (base, base_seq) = match leftover {
+        Some((heads, last)) if held >= last => (heads, last),
+        _ => (state.pushed_heads.clone(), state.next_seq - 1),
+    };
+    let old_device = device_name(v.device_id());
+    v.become_new_device(&base)?;
+    state.cursors.insert(old_device.clone(), base_seq);
+    state.next_seq = 1;
+    state.outbox = None;
+    state.pushed_heads = base;
+    state.clean_at = None;
+    state.snapshot_id = 0;
+    state.save(v.storage_mut())?;
+    Ok(Some(Restored {
+        old_device,
+        new_device: device_name(v.device_id()),
+        missed: (base_seq + 1, held),
+    }))
+}
+
+async fn attempt<S: Storage, L: Local<S>>(
+    local: &mut L,
+    membership: &Membership,
+    invite: Option<String>,
+    force_snapshot: bool,
+    stall: Duration,
+) -> Result<Attempt, SyncError> {
     let stamp = (!force_snapshot && invite.is_none())
         .then(|| local.stamp())
         .flatten();
@@ -902,12 +1084,21 @@ pub async fn run<S: Storage, L: Local<S>>(
         live: false,
         want_snapshot: false,
     };
-    let mut session =
-        Session::open_then(membership, &plan.device, !plan.registered, invite, &[ask]).await?;
+    let mut session = open_for_sync(membership, &plan, invite, ask).await?;
     session.stall_after(stall);
+    let held = session.held_by_relay().unwrap_or(0);
+    let sent = plan.leftover.as_ref().map_or(plan.acked, |(_, last)| *last);
+    if plan.registered && held > sent {
+        session.close().await;
+        let restored = become_new_device(local.vault()?, held, plan.leftover)?;
+        local.release();
+        return Ok(restored.map_or(Attempt::Again, Attempt::Restored));
+    }
+    let force_snapshot = force_snapshot || session.reseeded;
     let mut to_send: Vec<Record> = Vec::new();
-    if session.held_by_relay().unwrap_or(0) < plan.acked {
-        // The relay lost records it had acknowledged: resend from the store.
+    if held < plan.acked || session.reseeded {
+        // The relay lost records it had acknowledged, or the whole vault:
+        // resend from the store.
         let v = local.vault()?;
         let mut state = SyncState::load(v.storage())?;
         to_send = session.prepare_resend(v, &mut state)?;
@@ -921,6 +1112,7 @@ pub async fn run<S: Storage, L: Local<S>>(
     let mut report = Report {
         devices: session.devices.clone(),
         resent: session.resent,
+        reseeded: session.reseeded,
         ..Report::default()
     };
     // The relay answers the sync first, then the appends: records (kept
@@ -987,7 +1179,7 @@ pub async fn run<S: Storage, L: Local<S>>(
             // Nothing changed here: the stamp (or the store) stays valid.
             report.withheld = state::withheld(&plan.device, &plan.cursors, &plan.known);
             session.close().await;
-            return Ok(report);
+            return Ok(Attempt::Done(report));
         }
         _ => {
             let v = local.vault()?;
@@ -1013,6 +1205,7 @@ pub async fn run<S: Storage, L: Local<S>>(
         state.clean_at = Some(v.storage().last_seq()?);
     }
     state.save(v.storage_mut())?;
+    report.moved_to = MovedTo::of(&v.doc, &membership.relay);
     report.withheld = session.finish(&state)?;
     if force_snapshot || state.since_snapshot >= SNAPSHOT_EVERY {
         let snapshot = session.seal_snapshot(v, &state)?;
@@ -1023,7 +1216,7 @@ pub async fn run<S: Storage, L: Local<S>>(
         report.snapshot_uploaded = true;
     }
     session.close().await;
-    Ok(report)
+    Ok(Attempt::Done(report))
 }
 
 /// [`run`] with a vault held open throughout.
@@ -1147,6 +1340,70 @@ pub async fn join<S: Storage>(code: &JoinCode, store: S) -> Result<(Vault<S>, Re
             ..Report::default()
         },
     ))
+}
+
+/// Finds the vault registered with `key` on the relay (a hello naming
+/// [`wire::VAULT_BY_KEY`]): the relay learns nothing a sync would not tell
+/// it, since every hello carries the token.
+pub async fn find_vault(
+    relay: &str,
+    pin: Option<crate::tls::Pin>,
+    key: &crate::crypto::VaultKey,
+) -> Result<Membership, SyncError> {
+    let mut m = Membership {
+        relay: relay.to_string(),
+        pin,
+        vault: wire::VAULT_BY_KEY.to_string(),
+        key: key.clone(),
+    };
+    let device = device_name(&crypto::random::<16>()?);
+    let mut conn = Connection::connect(relay, pin).await?;
+    let hello = Frame::Hello {
+        version: wire::PROTOCOL_VERSION,
+        capabilities: vec!["snapshot".into(), "live".into()],
+        vault: m.vault.clone(),
+        device,
+        token: ByteBuf::from(key.derive().token.to_vec()),
+        register: false,
+        invite: None,
+    };
+    conn.send_all(&[&hello]).await?;
+    let found = match conn.recv(TIMEOUT).await? {
+        Frame::Welcome {
+            version,
+            vault: Some(vault),
+            ..
+        } => {
+            wire::check_version(version)?;
+            vault
+        }
+        Frame::Error { code, message } => {
+            return Err(match refused(code, message) {
+                SyncError::UnknownVault(_) => SyncError::Other(format!(
+                    "the relay at {} holds no vault with these words: check the relay's address and the words. If the relay was wiped, recover from another relay that has the vault, or re-seed this one from a device that still has the journal (`interlog sync` there)",
+                    crate::peer_text(relay, 200)
+                )),
+                other => other,
+            })
+        }
+        other => return Err(unexpected(other)),
+    };
+    conn.close().await;
+    m.vault = found;
+    Ok(m)
+}
+
+/// Restores a whole vault on a new device from its key (the recovery
+/// words) and its relay: finds the vault, then joins it.
+pub async fn recover<S: Storage>(
+    relay: &str,
+    pin: Option<crate::tls::Pin>,
+    key: &crate::crypto::VaultKey,
+    store: S,
+) -> Result<(Vault<S>, Membership, Report), SyncError> {
+    let m = find_vault(relay, pin, key).await?;
+    let (v, report) = join(&JoinCode::new(&m), store).await?;
+    Ok((v, m, report))
 }
 
 /// What a join fetched from the relay, before anything is stored.
