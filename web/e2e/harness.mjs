@@ -2,7 +2,7 @@
 // process serving web/dist, CLI devices in their own homes, and Debian's
 // chromium driven by playwright-core (no browser download).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -43,12 +43,48 @@ function tempDir(prefix) {
 /**
  * A relay on 127.0.0.1:0 serving the built app. With `{ tls: true }` it
  * serves https with a self-signed certificate (`--tls self-signed`), as a
- * phone needs for offline use. Resolves to `{ addr, pin, origin, ws }`:
- * the pin is the relay's key (`sha256:HEX`), null without TLS.
+ * phone needs for offline use. Resolves to `{ addr, pin, origin, ws,
+ * restart }`: the pin is the relay's key (`sha256:HEX`), null without TLS;
+ * `restart({ wipe })` stops the process, deletes its data with `wipe`, and
+ * starts it again on the same address, as an operator would.
  */
 export async function startRelay({ tls = false } = {}) {
   const data = tempDir("interlog-relay-");
-  const args = ["relay", "--listen", "127.0.0.1:0", "--registration", "open", "--metrics", "off", "--data", data, "--app-dir", dist];
+  const relay = { data, tls, ...(await spawnRelay(data, "127.0.0.1:0", tls)) };
+  relay.restart = async ({ wipe = false } = {}) => {
+    await stopRelay(relay.child);
+    if (wipe) {
+      rmSync(data, { recursive: true, force: true });
+      mkdirSync(data);
+    }
+    // The port was just freed; a moment may pass before it binds again.
+    for (let i = 0; ; i++) {
+      try {
+        Object.assign(relay, await spawnRelay(data, relay.addr, tls));
+        return relay;
+      } catch (e) {
+        if (i >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  return relay;
+}
+
+function stopRelay(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function spawnRelay(data, listen, tls) {
+  const args = ["relay", "--listen", listen, "--registration", "open", "--metrics", "off", "--data", data, "--app-dir", dist];
   if (tls) args.push("--tls", "self-signed");
   const child = spawn(binary(), args, {
     env: { ...process.env, NO_COLOR: "1", INTERLOG_LOG: "info" },
@@ -65,7 +101,7 @@ export async function startRelay({ tls = false } = {}) {
   });
   const origin = `${tls ? "https" : "http"}://${addr}`;
   const ws = `${tls ? "wss" : "ws"}://${addr}`;
-  return { addr, pin, origin, ws };
+  return { addr, pin, origin, ws, child };
 }
 
 /** A CLI device with its own home. */

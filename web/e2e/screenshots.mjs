@@ -10,7 +10,8 @@ const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice
 mkdirSync(out, { recursive: true });
 
 try {
-  const { addr } = await startRelay();
+  const relay = await startRelay();
+  const { addr } = relay;
   const laptop = device();
   laptop.run(["init"]);
   laptop.run(["contact", "add", "Ana Lima", "--kind", "recruiter", "--company", "Acme", "--email", "ana@acme.example", "--met", "Rust meetup", "--keep-in-touch", "30", "--set", `last_contacted=${daysAgo(45)}`]);
@@ -29,6 +30,9 @@ try {
   await page.getByRole("heading", { name: "Join your vault" }).waitFor();
   await page.getByLabel("Join code").fill(code);
   await shot("join");
+  await page.getByText("Lost every device? Recover with your 24 words").click();
+  await page.getByRole("button", { name: "Recover" }).scrollIntoViewIfNeeded();
+  await shot("recover");
   await page.getByRole("button", { name: "Join", exact: true }).click();
   await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
   await page.locator("#sync").getByText("Synced").waitFor({ timeout: 20_000 });
@@ -68,6 +72,21 @@ try {
   await shot("contacts");
   await page.getByTestId("contact").first().click();
   await shot("contact");
+
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  await shot("settings");
+  await page.getByRole("button", { name: "Leave this vault" }).click();
+  await page.getByTestId("leave-warning").scrollIntoViewIfNeeded();
+  await shot("leave");
+
+  // The relay's data is deleted: the phone registers the vault again.
+  await relay.restart({ wipe: true });
+  await page.getByRole("link", { name: "Today" }).click();
+  await page.locator("#sync").click();
+  await page.getByTestId("relay-note").getByText("no longer knew this vault").waitFor({ timeout: 30_000 });
+  await page.locator("#sync").getByText("Synced").waitFor({ timeout: 20_000 });
+  await shot("reseeded");
   console.log(`screenshots written to ${out}`);
 } finally {
   cleanup();

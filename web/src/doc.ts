@@ -110,6 +110,19 @@ export function vaultId(doc: Doc): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/**
+ * Where the vault's devices meet: the relay URL a move recorded
+ * (`meta.relay`, set by `interlog sync move` or the phone's own move), and
+ * its pin (`meta.relay_pin`, `sha256:…`) when it is trusted by pin. `null`
+ * before any move.
+ */
+export function relayOf(doc: Doc): { url: string; pin: string | null } | null {
+  const url = plain(doc?.meta?.relay);
+  if (typeof url !== "string" || !url) return null;
+  const pin = plain(doc?.meta?.relay_pin);
+  return { url, pin: typeof pin === "string" ? pin : null };
+}
+
 /** Every record of a kind, deleted ones included, oldest first. */
 export function records(doc: Doc, kind: Kind): Rec[] {
   const map = doc?.[ROOT_KEY[kind]];
@@ -249,6 +262,17 @@ export class InputError extends Error {}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function commitOptions(message: string, now: Date): A.ChangeOptions<any> {
   return { message, time: Math.floor(now.getTime() / 1000) };
+}
+
+/** Records where the vault's devices meet from now on (see {@link relayOf}). */
+export function setRelay(doc: Doc, url: string, pin: string | null, now = new Date()): Doc {
+  const cur = relayOf(doc);
+  if (cur?.url === url && cur.pin === pin) return doc;
+  return A.change(doc, commitOptions("move relay", now), (d: any) => {
+    d.meta.relay = scalar(url);
+    if (pin) d.meta.relay_pin = scalar(pin);
+    else if (d.meta.relay_pin !== undefined) delete d.meta.relay_pin;
+  });
 }
 
 /** Finds a live company by name or alias, ignoring case. */

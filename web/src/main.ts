@@ -2,7 +2,8 @@
  * Boots the app: registers the service worker (or says in one line why the
  * app cannot work offline), loads Automerge's wasm (a separate file the
  * service worker caches), opens the local store, then shows the join screen
- * or the vault and keeps it synced with the relay that served this page.
+ * or the vault and keeps it synced with the relay that served this page (or
+ * the one the vault moved to).
  */
 import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { initializeWasm } from "@automerge/automerge/slim";
@@ -10,7 +11,7 @@ import { initializeWasm } from "@automerge/automerge/slim";
 import "./style.css";
 import { noOfflineReason, registrationFailed } from "./offline";
 import { openStore, type Store } from "./store";
-import { join, Syncer, syncUrl, webSocketDial } from "./sync";
+import { checkRelayUrl, endpoint, join, recover, Syncer, syncUrl, webSocketDial } from "./sync";
 import {
   type Ctx,
   contactsScreen,
@@ -20,7 +21,9 @@ import {
   joinScreen,
   logScreen,
   opportunitiesScreen,
+  type RelayActions,
   renderNotices,
+  settingsScreen,
   statusText,
   todayScreen,
 } from "./ui";
@@ -31,14 +34,16 @@ const nav = document.getElementById("nav")!;
 const syncButton = document.getElementById("sync")!;
 const offlineNote = document.getElementById("offline-note")!;
 const syncNotes = document.getElementById("sync-notes")!;
+const settingsLink = document.getElementById("settings-link")!;
 
 let flashMessage = "";
 
-function render(vault: Vault): void {
+function render(vault: Vault, relay: RelayActions): void {
   const ctx: Ctx = {
     vault,
+    relay,
     go: (hash) => {
-      if (location.hash === hash) render(vault);
+      if (location.hash === hash) render(vault, relay);
       else location.hash = hash;
     },
     flash: (m) => (flashMessage = m),
@@ -59,6 +64,9 @@ function render(vault: Vault): void {
     case "contacts":
       screen = id ? detailScreen(ctx, "contact", id, mode === "edit") : contactsScreen(ctx);
       break;
+    case "settings":
+      screen = settingsScreen(ctx);
+      break;
     default:
       screen = todayScreen(ctx);
   }
@@ -74,22 +82,42 @@ function editing(): boolean {
 
 function showVault(vault: Vault): void {
   nav.hidden = false;
-  const syncer = new Syncer(vault, webSocketDial(syncUrl(location)), { online: () => navigator.onLine });
+  settingsLink.hidden = false;
+  const here = syncUrl(location);
+  const syncer = new Syncer(vault, webSocketDial(here), { online: () => navigator.onLine, here });
+  const relay: RelayActions = {
+    url: () => syncer.relayUrl(),
+    inviteNeeded: () => syncer.inviteNeeded,
+    registerWith: (code) => syncer.registerWith(code),
+    moveTo: (url, pin) => syncer.moveTo(url, pin),
+    leave: async () => {
+      await syncer.leave();
+      location.hash = "";
+      location.reload();
+    },
+  };
   syncer.onStatus((s) => {
     syncButton.dataset.state = s.kind;
     syncButton.textContent = statusText(s);
     syncButton.title = statusText(s);
-    renderNotices(syncNotes, syncer.withheld(), vault.state.joinNote, () => void syncer.dismissJoinNote());
+    renderNotices(
+      syncNotes,
+      syncer.withheld(),
+      vault.state.joinNote,
+      () => void syncer.dismissJoinNote(),
+      vault.state.relayNotes,
+      (n) => void syncer.dismissRelayNote(n),
+    );
   });
   syncButton.onclick = () => syncer.wakeUp();
   window.addEventListener("online", () => syncer.wakeUp());
   window.addEventListener("offline", () => syncer.wentOffline());
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && syncer.wakeUp());
   vault.subscribe(() => {
-    if (!editing()) render(vault);
+    if (!editing()) render(vault, relay);
   });
-  window.addEventListener("hashchange", () => render(vault));
-  render(vault);
+  window.addEventListener("hashchange", () => render(vault, relay));
+  render(vault, relay);
   void syncer.start();
 }
 
@@ -97,12 +125,24 @@ function showJoin(store: Store, error?: string): void {
   nav.hidden = true;
   syncButton.dataset.state = "offline";
   syncButton.textContent = "Not joined";
+  settingsLink.hidden = true;
+  const here = `${location.protocol}//${location.host}`;
+  const joined = (vault: Vault) => {
+    location.hash = "#/today";
+    showVault(vault);
+  };
   main.replaceChildren(
-    joinScreen(async (code, note) => {
-      const vault = await join(code, webSocketDial(syncUrl(location)), store, note);
-      location.hash = "#/today";
-      showVault(vault);
-    }, error),
+    joinScreen(async (code, note) => joined(await join(code, webSocketDial(syncUrl(location)), store, note)), error, {
+      relay: here,
+      onRecover: async (words, relay, note) => {
+        // The word list loads only here, not with the app's first screen.
+        const { keyOfWords } = await import("./words");
+        const key = keyOfWords(words);
+        const other = endpoint(relay) !== syncUrl(location);
+        const url = other ? checkRelayUrl(relay) : null;
+        joined(await recover(key, url, webSocketDial(url ? endpoint(url) : syncUrl(location)), store, note));
+      },
+    }),
   );
 }
 

@@ -6,6 +6,14 @@
  * seq order and saves the cursor together with the document. It stays
  * connected (`sync{live}`), pushes each local change as it is saved, and
  * reconnects with backoff, or at once when the browser comes back online.
+ *
+ * The relay is disposable: one that lost this vault (wiped, or a new relay
+ * at its address) answers `unknown_vault`, and the phone registers the vault
+ * again and re-seeds it with its copy; one that lost some of this phone's
+ * records gets them again as placeholders and the whole document. A move
+ * recorded in the document (`meta.relay`) is followed once everything here
+ * is pushed. A vault can also be recovered from its key alone (the words),
+ * by asking the relay which vault that key opens.
  */
 import * as A from "@automerge/automerge/slim";
 
@@ -23,7 +31,7 @@ import {
   snapshotAad,
   TamperedError,
 } from "./crypto";
-import { type Doc, vaultId } from "./doc";
+import { type Doc, relayOf, setRelay, vaultId } from "./doc";
 import type { Store } from "./store";
 import { freshState, type SyncState, sameHeads, Vault } from "./vault";
 import {
@@ -31,6 +39,7 @@ import {
   checkVersion,
   type Cursors,
   decode,
+  type DeviceInfo,
   decodePlaintext,
   encode,
   encodeEnvelope,
@@ -43,6 +52,7 @@ import {
   PART_BYTES,
   PROTOCOL_VERSION,
   type RecordKind,
+  VAULT_BY_KEY,
   type WireRecord,
   WireError,
 } from "./wire";
@@ -50,6 +60,13 @@ import {
 export const REPLY_TIMEOUT_MS = 30_000;
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const SNAPSHOT_EVERY = 500;
+/** Appends sent before awaiting their acks, as the CLI does. */
+export const APPEND_WINDOW = 64;
+/**
+ * Appends per second when resending many records: below the relay's default
+ * limit (200 a second), which closes the connection of a device above it.
+ */
+export const RESEND_PER_SECOND = 150;
 
 /** Why sync stopped. `fatal` errors need the user; the rest are retried. */
 export class SyncError extends Error {
@@ -60,6 +77,12 @@ export class SyncError extends Error {
     super(message);
   }
 }
+
+/** The relay knows no vault with this key: it was wiped, or is a new relay at that address. */
+export class UnknownVault extends SyncError {}
+
+/** The relay registers vaults by invite only, and this phone has no (valid) invite. */
+export class InviteNeeded extends SyncError {}
 
 // ----- transport -------------------------------------------------------------
 
@@ -74,6 +97,36 @@ export type Dial = (onBytes: (b: Uint8Array) => void, onClose: (reason: string) 
 /** The relay that served this page: `/v1/sync` of the same origin. */
 export function syncUrl(loc: { protocol: string; host: string }): string {
   return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/v1/sync`;
+}
+
+/** A relay URL (`wss://HOST`, `http://HOST:PORT/`, `HOST:PORT`) as its sync endpoint, as `client-core/src/sync/conn.rs` spells it. */
+export function endpoint(relay: string): string {
+  let url = relay.trim().replace(/\/+$/, "");
+  if (url.startsWith("http://")) url = `ws://${url.slice(7)}`;
+  else if (url.startsWith("https://")) url = `wss://${url.slice(8)}`;
+  else if (!url.startsWith("ws://") && !url.startsWith("wss://")) url = `ws://${url}`;
+  return url.endsWith("/v1/sync") ? url : `${url}/v1/sync`;
+}
+
+/** Where a browser opens the app a relay serves: `https://HOST/app/` for `wss://HOST`. */
+export function appUrl(relay: string): string {
+  const ws = endpoint(relay).replace(/\/v1\/sync$/, "");
+  return `${ws.replace(/^ws/, "http")}/app/`;
+}
+
+/** Checks a relay URL typed by the user; returns it trimmed. */
+export function checkRelayUrl(url: string): string {
+  const u = url.trim();
+  let parsed: URL;
+  try {
+    parsed = new URL(endpoint(u));
+  } catch {
+    throw new SyncError(`"${u}" is not a relay address; it looks like wss://relay.example.com or http://192.168.1.20:7878.`, true);
+  }
+  if (!u || !parsed.host || parsed.username || parsed.password) {
+    throw new SyncError(`"${u}" is not a relay address; it looks like wss://relay.example.com or http://192.168.1.20:7878.`, true);
+  }
+  return u;
 }
 
 /** A browser WebSocket as a `Dial`. */
@@ -183,14 +236,21 @@ export class Connection {
 }
 
 export function refused(code: string, message: string): SyncError {
-  if (code === "unauthorized" && !message.includes("invite")) {
+  if (code === "unknown_vault") return new UnknownVault(`The relay no longer knows this vault (${message}).`);
+  if (code === "unauthorized" && message.includes("invite")) {
+    return new InviteNeeded(
+      "The relay no longer knows this vault, and it registers vaults by invite only. Ask its operator for an invite code (`interlog relay invite`) and enter it under Settings. Everything stays on this phone meanwhile.",
+      true,
+    );
+  }
+  if (code === "unauthorized") {
     return new SyncError(
-      `The vault key on this phone does not match the vault on the relay (${message}). Run \`interlog pair\` on a device that syncs, then leave this vault and join again with the new code.`,
+      `The vault key on this phone does not match the vault on the relay (${message}). Run \`interlog pair\` on a device that syncs, then leave this vault (Settings) and join again with the new code.`,
       true,
     );
   }
   if (code === "device_id_reused") {
-    return new SyncError(`This phone's device id was already used for other records (${message}). Leave this vault and join again.`, true);
+    return new SyncError(`This phone's device id was already used for other records (${message}). Leave this vault (Settings) and join again.`, true);
   }
   if (code === "version_mismatch") return new SyncError(`The relay speaks another protocol version: ${message}`, true);
   return new SyncError(`The relay refused: ${message}`);
@@ -200,17 +260,19 @@ function unexpected(f: Frame): SyncError {
   return new SyncError(`the relay sent an unexpected ${f.type} frame; is it an Interlog relay of the same version?`);
 }
 
-/** Says hello and waits for the welcome. */
-async function hello(conn: Connection, m: Membership, device: string, keys: Keys): Promise<void> {
+type Welcome = Extract<Frame, { type: "welcome" }>;
+
+/** Says hello for `vault` (or {@link VAULT_BY_KEY}) and waits for the welcome. */
+async function hello(conn: Connection, vault: string, device: string, keys: Keys, register = false, invite: string | null = null): Promise<Welcome> {
   conn.send({
     type: "hello",
     version: PROTOCOL_VERSION,
     capabilities: CAPABILITIES,
-    vault: m.vault,
+    vault,
     device,
     token: keys.token,
-    register: false,
-    invite: null,
+    register,
+    invite,
   });
   const f = await conn.next(REPLY_TIMEOUT_MS);
   if (f?.type !== "welcome") throw unexpected(f!);
@@ -219,6 +281,7 @@ async function hello(conn: Connection, m: Membership, device: string, keys: Keys
   } catch (e) {
     throw new SyncError((e as Error).message, true);
   }
+  return f;
 }
 
 function openRecord(keys: Keys, vault: string, r: WireRecord): Uint8Array {
@@ -435,6 +498,52 @@ export function withheldNotices(s: SyncState): string[] {
   return out;
 }
 
+// ----- what a relay lost ------------------------------------------------------
+
+/** The last seq the relay holds of each device, as its welcome lists them. */
+export function heldBy(devices: DeviceInfo[]): Cursors {
+  return Object.fromEntries(devices.map((d) => [d.device, d.last_seq]));
+}
+
+/**
+ * Records of this phone the relay acknowledged once and no longer holds
+ * (`[first, last]`), given `held`, the last it holds: a wiped relay, a new
+ * one at the same address, or one restored from an older backup.
+ */
+export function lostRange(s: SyncState, held: number): [number, number] | null {
+  const acked = s.nextSeq - 1;
+  return s.registered && held < acked ? [held + 1, acked] : null;
+}
+
+/**
+ * Placeholders for the seqs `first … last` of this phone's log: an empty
+ * chunk with `reach`. The phone does not keep its old records; a device
+ * that had them skips them, one that did not applies nothing, and the whole
+ * document follows as the next record, so every device gets every change.
+ */
+export function placeholders(keys: Keys, vault: string, device: string, first: number, last: number, cursors: Cursors): WireRecord[] {
+  const reach = { ...cursors, [device]: last };
+  const out: WireRecord[] = [];
+  for (let seq = first; seq <= last; seq++) out.push(sealRecord(keys, vault, device, seq, encodeEnvelope({ chunk: new Uint8Array(0), part: null, reach })));
+  return out;
+}
+
+/**
+ * What a snapshot may claim to cover: this phone's log up to `lastSeq`,
+ * and each other device's up to its cursor, but no further than the relay
+ * holds (`held`), since the relay refuses a snapshot that claims records it
+ * does not have. Zeros are left out.
+ */
+export function snapshotCovers(self: string, lastSeq: number, cursors: Cursors, held: Cursors): Cursors {
+  const out: Cursors = {};
+  for (const [d, seq] of Object.entries(cursors)) {
+    const c = Math.min(seq, held[d] ?? 0);
+    if (d !== self && c > 0) out[d] = c;
+  }
+  if (lastSeq > 0) out[self] = lastSeq;
+  return out;
+}
+
 function missingDeps(doc: Doc): boolean {
   return A.getMissingDeps(doc, []).length > 0;
 }
@@ -518,29 +627,73 @@ export async function join(code: string, dial: Dial, store: Store, onNote: (note
   const device = bytesToHex(random(16));
   const conn = await Connection.open(dial);
   try {
-    await hello(conn, m, device, keys);
-    const known: Cursors = {};
-    let pulled = await pullAll(conn, keys, m, device, known, true);
-    let joinNote: string | null = null;
-    if (pulled.snapshotProblem) {
-      joinNote = `${pulled.snapshotProblem}, so this phone joined from the records alone, which takes longer. Tell the relay's operator.`;
-      onNote(`${pulled.snapshotProblem}; fetching every record instead, which takes longer…`);
-      pulled = await pullAll(conn, keys, m, device, known, false);
+    try {
+      await hello(conn, m.vault, device, keys);
+    } catch (e) {
+      if (!(e instanceof UnknownVault)) throw e;
+      throw new SyncError(
+        "This relay holds no vault with this code's key: the code may be for another relay, or the relay lost the vault. Run `interlog pair` again on a device that syncs (it registers the vault again if it must), and use its new code.",
+        true,
+      );
     }
-    const { doc, cursors, reader } = pulled;
-    if (!doc) {
-      throw new SyncError("The relay holds nothing for this vault yet: run `interlog pair` on a device of the vault first.", true);
-    }
-    if (missingDeps(doc)) throw new SyncError("The relay's records are incomplete (changes are missing); try again later.");
-    if (vaultId(doc) !== m.vault) throw new SyncError("The relay's data belongs to another vault; nothing was stored.", true);
-    const state = freshState(A.getHeads(doc), cursors);
-    state.known = known;
-    state.withheld = findWithheld(state, device, reader.stuck);
-    state.joinNote = joinNote;
-    return await Vault.create(store, m, device, doc, state);
+    return await joinOn(conn, keys, m, device, store, onNote, null);
   } finally {
     conn.close();
   }
+}
+
+/**
+ * Restores a whole vault from its key alone (the recovery words): asks the
+ * relay at `relay` which vault this key's token opens (a hello naming
+ * {@link VAULT_BY_KEY}, which tells the relay nothing a sync would not),
+ * then joins it as a join code would. `relay` is `null` for the relay that
+ * served this page, which `dial` reaches.
+ */
+export async function recover(key: Uint8Array, relay: string | null, dial: Dial, store: Store, onNote: (note: string) => void = () => {}): Promise<Vault> {
+  const keys = derive(key);
+  const device = bytesToHex(random(16));
+  const conn = await Connection.open(dial);
+  try {
+    let welcome: Welcome;
+    try {
+      welcome = await hello(conn, VAULT_BY_KEY, device, keys);
+    } catch (e) {
+      if (!(e instanceof UnknownVault)) throw e;
+      throw new SyncError(
+        "This relay holds no vault with these words. Check the relay's address (the one your devices synced with, or moved to); if it is right, the relay may have lost the vault: sync a device that still has it first, or check the words.",
+        true,
+      );
+    }
+    if (!welcome.vault) throw new SyncError("The relay did not say which vault these words open; is it an Interlog relay of the same version?", true);
+    const m: Membership = { relay: relay ?? "", vault: welcome.vault, key: bytesToHex(key) };
+    return await joinOn(conn, keys, m, device, store, onNote, relay);
+  } finally {
+    conn.close();
+  }
+}
+
+/** A join after the welcome: pulls everything, checks it, stores it. */
+async function joinOn(conn: Connection, keys: Keys, m: Membership, device: string, store: Store, onNote: (note: string) => void, relay: string | null): Promise<Vault> {
+  const known: Cursors = {};
+  let pulled = await pullAll(conn, keys, m, device, known, true);
+  let joinNote: string | null = null;
+  if (pulled.snapshotProblem) {
+    joinNote = `${pulled.snapshotProblem}, so this phone joined from the records alone, which takes longer. Tell the relay's operator.`;
+    onNote(`${pulled.snapshotProblem}; fetching every record instead, which takes longer…`);
+    pulled = await pullAll(conn, keys, m, device, known, false);
+  }
+  const { doc, cursors, reader } = pulled;
+  if (!doc) {
+    throw new SyncError("The relay holds nothing for this vault yet: run `interlog pair` on a device of the vault first.", true);
+  }
+  if (missingDeps(doc)) throw new SyncError("The relay's records are incomplete (changes are missing); try again later.");
+  if (vaultId(doc) !== m.vault) throw new SyncError("The relay's data belongs to another vault; nothing was stored.", true);
+  const state = freshState(A.getHeads(doc), cursors);
+  state.known = known;
+  state.withheld = findWithheld(state, device, reader.stuck);
+  state.joinNote = joinNote;
+  state.relay = relay;
+  return await Vault.create(store, m, device, doc, state);
 }
 
 function hexKey(hex: string): Uint8Array {
@@ -553,6 +706,8 @@ function hexKey(hex: string): Uint8Array {
 
 export type Status =
   | { kind: "connecting"; pending: number }
+  /** The relay lost this vault, or records of this phone: sending its copy again. */
+  | { kind: "reseeding"; pending: number }
   | { kind: "synced" }
   | { kind: "pending"; pending: number }
   | { kind: "offline"; pending: number }
@@ -567,7 +722,16 @@ export interface SyncerOptions {
   maxBackoff?: number;
   /** Chunks larger than this are sent as parts (`PART_BYTES`; smaller in tests). */
   partBytes?: number;
+  /** The relay that served this page (`syncUrl(location)`): where the phone syncs until a move. */
+  here?: string;
+  /** Connections to another relay, after a move or a recovery from another relay. */
+  dialTo?: (relay: string) => Dial;
 }
+
+/** Said, until dismissed, while the phone registers a vault the relay lost. */
+export const RESEEDING_NOTE = "The relay no longer knows this vault (it was wiped, or is a new relay); registering it again with this phone's copy…";
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export class Syncer {
   status: Status = { kind: "connecting", pending: 0 };
@@ -583,6 +747,16 @@ export class Syncer {
   private readonly keys: Keys;
   private readonly online: () => boolean;
   private readonly opts: Required<Omit<SyncerOptions, "online">>;
+  /** The last seq the relay holds of each device: its welcome, then its acks and the records it served. */
+  private held: Cursors = {};
+  /** Registering the vault again, or resending what the relay lost. */
+  private reseeding = false;
+  /** An invite code the user entered, for registering the vault again. */
+  private invite: string | null = null;
+  /** The relay asked for an invite to register the vault again. */
+  inviteNeeded = false;
+  /** The relay this phone is moving the vault to, by its own move. */
+  private moving: string | null = null;
   private running: Promise<void> | null = null;
   /** This session's reader: parts waiting, and the logs that cannot go on. */
   private reader: LogReader;
@@ -599,6 +773,8 @@ export class Syncer {
       minBackoff: opts.minBackoff ?? 250,
       maxBackoff: opts.maxBackoff ?? 30_000,
       partBytes: opts.partBytes ?? PART_BYTES,
+      here: opts.here ?? "",
+      dialTo: opts.dialTo ?? ((relay) => webSocketDial(endpoint(relay))),
     };
     this.reader = new LogReader(this.keys, vault.membership.vault, vault.device);
     vault.onLocalChange = () => this.kick();
@@ -631,6 +807,109 @@ export class Syncer {
     this.setStatus(this.status);
   }
 
+  /** Forgets a note about the relay. */
+  async dismissRelayNote(note: string): Promise<void> {
+    this.vault.state.relayNotes = this.vault.state.relayNotes.filter((n) => n !== note);
+    await this.vault.saveState();
+    this.setStatus(this.status);
+  }
+
+  private async addRelayNote(note: string, replacing: string | null = null): Promise<void> {
+    const s = this.vault.state;
+    s.relayNotes = [...s.relayNotes.filter((n) => n !== note && n !== replacing), note];
+    await this.vault.saveState();
+  }
+
+  /** The relay this phone syncs with, as a URL. */
+  relayUrl(): string {
+    return this.vault.state.relay ?? this.opts.here.replace(/\/v1\/sync$/, "");
+  }
+
+  private dialNow(): Dial {
+    const relay = this.vault.state.relay;
+    return relay ? this.opts.dialTo(relay) : this.dial;
+  }
+
+  /** Registers the vault again with an invite code, now. */
+  registerWith(invite: string): void {
+    this.invite = invite.trim() || null;
+    this.wakeUp();
+  }
+
+  /** Ends every session for good and deletes this phone's copy of the vault. */
+  async leave(): Promise<void> {
+    await this.stop();
+    await this.vault.store.clear();
+  }
+
+  /**
+   * Moves the vault to the relay at `url`: records it in the document, so
+   * the other devices follow at their next sync with this relay, pushes that
+   * here, then syncs with the new relay, registering the vault there with
+   * this phone's copy. When this relay does not take the change within
+   * `waitMs`, the phone moves anyway and says that the other devices must be
+   * told by hand. Resolves once the phone syncs with the new relay.
+   */
+  async moveTo(url: string, pin: string | null, waitMs = 20_000): Promise<void> {
+    const to = checkRelayUrl(url);
+    const there = () => endpoint(this.relayUrl()) === endpoint(to);
+    if (there()) throw new SyncError(`This phone already syncs with ${to}.`, true);
+    this.moving = to;
+    try {
+      await this.vault.edit((d) => setRelay(d, to, pin?.trim() || null));
+      const end = Date.now() + waitMs;
+      while (!there() && Date.now() < end && !this.stopped) await pause(50);
+      if (there()) return;
+      const s = this.vault.state;
+      const from = this.relayUrl();
+      s.relay = to;
+      s.relayPin = pin?.trim() || null;
+      await this.addRelayNote(
+        `This phone moved the vault to ${to}, but ${from} could not be told, so the other devices will not follow by themselves: run \`interlog sync --relay ${to}\` on each.`,
+      );
+      this.restart();
+    } finally {
+      this.moving = null;
+    }
+  }
+
+  /** Ends the session at once, without an error, and starts the next. */
+  private restart(): void {
+    if (this.conn) {
+      this.restarting = true;
+      this.conn.close();
+    }
+    this.sleeper?.();
+  }
+
+  /**
+   * Once everything here is pushed: when the document says the vault's
+   * devices now meet at another relay, syncs with that one from now on.
+   * True when it switched; the session then ends, and the next one goes
+   * there (and registers the vault there if it must).
+   */
+  private async followMove(): Promise<boolean> {
+    const v = this.vault;
+    const s = v.state;
+    const to = relayOf(v.doc);
+    if (!to || s.outbox || !sameHeads(A.getHeads(v.doc), s.pushedHeads)) return false;
+    if (endpoint(to.url) === endpoint(this.relayUrl())) return false;
+    const from = this.relayUrl();
+    s.relay = to.url;
+    s.relayPin = to.pin;
+    const here = this.opts.here.replace(/\/v1\/sync$/, "");
+    const install =
+      here && endpoint(here) !== endpoint(to.url)
+        ? ` This app was installed from ${appUrl(here)}, and keeps working from there; to install it from the new relay, open ${appUrl(to.url)} on this phone and join there.`
+        : "";
+    await this.addRelayNote(
+      this.moving === to.url
+        ? `This phone moved the vault from ${from} to ${to.url}; the other devices follow at their next sync.${install}`
+        : `This vault moved from ${from} to ${to.url}: this phone syncs there from now on.${install}`,
+    );
+    return true;
+  }
+
   /** Why other devices' logs stopped in this session, for the status. */
   private stuckReason(): string | null {
     return this.reader.stuck.size ? [...this.reader.stuck.values()].join(" ") : null;
@@ -640,6 +919,7 @@ export class Syncer {
   private refresh(): void {
     const stuck = this.stuckReason();
     if (!this.online()) this.setStatus({ kind: "offline", pending: this.pending });
+    else if (this.conn && this.reseeding) this.setStatus({ kind: "reseeding", pending: this.pending });
     else if (!this.conn || !this.caughtUp) this.setStatus({ kind: "connecting", pending: this.pending });
     else if (stuck) this.setStatus({ kind: "error", reason: stuck, pending: this.pending });
     else if (this.pending > 0) this.setStatus({ kind: "pending", pending: this.pending });
@@ -712,6 +992,7 @@ export class Syncer {
         if (this.stopped) break;
         if (this.restarting) continue;
         const err = e instanceof SyncError ? e : new SyncError(String(e instanceof Error ? e.message : e));
+        this.inviteNeeded = err instanceof InviteNeeded;
         this.vault.state.lastError = err.message;
         await this.vault.saveState().catch(() => {});
         if (!this.online()) {
@@ -725,6 +1006,7 @@ export class Syncer {
         this.conn = null;
         this.caughtUp = false;
         this.restarting = false;
+        this.reseeding = false;
       }
     }
   }
@@ -734,13 +1016,45 @@ export class Syncer {
     this.reader = new LogReader(this.keys, this.vault.membership.vault, this.vault.device);
     this.stash = [];
     this.refresh();
-    const conn = await Connection.open(this.dial);
+    const v = this.vault;
+    let conn = await Connection.open(this.dialNow());
     this.conn = conn;
     try {
-      const v = this.vault;
-      await hello(conn, v.membership, v.device, this.keys);
+      let welcome: Welcome;
+      let registered = false;
+      try {
+        welcome = await hello(conn, v.membership.vault, v.device, this.keys);
+      } catch (e) {
+        if (!(e instanceof UnknownVault)) throw e;
+        // Wiped, or a new relay at this address: the vault is registered
+        // again under the same key, and this phone's copy re-seeds it.
+        this.reseeding = true;
+        await this.addRelayNote(RESEEDING_NOTE);
+        conn.close();
+        conn = await Connection.open(this.dialNow());
+        this.conn = conn;
+        this.refresh();
+        welcome = await hello(conn, v.membership.vault, v.device, this.keys, true, this.invite);
+        this.invite = null;
+        registered = true;
+      }
+      this.inviteNeeded = false;
+      this.held = heldBy(welcome.devices);
+      const lost = await this.resendLost(conn, registered);
       this.dirty = false;
       await this.push(conn);
+      if (lost) {
+        // A snapshot of everything, so a device joining now needs no other device.
+        await this.uploadSnapshot(conn);
+        this.reseeding = false;
+        await this.addRelayNote(
+          registered
+            ? "The relay no longer knew this vault (it was wiped, or is a new relay): this phone registered it again and sent its copy of the journal. Your other devices catch up at their next sync."
+            : `The relay had lost records ${lost[0]}–${lost[1]} of this phone (restored from an older backup?): this phone sent its copy of the journal again.`,
+          RESEEDING_NOTE,
+        );
+      }
+      if (await this.followMove()) return;
       conn.send({ type: "sync", cursors: { ...v.state.cursors }, live: true, want_snapshot: false });
       for (;;) {
         if (this.stopped) return;
@@ -748,22 +1062,28 @@ export class Syncer {
           this.dirty = false;
           await this.push(conn);
           this.refresh();
+          if (await this.followMove()) return;
         }
         const stashed = this.stash.shift();
         if (stashed) {
           await this.apply(stashed);
+          if (this.caughtUp && (await this.followMove())) return;
           continue;
         }
         const f = await conn.next(null, () => this.dirty || this.stopped);
         if (!f) continue;
-        if (f.type === "records") await this.apply(f.records);
-        else if (f.type === "caught_up") {
+        if (f.type === "records") {
+          await this.apply(f.records);
+          // A live record may be the move of another device.
+          if (this.caughtUp && (await this.followMove())) return;
+        } else if (f.type === "caught_up") {
           this.caughtUp = true;
           v.state.lastSync = Math.floor(Date.now() / 1000);
           v.state.lastError = this.stuckReason();
           v.state.withheld = findWithheld(v.state, v.device, this.reader.stuck);
           await v.saveState();
           if (v.state.sinceSnapshot >= this.opts.snapshotEvery) await this.uploadSnapshot(conn);
+          if (await this.followMove()) return;
           this.refresh();
         } else if (f.type !== "snapshot") throw unexpected(f);
       }
@@ -785,6 +1105,49 @@ export class Syncer {
   private async append(conn: Connection, r: WireRecord): Promise<void> {
     conn.send({ type: "append", record: r });
     await this.awaitReply(conn, (f) => f.type === "ack" && f.device === r.device && f.seq === r.seq);
+    this.held[r.device] = Math.max(this.held[r.device] ?? 0, r.seq);
+  }
+
+  /**
+   * Appends many records, a window at a time, and no faster than
+   * `RESEND_PER_SECOND` when they are many (the relay closes the connection
+   * of a device above its limit).
+   */
+  private async appendAll(conn: Connection, records: WireRecord[]): Promise<void> {
+    const paced = records.length > 2 * APPEND_WINDOW;
+    for (let i = 0; i < records.length; i += APPEND_WINDOW) {
+      const started = Date.now();
+      const window = records.slice(i, i + APPEND_WINDOW);
+      for (const r of window) conn.send({ type: "append", record: r });
+      for (const r of window) {
+        await this.awaitReply(conn, (f) => f.type === "ack" && f.device === r.device && f.seq === r.seq);
+        this.held[r.device] = Math.max(this.held[r.device] ?? 0, r.seq);
+      }
+      if (paced) await pause((window.length * 1000) / RESEND_PER_SECOND - (Date.now() - started));
+    }
+  }
+
+  /**
+   * Sends again what the relay lost of this phone's log (see
+   * {@link lostRange}): placeholders for the lost seqs, then, by forgetting
+   * what was pushed, the whole document as the next change, so every device
+   * gets every change. `registered`: the relay had lost the whole vault, so
+   * the document goes even when nothing had been acknowledged. Saved first:
+   * an interruption repeats it. Returns the seqs refilled (possibly none),
+   * or `null` when the relay lost nothing.
+   */
+  private async resendLost(conn: Connection, registered: boolean): Promise<[number, number] | null> {
+    const v = this.vault;
+    const s = v.state;
+    const lost = lostRange(s, this.held[v.device] ?? 0);
+    if (!lost && !registered) return null;
+    this.reseeding = true;
+    this.refresh();
+    s.outbox = null;
+    s.pushedHeads = [];
+    await v.saveState();
+    if (lost) await this.appendAll(conn, placeholders(this.keys, v.membership.vault, v.device, lost[0], lost[1], s.cursors));
+    return lost ?? [s.nextSeq, s.nextSeq - 1];
   }
 
   /** Pushes the outbox left by an interrupted push, then every change since the pushed heads. */
@@ -831,6 +1194,8 @@ export class Syncer {
     let applied = 0;
     try {
       for (const r of records) {
+        // The relay serves only what it holds.
+        this.held[r.device] = Math.max(this.held[r.device] ?? 0, r.seq);
         const step = this.reader.next(r, s.cursors);
         if (step.kind !== "apply") continue;
         if (step.chunk.length > 0) {
@@ -869,10 +1234,10 @@ export class Syncer {
     }
   }
 
-  /** Seals and uploads a snapshot covering every cursor and this device's log. */
+  /** Seals and uploads a snapshot covering this device's log and every cursor, as far as the relay holds them. */
   async uploadSnapshot(conn: Connection): Promise<void> {
     const v = this.vault;
-    const covers: Cursors = { ...v.state.cursors, [v.device]: v.state.nextSeq - 1 };
+    const covers = snapshotCovers(v.device, v.state.nextSeq - 1, v.state.cursors, this.held);
     const id = v.state.snapshotId + 1;
     const payload = seal(this.keys, snapshotAad(v.membership.vault, v.device, id, covers), A.save(v.doc));
     conn.send({ type: "snapshot", snapshot: { device: v.device, id, covers, payload } });

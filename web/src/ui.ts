@@ -54,6 +54,8 @@ export function statusText(s: Status): string {
       return s.pending ? `Offline · ${n(s.pending)}` : "Offline";
     case "connecting":
       return s.pending ? `Connecting… · ${n(s.pending)}` : "Connecting…";
+    case "reseeding":
+      return "Sending this phone's copy to the relay…";
     case "error":
       return `Error: ${s.reason}`;
   }
@@ -115,21 +117,47 @@ export interface Ctx {
   vault: Vault;
   go: (hash: string) => void;
   flash: (msg: string) => void;
+  relay: RelayActions;
+}
+
+/** What the settings screen does with the relay (the syncer does it). */
+export interface RelayActions {
+  /** The relay this phone syncs with. */
+  url(): string;
+  /** The relay asked for an invite to register the vault again. */
+  inviteNeeded(): boolean;
+  registerWith(invite: string): void;
+  moveTo(url: string, pin: string | null): Promise<void>;
+  /** Deletes this phone's copy; the app then shows the join screen. */
+  leave(): Promise<void>;
 }
 
 /**
  * The notes under the header: records the relay lacks, a join that could not
- * use the snapshot (with a button to dismiss it). Text only, never HTML.
+ * use the snapshot, what happened to the relay (re-registered, moved), the
+ * last two with a button to dismiss them. Text only, never HTML.
  */
-export function renderNotices(box: HTMLElement, withheld: string[], joinNote: string | null, dismiss: () => void): void {
+export function renderNotices(
+  box: HTMLElement,
+  withheld: string[],
+  joinNote: string | null,
+  dismiss: () => void,
+  relayNotes: string[] = [],
+  dismissRelay: (note: string) => void = () => {},
+): void {
   const notes = withheld.map((n) => h("p", { "data-testid": "withheld" }, n));
   if (joinNote) notes.push(h("p", { "data-testid": "join-note" }, joinNote, h("button", { type: "button", onclick: dismiss }, "OK")));
+  for (const n of relayNotes) notes.push(h("p", { "data-testid": "relay-note" }, n, h("button", { type: "button", onclick: () => dismissRelay(n) }, "OK")));
   box.replaceChildren(...notes);
   box.hidden = box.childElementCount === 0;
 }
 
-/** `onJoin` may call `note` to say what a slow join is doing. */
-export function joinScreen(onJoin: (code: string, note: (msg: string) => void) => Promise<void>, error?: string): HTMLElement {
+/** `onJoin` and `onRecover` may call `note` to say what a slow join is doing. */
+export function joinScreen(
+  onJoin: (code: string, note: (msg: string) => void) => Promise<void>,
+  error?: string,
+  recovery?: { relay: string; onRecover: (words: string, relay: string, note: (msg: string) => void) => Promise<void> },
+): HTMLElement {
   const code = h("textarea", { name: "code", placeholder: "interlog1:…", autocomplete: "off", autocapitalize: "off", spellcheck: "false" }) as HTMLTextAreaElement;
   const msg = h("div", { role: "alert" }, error ? h("div", { class: "error" }, error) : null);
   const button = h("button", { class: "big", type: "submit" }, "Join") as HTMLButtonElement;
@@ -160,7 +188,56 @@ export function joinScreen(onJoin: (code: string, note: (msg: string) => void) =
     msg,
     h("p", { class: "muted" }, "The code holds your vault key: it stays on this phone. Everything leaves it end-to-end encrypted."),
   );
-  return form;
+  return recovery ? h("section", {}, form, recoverForm(recovery.relay, recovery.onRecover)) : form;
+}
+
+/**
+ * Restoring the whole journal from the 24 recovery words and the relay's
+ * address, for when no device is left to pair with. The words are never
+ * shown back, not even in an error.
+ */
+function recoverForm(relay: string, onRecover: (words: string, relay: string, note: (msg: string) => void) => Promise<void>): HTMLElement {
+  const words = h("textarea", {
+    name: "words",
+    placeholder: "24 words, in order",
+    autocomplete: "off",
+    autocapitalize: "off",
+    autocorrect: "off",
+    spellcheck: "false",
+  }) as HTMLTextAreaElement;
+  const url = h("input", { name: "relay", autocomplete: "off", autocapitalize: "off", spellcheck: "false", inputmode: "url" }) as HTMLInputElement;
+  url.value = relay;
+  const msg = h("div", { role: "alert" });
+  const button = h("button", { class: "big secondary", type: "submit" }, "Recover") as HTMLButtonElement;
+  const form = h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        button.disabled = true;
+        button.textContent = "Recovering…";
+        msg.replaceChildren();
+        try {
+          await onRecover(words.value, url.value, (note) => msg.replaceChildren(h("div", { class: "note" }, note)));
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+          button.disabled = false;
+          button.textContent = "Recover";
+        }
+      },
+    },
+    field("Recovery words", words),
+    field("Relay address", url),
+    button,
+    msg,
+  );
+  return h(
+    "details",
+    { class: "recover" },
+    h("summary", {}, "Lost every device? Recover with your 24 words"),
+    h("p", { class: "muted" }, "The words are your vault key, as ", h("code", {}, "interlog key"), " shows them. With the relay's address they restore the whole journal on this phone."),
+    form,
+  );
 }
 
 /** Reads a QR code from the camera, with BarcodeDetector or jsQR. */
@@ -447,5 +524,127 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
     h("button", { class: "big", type: "submit" }, "Save"),
     h("a", { class: "button secondary", href: detailHash, style: "background:#e0e7ff;color:#1e3a8a" }, "Cancel"),
     msg,
+  );
+}
+
+// ----- settings -----------------------------------------------------------------
+
+/** The relay this phone syncs with, moving to another one, and leaving the vault. */
+export function settingsScreen(c: Ctx): HTMLElement {
+  const s = c.vault.state;
+  const last = s.lastSync ? new Date(s.lastSync * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "never";
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Settings"),
+    h("h2", {}, "Relay"),
+    h(
+      "dl",
+      {},
+      h("div", {}, h("dt", {}, "Syncs with"), h("dd", { "data-testid": "relay-url" }, c.relay.url())),
+      h("div", {}, h("dt", {}, "Last sync"), h("dd", {}, last)),
+      h("div", {}, h("dt", {}, "This device"), h("dd", {}, c.vault.device.slice(0, 12))),
+    ),
+    c.relay.inviteNeeded() ? inviteForm(c) : null,
+    moveForm(c),
+    leaveSection(c),
+  );
+}
+
+function inviteForm(c: Ctx): HTMLElement {
+  const code = h("input", { name: "invite", autocomplete: "off", autocapitalize: "off", spellcheck: "false" }) as HTMLInputElement;
+  return h(
+    "form",
+    {
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        c.relay.registerWith(code.value);
+        c.go("#/today");
+      },
+    },
+    h("h2", {}, "Register the vault again"),
+    h("p", { class: "muted" }, "The relay lost this vault and registers vaults by invite only. Enter the code its operator gave you (", h("code", {}, "interlog relay invite"), ")."),
+    field("Invite code", code),
+    h("button", { class: "big", type: "submit" }, "Register again"),
+  );
+}
+
+function moveForm(c: Ctx): HTMLElement {
+  const url = h("input", { name: "new-relay", placeholder: "wss://relay.example.com", autocomplete: "off", autocapitalize: "off", spellcheck: "false", inputmode: "url" }) as HTMLInputElement;
+  const pin = h("input", { name: "pin", placeholder: "sha256:…", autocomplete: "off", autocapitalize: "off", spellcheck: "false" }) as HTMLInputElement;
+  const msg = h("div", { role: "alert" });
+  const button = h("button", { class: "big secondary", type: "submit" }, "Move") as HTMLButtonElement;
+  return h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        button.disabled = true;
+        button.textContent = "Moving…";
+        msg.replaceChildren();
+        try {
+          await c.relay.moveTo(url.value, pin.value || null);
+          c.flash(`This phone now syncs with ${c.relay.url()}.`);
+          c.go("#/settings");
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+          button.disabled = false;
+          button.textContent = "Move";
+        }
+      },
+    },
+    h("h2", {}, "Move to another relay"),
+    h(
+      "p",
+      { class: "muted" },
+      "The new address goes into the journal, so your other devices switch at their next sync with this relay; this phone then sends its copy to the new relay. Start the new relay first, open to registration or with an invite.",
+    ),
+    field("New relay address", url),
+    field("Pin (a relay with a self-signed certificate only)", pin),
+    button,
+    msg,
+  );
+}
+
+function leaveSection(c: Ctx): HTMLElement {
+  const box = h("div", {});
+  const ask = h("button", { class: "big danger", type: "button" }, "Leave this vault") as HTMLButtonElement;
+  ask.addEventListener("click", () => {
+    const pending = c.vault.state.pending;
+    const msg = h("div", { role: "alert" });
+    box.replaceChildren(
+      h(
+        "div",
+        { class: pending ? "error" : "note", "data-testid": "leave-warning" },
+        pending
+          ? `${pending} change${pending === 1 ? " on this phone is" : "s on this phone are"} not on the relay yet: leaving deletes ${pending === 1 ? "it" : "them"} for good. Tap the indicator at the top to sync first, unless you mean to drop ${pending === 1 ? "it" : "them"}.`
+          : "Everything on this phone is on the relay. Leaving deletes this phone's copy only.",
+      ),
+      h(
+        "button",
+        {
+          class: "big danger",
+          type: "button",
+          onclick: async () => {
+            try {
+              await c.relay.leave();
+            } catch (err) {
+              msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+            }
+          },
+        },
+        "Delete this phone's copy",
+      ),
+      h("button", { class: "big secondary", type: "button", onclick: () => box.replaceChildren(ask) }, "Cancel"),
+      msg,
+    );
+  });
+  box.append(ask);
+  return h(
+    "div",
+    {},
+    h("h2", {}, "Leave this vault"),
+    h("p", { class: "muted" }, "Deletes the journal from this phone. Your other devices and the relay keep it; join again any time with a code from ", h("code", {}, "interlog pair"), " or your recovery words."),
+    box,
   );
 }

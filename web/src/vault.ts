@@ -51,6 +51,16 @@ export interface SyncState {
   withheld: Cursors;
   /** Said once after a join that could not use the relay's snapshot, until dismissed. */
   joinNote: string | null;
+  /**
+   * The relay this phone syncs with, as a relay URL (`wss://HOST`), after a
+   * move or a recovery from another relay; `null`: the relay that served
+   * this page.
+   */
+  relay: string | null;
+  /** That relay's pin, as the move recorded it (a browser cannot check it: it trusts the phone's roots). */
+  relayPin: string | null;
+  /** What happened to the relay (re-registered, moved), each said until dismissed. */
+  relayNotes: string[];
 }
 
 export function freshState(heads: string[], cursors: Cursors): SyncState {
@@ -68,6 +78,9 @@ export function freshState(heads: string[], cursors: Cursors): SyncState {
     known: {},
     withheld: {},
     joinNote: null,
+    relay: null,
+    relayPin: null,
+    relayNotes: [],
   };
 }
 
@@ -81,6 +94,9 @@ export function upgradeState(saved: SyncState): SyncState {
   s.known ??= {};
   s.withheld ??= {};
   s.joinNote ??= null;
+  s.relay ??= null;
+  s.relayPin ??= null;
+  s.relayNotes ??= [];
   return s;
 }
 

@@ -13,6 +13,11 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 export const MAX_DEVICES = 1024;
 export const MAX_ID_LEN = 64;
 export const CAPABILITIES = ["snapshot", "live"];
+/**
+ * The vault id a hello names to ask for the vault registered with its token:
+ * a recovery from the words alone. Vault ids are ULIDs, which never hold `_`.
+ */
+export const VAULT_BY_KEY = "_by_key";
 
 export type Cursors = Record<string, number>;
 
@@ -50,7 +55,14 @@ export type Frame =
       register: boolean;
       invite: string | null;
     }
-  | { type: "welcome"; version: number; capabilities: string[]; devices: DeviceInfo[] }
+  | {
+      type: "welcome";
+      version: number;
+      capabilities: string[];
+      devices: DeviceInfo[];
+      /** The vault's id, in answer to a hello that named {@link VAULT_BY_KEY}; absent otherwise. */
+      vault?: string | null;
+    }
   | { type: "sync"; cursors: Cursors; live: boolean; want_snapshot: boolean }
   | { type: "append"; record: WireRecord }
   | { type: "ack"; device: string; seq: number }
@@ -113,6 +125,7 @@ function toCbor(f: Frame): CborMap {
             ]),
           ),
         ],
+        ...(f.vault ? [["vault", f.vault] as [string, CborValue]] : []),
       ]);
     case "sync":
       return m([
@@ -273,6 +286,7 @@ export function decode(input: Uint8Array): Frame {
           const dm = asMap(d, "device");
           return { device: str(dm, "device"), last_seq: num(dm, "last_seq"), last_seen: int(dm, "last_seen") };
         }),
+        ...(f.get("vault") === undefined || f.get("vault") === null ? {} : { vault: id(f, "vault") }),
       };
     case "sync":
       return { type, cursors: cursors(f, "cursors"), live: bool(f, "live"), want_snapshot: bool(f, "want_snapshot") };

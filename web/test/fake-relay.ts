@@ -1,6 +1,10 @@
 // An in-memory relay that speaks protocol v1 like server/src/conn.rs, for
 // testing the phone's sync without a network: per-device logs with
 // idempotent appends, snapshots, live forwarding, and knobs to misbehave.
+// Like the real relay, it answers `unknown_vault` to a token no vault has
+// (after `wipe()`, say), registers a vault on `register: true` (by invite
+// when `invites` is set), names the vault of a hello by key, and refuses a
+// snapshot that claims more than it holds.
 import { bytesToHex, derive, tokenHash } from "../src/crypto";
 import type { Dial } from "../src/sync";
 import { decode, encode, type Frame, type WireRecord, type WireSnapshot } from "../src/wire";
@@ -26,6 +30,12 @@ export class FakeRelay {
   withhold: Record<string, number> = {};
   /** In reply to the next sync, send only this many backlog records, one per frame, then drop the connection. */
   cutAfter: number | null = null;
+  /** Whether the vault is registered here; `wipe()` forgets it. */
+  registered = true;
+  /** Registration by invite: the codes it takes (each once); `null`: open. */
+  invites: Set<string> | null = null;
+  /** Every hello, as the relay saw it. */
+  hellos: Extract<Frame, { type: "hello" }>[] = [];
   private tokenHash: string;
 
   constructor(
@@ -33,6 +43,25 @@ export class FakeRelay {
     vaultKey: Uint8Array,
   ) {
     this.tokenHash = bytesToHex(tokenHash(derive(vaultKey).token));
+  }
+
+  /** Deletes everything, as `rm -r` of the relay's data and a restart would. */
+  wipe(): void {
+    this.dropAll();
+    this.logs.clear();
+    this.snapshot = null;
+    this.registered = false;
+  }
+
+  /** Keeps only the first `n` records of `device`'s log, as a relay restored from an older backup. */
+  truncate(device: string, n: number): void {
+    this.dropAll();
+    this.logs.set(device, (this.logs.get(device) ?? []).slice(0, n));
+  }
+
+  /** The last seq held of each device. */
+  held(): Record<string, number> {
+    return Object.fromEntries([...this.logs].map(([d, log]) => [d, log.length]));
   }
 
   /** What another device appends, forwarded to live subscribers. */
@@ -70,13 +99,29 @@ export class FakeRelay {
       const handle = (f: Frame) => {
         if (!peer) {
           if (f.type !== "hello") return close("bad_frame");
-          if (f.vault !== this.vault || bytesToHex(tokenHash(f.token)) !== this.tokenHash) {
+          this.hellos.push(f);
+          const ours = bytesToHex(tokenHash(f.token)) === this.tokenHash;
+          const byKey = f.vault === "_by_key";
+          if (!this.registered && ours && f.register && f.vault === this.vault) {
+            if (this.invites && !(f.invite && this.invites.delete(f.invite))) {
+              send({ type: "error", code: "unauthorized", message: "this relay registers vaults by invite: ask its operator for a code" });
+              return close("unauthorized");
+            }
+            this.registered = true;
+          }
+          if (!this.registered || !ours) {
+            send({ type: "error", code: "unknown_vault", message: "this relay holds no vault with this key" });
+            return close("unknown_vault");
+          }
+          if (!byKey && f.vault !== this.vault) {
             send({ type: "error", code: "unauthorized", message: "unknown vault or wrong token" });
             return close("unauthorized");
           }
           peer = { device: f.device, live: false, deliver: send, close };
           this.peers.add(peer);
-          return send({ type: "welcome", version: 1, capabilities: ["snapshot", "live"], devices: [] });
+          const devices = Object.entries(this.held()).map(([device, last_seq]) => ({ device, last_seq, last_seen: 0 }));
+          if (!devices.some((d) => d.device === f.device)) devices.push({ device: f.device, last_seq: 0, last_seen: 0 });
+          return send({ type: "welcome", version: 1, capabilities: ["snapshot", "live"], devices, ...(byKey ? { vault: this.vault } : {}) });
         }
         switch (f.type) {
           case "append": {
@@ -118,9 +163,16 @@ export class FakeRelay {
             if (backlog.length) send({ type: "records", records: backlog });
             return send({ type: "caught_up" });
           }
-          case "snapshot":
+          case "snapshot": {
+            const held = this.held();
+            const beyond = Object.entries(f.snapshot.covers).find(([d, seq]) => seq > (held[d] ?? 0));
+            if (beyond) {
+              send({ type: "error", code: "snapshot_refused", message: `the snapshot claims to cover record ${beyond[1]} of device ${beyond[0]}` });
+              return close("snapshot_refused");
+            }
             this.snapshot = f.snapshot;
             return send({ type: "snapshot_ack", id: f.snapshot.id });
+          }
           default:
             return close("bad_frame");
         }
