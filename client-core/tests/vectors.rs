@@ -386,3 +386,16 @@ fn a_document_the_phone_wrote_reads_here_without_unknown_fields_or_text() {
     text_objects(&raw, &ROOT, "", &mut texts);
     assert!(texts.is_empty(), "the phone wrote Text or lists: {texts:?}");
 }
+
+#[test]
+fn the_recovery_words_match_the_shared_vectors() {
+    let v = read("words.json");
+    let cases = v["words"].as_array().expect("words.json lists cases");
+    assert!(cases.len() >= 4);
+    for case in cases {
+        let key = VaultKey::from_hex(case["key"].as_str().unwrap()).unwrap();
+        let words = case["words"].as_str().unwrap();
+        assert_eq!(key.to_words(), words, "the words of {}", case["key"]);
+        assert_eq!(VaultKey::from_words(words).unwrap(), key);
+    }
+}
