@@ -6,6 +6,7 @@ mod io;
 mod kinds;
 mod log;
 mod records;
+mod relay;
 mod reports;
 mod sync;
 
@@ -79,7 +80,7 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Pair => sync::pair(ctx),
         Command::Join { code } => sync::join(ctx, &code),
         Command::Devices => sync::devices(ctx),
-        Command::Relay(r) => sync::relay(r),
+        Command::Relay(r) => relay::relay(ctx, r),
     }
 }
 
