@@ -610,4 +610,27 @@ pub enum RelayCmd {
         #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
         data: std::path::PathBuf,
     },
+    /// Back up the relay's store to a file, owner-only (works while the relay
+    /// runs: it takes the backup itself, holding writes back meanwhile)
+    Backup {
+        /// The relay's data directory
+        #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
+        data: std::path::PathBuf,
+        /// The backup file to write (replaced only once the new backup is complete)
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into a relay's data directory (with the relay stopped)
+    Restore {
+        /// The relay's data directory; its store must be absent or empty
+        #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
+        data: std::path::PathBuf,
+        /// The backup file, from `interlog relay backup`
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+        /// Restore over a store that holds vaults: it is kept aside, renamed
+        /// to store.replaced-TIME in the data directory, never deleted
+        #[arg(long)]
+        replace: bool,
+    },
 }

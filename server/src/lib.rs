@@ -7,6 +7,9 @@
 //! # Layout
 //! - [`settings`]: flags, environment, TOML file, defaults.
 //! - [`store`]: the storage trait, its sled and in-memory implementations.
+//! - [`backup`]: a consistent backup of a running relay's store, and restoring one.
+//! - [`control`]: the owner-only socket in the data directory through which
+//!   `interlog relay backup` reaches a running relay.
 //! - [`gate`]: the front door: what a connection may do before its hello
 //!   (how many, how many bytes, how long), plain or TLS, and shutdown.
 //! - [`conn`]: one WebSocket connection's protocol state machine.
@@ -21,7 +24,9 @@
 //! runtime both binaries run it on.
 
 pub mod app;
+pub mod backup;
 pub mod conn;
+pub mod control;
 pub mod gate;
 pub mod hub;
 pub mod invites;
@@ -127,7 +132,16 @@ pub async fn run(
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;
-    run_with_store(listener, metrics, settings, Arc::new(store), shutdown).await
+    // Writes can be held back while a backup reads the store.
+    let store = Arc::new(backup::Pausable::new(store));
+    #[cfg(unix)]
+    let control = control::spawn(&settings.data, store.clone());
+    #[cfg(unix)]
+    let data = settings.data.clone();
+    let result = run_with_store(listener, metrics, settings, store, shutdown).await;
+    #[cfg(unix)]
+    control::remove(&data, control);
+    result
 }
 
 /// Creates the relay's data directory owner-only (0700), whatever the
@@ -152,7 +166,7 @@ pub fn private_data_dir(data: &std::path::Path) -> std::io::Result<()> {
 /// Makes everything under `dir` owner-only: directories 0700, files 0600
 /// (sled creates its files with the process's umask, and an in-process
 /// relay does not set one).
-fn owner_only(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn owner_only(dir: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -287,6 +287,12 @@ impl SledRelayStore {
         sled_error(&self.path, e)
     }
 
+    /// The sled database, for a backup (`crate::backup`) that reads every
+    /// tree while writes are held back.
+    pub fn db(&self) -> Result<sled::Db, StoreError> {
+        Ok(self.t()?.db.clone())
+    }
+
     fn flush(&self, t: &Trees) -> Result<(), StoreError> {
         t.db.flush().map(|_| ()).map_err(|e| self.io(e))
     }

@@ -6,6 +6,7 @@ mod io;
 mod kinds;
 mod log;
 mod records;
+mod relay;
 mod reports;
 mod sync;
 
@@ -81,7 +82,7 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Recover { relay, pin } => sync::recover(ctx, &relay, pin.as_deref()),
         Command::Key => sync::key(ctx),
         Command::Devices => sync::devices(ctx),
-        Command::Relay(r) => sync::relay(r),
+        Command::Relay(r) => relay::relay(ctx, r),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `sync`, `pair`, `join`, `devices` and `relay`: the network commands. The
-//! rest of the CLI never touches the network; these start a small tokio
-//! runtime of their own.
+//! `sync`, `pair`, `join` and `devices`: the network commands. The rest of
+//! the CLI never touches the network; these start a small tokio runtime of
+//! their own.
 
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +15,7 @@ use interlog_core::wire::{Frame, Record};
 use serde_json::json;
 
 use super::Ctx;
-use crate::args::{RelayCmd, RelayCommand, SyncArgs, SyncCmd};
+use crate::args::{SyncArgs, SyncCmd};
 use crate::home::{self, DeviceVault};
 use crate::out;
 
@@ -1274,22 +1274,4 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
     }
     out::print_table(&t, "No devices yet.");
     Ok(())
-}
-
-pub fn relay(r: RelayCommand) -> Result<()> {
-    match r.action {
-        Some(RelayCmd::Invite { data }) => {
-            let code = interlog_relay::invites::mint(&data)
-                .with_context(|| format!("could not write an invite in {}", data.display()))?;
-            println!("{code}");
-            Ok(())
-        }
-        None => {
-            interlog_relay::init_logging();
-            let settings = r.args.resolve()?;
-            let rt = interlog_relay::runtime().context("could not start the relay runtime")?;
-            rt.block_on(interlog_relay::serve_forever(settings))?;
-            Ok(())
-        }
-    }
 }

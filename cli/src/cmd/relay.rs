@@ -1,0 +1,96 @@
+//! `relay`: run the relay, and the operator's commands beside it (`invite`,
+//! `backup`, `restore`), each a call into `interlog_relay` that works on the
+//! relay's data directory, while the relay runs where that is possible.
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::Ctx;
+use crate::args::{RelayCmd, RelayCommand};
+use crate::out;
+
+pub fn relay(ctx: &Ctx, r: RelayCommand) -> Result<()> {
+    match r.action {
+        Some(RelayCmd::Invite { data }) => {
+            let code = interlog_relay::invites::mint(&data)
+                .with_context(|| format!("could not write an invite in {}", data.display()))?;
+            println!("{code}");
+            Ok(())
+        }
+        Some(RelayCmd::Backup { data, out: file }) => {
+            let taken = interlog_relay::backup::backup(&data, &file)?;
+            let s = &taken.summary;
+            if ctx.json {
+                return out::json(&json!({
+                    "file": file,
+                    "from_running_relay": taken.from_running_relay,
+                    "vaults": s.vaults,
+                    "records": s.records,
+                    "snapshots": s.snapshots,
+                    "bytes": s.bytes,
+                }));
+            }
+            println!(
+                "Backed up {} vault(s), {} record(s) and {} snapshot(s) ({}) to {}{}.",
+                s.vaults,
+                s.records,
+                s.snapshots,
+                size(s.bytes),
+                file.display(),
+                if taken.from_running_relay {
+                    ", taken by the running relay"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Some(RelayCmd::Restore {
+            data,
+            from,
+            replace,
+        }) => {
+            let restored = interlog_relay::backup::restore(&data, &from, replace)?;
+            let s = &restored.summary;
+            if ctx.json {
+                return out::json(&json!({
+                    "data": data,
+                    "vaults": s.vaults,
+                    "records": s.records,
+                    "snapshots": s.snapshots,
+                    "set_aside": restored.set_aside,
+                }));
+            }
+            println!(
+                "Restored {} vault(s), {} record(s) and {} snapshot(s) into {}.",
+                s.vaults,
+                s.records,
+                s.snapshots,
+                data.join("store").display()
+            );
+            if let Some(aside) = &restored.set_aside {
+                println!(
+                    "The store that was there is kept, whole, in {}.",
+                    aside.display()
+                );
+            }
+            println!("Start the relay on {} now.", data.display());
+            Ok(())
+        }
+        None => {
+            interlog_relay::init_logging();
+            let settings = r.args.resolve()?;
+            let rt = interlog_relay::runtime().context("could not start the relay runtime")?;
+            rt.block_on(interlog_relay::serve_forever(settings))?;
+            Ok(())
+        }
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
