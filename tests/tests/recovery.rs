@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use interlog_e2e::{Device, TestRelay};
+use interlog_e2e::{eventually, Device, TestRelay};
 
 /// A device that created the vault and synced it to `relay`.
 fn first_device(relay: &TestRelay) -> Device {
@@ -98,6 +98,30 @@ fn a_wiped_relay_is_reseeded_and_every_device_carries_on_by_itself() {
     // A device joining now starts from what the re-seed uploaded.
     let late = joined(&desk);
     assert_eq!(late.export(), laptop.export());
+}
+
+#[test]
+fn a_watching_device_re_seeds_a_wiped_relay_by_itself() {
+    let mut relay = TestRelay::start();
+    let laptop = first_device(&relay);
+    laptop.log(&["Acme"]);
+    laptop.ok(&["sync"]);
+    let desk = joined(&laptop);
+    let _watch = laptop.watch();
+    relay.wipe();
+    // The watcher reconnects, finds the vault gone and registers it again;
+    // the desk, syncing by hand, then carries on as always.
+    // `devices` only asks; it registers nothing.
+    eventually("the watcher re-seeds the relay", || {
+        desk.run(&["devices"]).status.success()
+    });
+    desk.log(&["Globex"]);
+    desk.ok(&["sync"]);
+    eventually("the desk's change reaches the watcher", || {
+        companies(&laptop) == ["Acme", "Globex"].map(String::from).to_vec()
+    });
+    desk.ok(&["sync"]);
+    assert_eq!(laptop.export(), desk.export());
 }
 
 #[test]
