@@ -126,6 +126,9 @@ impl<S: RelayStore> RelayStore for Pausable<S> {
     fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
         self.inner.vault(vault)
     }
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+        self.inner.vault_by_token(token_hash)
+    }
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
         let _w = self.write();
         self.inner.create_vault(vault, meta)
