@@ -323,6 +323,7 @@ export function sealChunk(
   chunk: Uint8Array,
   cursors: Cursors,
   partBytes = PART_BYTES,
+  whole = false,
 ): WireRecord[] {
   const count = Math.max(1, Math.ceil(chunk.length / partBytes));
   if (count > MAX_PARTS) {
@@ -339,6 +340,7 @@ export function sealChunk(
       chunk: count === 1 ? chunk : chunk.subarray(i * partBytes, Math.min(chunk.length, (i + 1) * partBytes)),
       part: count === 1 ? null : { index: i, count },
       reach: { ...cursors, [device]: seq },
+      whole,
     };
     out.push(sealRecord(keys, vault, device, seq, encodeEnvelope(env)));
   }
@@ -1176,7 +1178,9 @@ export class Syncer {
       return;
     }
     const chunk = A.saveSince(v.doc, s.pushedHeads);
-    const records = sealChunk(this.keys, v.membership.vault, v.device, s.nextSeq, chunk, s.cursors, this.opts.partBytes);
+    // Changes since no heads at all: the whole document.
+    const whole = s.pushedHeads.length === 0;
+    const records = sealChunk(this.keys, v.membership.vault, v.device, s.nextSeq, chunk, s.cursors, this.opts.partBytes, whole);
     // Durable before any leaves: a retry must resend these exact bytes.
     s.outbox = { records, heads, changes: s.pending };
     await v.saveState();

@@ -346,6 +346,8 @@ export interface Envelope {
   chunk: Uint8Array;
   part: { index: number; count: number } | null;
   reach: Cursors | null;
+  /** The change (with its other parts) is the sender's whole document: every change `reach` names is in it. */
+  whole?: boolean;
 }
 
 /** Automerge's magic bytes: a plaintext that starts with them is a bare chunk. */
@@ -373,6 +375,7 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
     map.set("part", [index, count]);
   }
   if (e.reach) map.set("reach", cursorsMap(e.reach));
+  if (e.whole) map.set("whole", true);
   return cborEncode(map);
 }
 

@@ -30,6 +30,8 @@ describe("record plaintexts", () => {
     expect(hex).toBe("a3" + "656368756e6b" + "420102" + "6470617274" + "820102" + "657265616368" + "a2" + "616101" + "616202");
     // A placeholder: an empty chunk, nothing else.
     expect(Buffer.from(encodeEnvelope({ chunk: new Uint8Array(), part: null, reach: null })).toString("hex")).toBe("a1656368756e6b40");
+    // A whole document says so in one more key (the bytes client-core pins too).
+    expect(Buffer.from(encodeEnvelope({ chunk: new Uint8Array(), part: null, reach: null, whole: true })).toString("hex")).toBe("a2656368756e6b406577686f6c65f5");
   });
 
   it("read a bare chunk as it is", () => {

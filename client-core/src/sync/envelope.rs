@@ -50,6 +50,11 @@ pub struct Envelope {
     pub part: Option<(u32, u32)>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reach: BTreeMap<String, u64>,
+    /// The change (with its other parts) is the sender's whole document, so
+    /// every change `reach` names is in it: a device whose own records the
+    /// relay lost need not send its copy of those again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole: bool,
 }
 
 impl Envelope {
@@ -96,6 +101,7 @@ pub fn split(chunk: &[u8], reach: &BTreeMap<String, u64>) -> Option<Vec<Envelope
             chunk: ByteBuf::from(chunk.to_vec()),
             part: None,
             reach: reach.clone(),
+            whole: false,
         }]);
     }
     let count = chunk.len().div_ceil(PART_BYTES);
@@ -110,6 +116,7 @@ pub fn split(chunk: &[u8], reach: &BTreeMap<String, u64>) -> Option<Vec<Envelope
                 chunk: ByteBuf::from(fragment.to_vec()),
                 part: Some((i as u32, count as u32)),
                 reach: reach.clone(),
+                whole: false,
             })
             .collect(),
     )
@@ -225,11 +232,20 @@ mod tests {
             chunk: ByteBuf::from(vec![1, 2]),
             part: Some((1, 2)),
             reach: [("a".to_string(), 1), ("b".to_string(), 2)].into(),
+            whole: false,
         };
         assert_eq!(
             hex::encode(phone.to_bytes()),
             "a3656368756e6b4201026470617274820102657265616368a2616101616202"
         );
+        // A whole document says so in one more key; older readers ignore it.
+        let whole = Envelope {
+            whole: true,
+            ..Envelope::default()
+        };
+        assert_eq!(hex::encode(whole.to_bytes()), "a2656368756e6b406577686f6c65f5");
+        let read = Envelope::from_bytes(kind, whole.to_bytes()).unwrap();
+        assert!(read.whole);
         assert_eq!(
             hex::encode(Envelope::default().to_bytes()),
             "a1656368756e6b40"

@@ -200,6 +200,9 @@ pub struct Session {
     held: Option<u64>,
     /// This session registered the vault again (see [`Report::reseeded`]).
     reseeded: bool,
+    /// Per device, how much of its log the whole documents received in
+    /// this session hold (see [`envelope::Envelope::whole`]).
+    covered: BTreeMap<String, u64>,
 }
 
 impl Session {
@@ -259,6 +262,7 @@ impl Session {
                     stall: None,
                     resent: None,
                     reseeded: false,
+                    covered: BTreeMap::new(),
                 })
             }
             other => Err(unexpected(other)),
@@ -340,19 +344,26 @@ impl Session {
     /// document too, even from a device that had sent nothing: the other
     /// devices' records are gone with the old relay. Saves the state first,
     /// so a crash midway repeats this. Returns the placeholders to send.
+    ///
+    /// Without `whole`, only the placeholders: the caller sends the whole
+    /// document later if no other device's whole document covers this
+    /// one's (see [`attempt`]).
     fn prepare_resend<S: Storage>(
         &mut self,
         v: &mut Vault<S>,
         state: &mut SyncState,
+        whole: bool,
     ) -> Result<Vec<Record>, SyncError> {
         let lost = self.lost(state);
         if lost.is_none() && !self.reseeded {
             return Ok(Vec::new());
         }
-        state.outbox = None;
-        state.pushed_heads = Vec::new();
-        state.clean_at = None;
-        state.save(v.storage_mut())?;
+        if whole {
+            state.outbox = None;
+            state.pushed_heads = Vec::new();
+            state.clean_at = None;
+            state.save(v.storage_mut())?;
+        }
         let Some((first, last)) = lost else {
             return Ok(Vec::new());
         };
@@ -369,6 +380,26 @@ impl Session {
             .collect()
     }
 
+    /// Whether the relay holds every change this device had when `plan`
+    /// was made, its own included, although it lost records of this device:
+    /// each log as far as this device had it is held on the relay, or in a
+    /// whole document received in this session (placeholders hold nothing,
+    /// so this device's own log always needs one).
+    fn holds_everything(&self, plan: &Plan) -> bool {
+        let covered = |d: &str| self.covered.get(d).copied().unwrap_or(0);
+        let held = |d: &str| {
+            self.devices
+                .iter()
+                .find(|i| i.device == d)
+                .map_or(0, |i| i.last_seq)
+        };
+        covered(&plan.device) >= plan.acked
+            && plan
+                .cursors
+                .iter()
+                .all(|(d, &seq)| covered(d) >= seq || held(d) >= seq)
+    }
+
     /// What this device has seen of every log, for a record it seals as
     /// `seq`.
     fn reach(&self, state: &SyncState, seq: u64) -> BTreeMap<String, u64> {
@@ -381,7 +412,7 @@ impl Session {
     /// a new one. Returns records pushed.
     pub async fn push<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<usize, SyncError> {
         let mut state = SyncState::load(v.storage())?;
-        let resend = self.prepare_resend(v, &mut state)?;
+        let resend = self.prepare_resend(v, &mut state, true)?;
         self.append_all(&resend).await?;
         let Some(outbox) = stage_with(&self.keys, &self.vault, &self.device, v, &mut state)? else {
             return Ok(resend.len());
@@ -510,6 +541,7 @@ impl Session {
             &self.vault,
             &mut self.parts,
             &mut state.known,
+            &mut self.covered,
             r,
             next,
         )?;
@@ -600,11 +632,14 @@ impl Session {
 /// Takes record `r` of another device, expected as seq `next` of its log:
 /// opens it, learns its reach into `known`, and reassembles a split change.
 /// A [`Piece::Chunk`] holds Automerge changes.
+/// A complete whole document (see [`Envelope::whole`]) also raises
+/// `covered` to its reach.
 fn take(
     keys: &Derived,
     vault: &str,
     parts: &mut Assembler,
     known: &mut BTreeMap<String, u64>,
+    covered: &mut BTreeMap<String, u64>,
     r: &Record,
     next: u64,
 ) -> Result<Piece, SyncError> {
@@ -620,11 +655,17 @@ fn take(
     }
     let e = open_envelope(keys, vault, r)?;
     learn(known, &e.reach);
+    let whole = e.whole.then(|| e.reach.clone());
     match parts.take(&r.device, r.seq, e).map_err(unapplicable)? {
         Piece::Chunk(chunk) if !envelope::is_automerge(&chunk) => {
             Err(unapplicable("it holds no Automerge changes".into()))
         }
-        piece => Ok(piece),
+        piece => {
+            if let (Piece::Chunk(_), Some(reach)) = (&piece, whole) {
+                learn(covered, &reach);
+            }
+            Ok(piece)
+        }
     }
 }
 
@@ -695,7 +736,12 @@ fn stage_with<S: Storage>(
     };
     let count = chunk.len().div_ceil(envelope::PART_BYTES).max(1) as u64;
     let reach = reach(device, state, first + count - 1);
-    let parts = envelope::split(&chunk, &reach).ok_or_else(too_large)?;
+    let mut parts = envelope::split(&chunk, &reach).ok_or_else(too_large)?;
+    // Changes since no heads at all: the whole document.
+    let whole = after.is_empty();
+    for e in &mut parts {
+        e.whole = whole;
+    }
     let mut records = parts
         .iter()
         .zip(first..)
@@ -1096,12 +1142,17 @@ async fn attempt<S: Storage, L: Local<S>>(
     }
     let force_snapshot = force_snapshot || session.reseeded;
     let mut to_send: Vec<Record> = Vec::new();
+    // The relay lost records of this device another device registered the
+    // vault again, or the relay was restored from a backup): placeholders
+    // now, and this device's whole document only if no other device's
+    // whole document received in this sync holds everything it had.
+    let deferred = held < plan.acked && !session.reseeded;
     if held < plan.acked || session.reseeded {
         // The relay lost records it had acknowledged, or the whole vault:
         // resend from the store.
         let v = local.vault()?;
         let mut state = SyncState::load(v.storage())?;
-        to_send = session.prepare_resend(v, &mut state)?;
+        to_send = session.prepare_resend(v, &mut state, !deferred)?;
         let keys = membership.key.derive();
         plan.outbox = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)?;
         local.release();
@@ -1207,6 +1258,31 @@ async fn attempt<S: Storage, L: Local<S>>(
     state.save(v.storage_mut())?;
     report.moved_to = MovedTo::of(&v.doc, &membership.relay);
     report.withheld = session.finish(&state)?;
+    if deferred && !session.holds_everything(&plan) {
+        // No whole document on the relay holds everything this device had:
+        // it sends its own.
+        state.outbox = None;
+        state.pushed_heads = Vec::new();
+        state.clean_at = None;
+        let keys = membership.key.derive();
+        if let Some(outbox) = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)? {
+            let records: Vec<Record> = outbox.records().cloned().collect();
+            local.release();
+            session.append_all(&records).await?;
+            report.pushed += records.len();
+            let v = local.vault()?;
+            let mut state = SyncState::load(v.storage())?;
+            if state.outbox.as_ref() == Some(&outbox) {
+                state.finish_push(&outbox);
+            }
+            if all_pushed(v, &state) {
+                state.clean_at = Some(v.storage().last_seq()?);
+            }
+            state.save(v.storage_mut())?;
+        }
+    }
+    let v = local.vault()?;
+    let state = SyncState::load(v.storage())?;
     if force_snapshot || state.since_snapshot >= SNAPSHOT_EVERY {
         let snapshot = session.seal_snapshot(v, &state)?;
         let id = snapshot.id;
@@ -1467,6 +1543,7 @@ async fn fetch(
                         &session.vault,
                         &mut parts,
                         &mut f.known,
+                        &mut BTreeMap::new(),
                         &r,
                         next,
                     )?;
