@@ -1110,7 +1110,15 @@ fn remind_words(ctx: &Ctx) {
 }
 
 fn words_reminded(ctx: &Ctx) {
-    let _ = std::fs::write(ctx.home.join(WORDS_REMINDED), b"");
+    // Owner-only, as everything in a home is, whatever the umask.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = opts.open(ctx.home.join(WORDS_REMINDED));
 }
 
 /// The join proper, into a home that holds only its marker.

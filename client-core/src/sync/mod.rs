@@ -1153,8 +1153,14 @@ async fn attempt<S: Storage, L: Local<S>>(
         let v = local.vault()?;
         let mut state = SyncState::load(v.storage())?;
         to_send = session.prepare_resend(v, &mut state, !deferred)?;
-        let keys = membership.key.derive();
-        plan.outbox = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)?;
+        plan.outbox = if deferred {
+            // Sent after catching up, behind whatever whole document it
+            // builds on: its changes may depend on the lost ones.
+            None
+        } else {
+            let keys = membership.key.derive();
+            stage_with(&keys, &membership.vault, &plan.device, v, &mut state)?
+        };
         local.release();
     }
     if let Some(outbox) = &plan.outbox {
@@ -1258,12 +1264,14 @@ async fn attempt<S: Storage, L: Local<S>>(
     state.save(v.storage_mut())?;
     report.moved_to = MovedTo::of(&v.doc, &membership.relay);
     report.withheld = session.finish(&state)?;
-    if deferred && !session.holds_everything(&plan) {
-        // No whole document on the relay holds everything this device had:
-        // it sends its own.
-        state.outbox = None;
-        state.pushed_heads = Vec::new();
-        state.clean_at = None;
+    if deferred {
+        if !session.holds_everything(&plan) {
+            // No whole document on the relay holds everything this device
+            // had: it sends its own.
+            state.outbox = None;
+            state.pushed_heads = Vec::new();
+            state.clean_at = None;
+        }
         let keys = membership.key.derive();
         if let Some(outbox) = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)? {
             let records: Vec<Record> = outbox.records().cloned().collect();
