@@ -579,7 +579,16 @@ pub enum RelayCmd {
     /// Mint a one-time invite code for registering a vault (works while the relay runs)
     Invite {
         /// The relay's data directory
-        #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
-        data: std::path::PathBuf,
+        #[arg(
+            long,
+            env = "INTERLOG_RELAY_DATA",
+            value_name = "DIR",
+            required_unless_present = "store"
+        )]
+        data: Option<std::path::PathBuf>,
+        /// The relays' Postgres store (postgres://…): the code is kept there,
+        /// for every relay on it
+        #[arg(long, env = "INTERLOG_RELAY_STORE", value_name = "URL")]
+        store: Option<String>,
     },
 }

@@ -1031,9 +1031,14 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
 
 pub fn relay(r: RelayCommand) -> Result<()> {
     match r.action {
-        Some(RelayCmd::Invite { data }) => {
-            let code = interlog_relay::invites::mint(&data)
-                .with_context(|| format!("could not write an invite in {}", data.display()))?;
+        Some(RelayCmd::Invite { data, store }) => {
+            let code = match (store.filter(|s| s != "sled"), data) {
+                (Some(url), _) => interlog_relay::invites::mint_in_store(&url)
+                    .context("could not keep an invite in the relays' Postgres store")?,
+                (None, Some(data)) => interlog_relay::invites::mint(&data)
+                    .with_context(|| format!("could not write an invite in {}", data.display()))?,
+                (None, None) => bail!("pass the relay's --data DIR (or its --store URL)"),
+            };
             println!("{code}");
             Ok(())
         }
