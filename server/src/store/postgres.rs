@@ -911,6 +911,41 @@ pub mod testing {
             assert!(own.is_err(), "relay a heard its own append: {own:?}");
         }
 
+        /// A page holds at most MAX_RECORDS_PER_FRAME records, however
+        /// small, and the next one starts where it stopped (the records are
+        /// written in bulk: 4,100 appends one by one take half a minute).
+        #[test]
+        fn a_page_holds_at_most_a_frame_s_records() {
+            let Some((s, keep)) = scratch_store() else {
+                return;
+            };
+            let n = MAX_RECORDS_PER_FRAME as i64 + 4;
+            keep._rt
+                .block_on(async {
+                    let c = s.pool.get().await.unwrap();
+                    c.execute(
+                        "INSERT INTO records (vault, device, seq, kind, payload)
+                         SELECT 'v', 'd', g, 'envelope', '\\x01' FROM generate_series(1, $1::int8) g",
+                        &[&n],
+                    )
+                    .await?;
+                    c.execute("INSERT INTO devices VALUES ('v', 'd', $1, 1)", &[&n])
+                        .await
+                })
+                .unwrap();
+            let first = s.page("v", &BTreeMap::new(), 0, usize::MAX).unwrap();
+            assert_eq!(first.records.len(), MAX_RECORDS_PER_FRAME);
+            assert_eq!(
+                first.records.last().map(|r| r.seq),
+                Some(MAX_RECORDS_PER_FRAME as u64)
+            );
+            let rest = s
+                .page("v", &BTreeMap::new(), first.next.unwrap(), usize::MAX)
+                .unwrap();
+            assert_eq!(rest.records.len(), 4);
+            assert!(rest.next.is_none());
+        }
+
         #[test]
         fn urls_get_another_database() {
             assert_eq!(
