@@ -183,9 +183,41 @@ pub fn run(cfg: &Config, progress: &dyn Fn(&str)) -> Result<Outcome> {
             "figure 3: relay capacity with {} devices...",
             cfg.vaults * 2
         ));
-        let (r, n) = figures::capacity::run(&rt, &bin, &dir.join("capacity-relay"), cfg)?;
+        let (r, n) = figures::capacity::run(
+            &rt,
+            &bin,
+            &dir.join("capacity-relay"),
+            cfg,
+            figures::capacity::Store::Sled,
+        )?;
         rows.extend(r);
         notes.extend(n);
+        for instances in [1, 2] {
+            use interlog_relay::store::postgres::testing::ScratchDatabase;
+            let Some(db) = ScratchDatabase::from_env("figure 3 on Postgres") else {
+                notes.push(format!(
+                    "figure 3 on Postgres skipped: set {} (`eval \"$(bash .ci/postgres start)\"`)",
+                    interlog_relay::store::postgres::testing::URL_VAR
+                ));
+                break;
+            };
+            progress(&format!(
+                "figure 3 on Postgres, {instances} instance(s), {} devices...",
+                cfg.vaults * 2
+            ));
+            let (r, n) = figures::capacity::run(
+                &rt,
+                &bin,
+                &dir.join(format!("capacity-pg-{instances}")),
+                cfg,
+                figures::capacity::Store::Postgres {
+                    url: db.url(),
+                    instances,
+                },
+            )?;
+            rows.extend(r);
+            notes.extend(n);
+        }
     }
     notes.push(format!("load average at end: {}", load_average()));
     notes.push(format!(

@@ -607,8 +607,17 @@ pub enum RelayCmd {
     /// Mint a one-time invite code for registering a vault (works while the relay runs)
     Invite {
         /// The relay's data directory
-        #[arg(long, env = "INTERLOG_RELAY_DATA", value_name = "DIR")]
-        data: std::path::PathBuf,
+        #[arg(
+            long,
+            env = "INTERLOG_RELAY_DATA",
+            value_name = "DIR",
+            required_unless_present = "store"
+        )]
+        data: Option<std::path::PathBuf>,
+        /// The relays' Postgres store (postgres://…): the code is kept there,
+        /// for every relay on it
+        #[arg(long, env = "INTERLOG_RELAY_STORE", value_name = "URL")]
+        store: Option<String>,
     },
     /// Back up the relay's store to a file, owner-only (works while the relay
     /// runs: it takes the backup itself, holding writes back meanwhile)

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hub::{Full, Lagged, Membership, Subscription};
+use crate::hub::{Delivery, Full, Lagged, Membership, Subscription};
 use crate::store::{Appended, RelayStore, VaultMeta};
 use crate::{Registration, Shared};
 use axum::extract::ws::{Message, WebSocket};
@@ -284,9 +284,7 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         }
         None if register && !by_key => {
             if shared.settings.registration == Registration::Invite
-                && !invite
-                    .as_deref()
-                    .is_some_and(|code| crate::invites::take(&shared.settings.data, code))
+                && !take_invite(shared, invite.as_deref()).await?
             {
                 return Err(refuse(
                     codes::AUTH,
@@ -347,6 +345,25 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         membership,
         welcome,
     })
+}
+
+/// Uses up an invite code: from the store, when it keeps them (one shared by
+/// several relays), else from the data directory's files.
+async fn take_invite<S: RelayStore>(
+    shared: &Arc<Shared<S>>,
+    code: Option<&str>,
+) -> Result<bool, Refusal> {
+    let Some(code) = code.and_then(crate::invites::normalize) else {
+        return Ok(false);
+    };
+    if crate::invites::take(&shared.settings.data, &code) {
+        return Ok(true);
+    }
+    if !shared.store.keeps_invites() {
+        return Ok(false);
+    }
+    let store = shared.store.clone();
+    blocking(move || store.take_invite(&code, now())).await
 }
 
 struct Admitted {
@@ -419,6 +436,13 @@ impl<S: RelayStore> Conn<S> {
                     if tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default()))).await.is_err() {
                         return Err(refuse(codes::TOO_SLOW, "the device stopped reading"));
                     }
+                    // With other relays on the store, a lost wake-up delays
+                    // a record by at most one ping period.
+                    if self.shared.peers {
+                        if let Some((_, sent)) = live.as_mut() {
+                            Box::pin(self.catch_up(sent)).await?;
+                        }
+                    }
                 }
                 frame = recv_frame(&mut self.socket) => {
                     let Some(frame) = frame? else { return Ok(()) };
@@ -438,16 +462,25 @@ impl<S: RelayStore> Conn<S> {
                         None => std::future::pending().await,
                     }
                 } => {
+                    let Some((_, sent)) = live.as_mut() else { continue };
                     match rec {
-                        Ok(record) => {
-                            let Some((_, sent)) = live.as_mut() else { continue };
+                        Ok(Delivery::Record(record)) => {
                             let seen = sent.get(&record.device).copied().unwrap_or(0);
-                            if record.device != self.device && record.seq > seen {
+                            if record.device == self.device || record.seq <= seen {
+                                continue;
+                            }
+                            if record.seq == seen + 1 {
                                 sent.insert(record.device.clone(), record.seq);
                                 self.shared.metrics.records_sent_total.fetch_add(1, Ordering::Relaxed);
                                 Box::pin(self.send(&Frame::Records { records: vec![(*record).clone()] })).await?;
+                            } else {
+                                // Records of that device came in between
+                                // (through another relay, or a race of its
+                                // two connections): they are in the store.
+                                Box::pin(self.catch_up(sent)).await?;
                             }
                         }
+                        Ok(Delivery::Read) => Box::pin(self.catch_up(sent)).await?,
                         Err(Lagged) => {
                             return Err(refuse(codes::TOO_SLOW, "fell behind the live stream; reconnect to resume"));
                         }
@@ -637,6 +670,36 @@ impl<S: RelayStore> Conn<S> {
                 codes::BAD_FRAME,
                 format!("a device does not send {}", frame_name(&other)),
             )),
+        }
+    }
+
+    /// Sends a live device every record the store holds above what it was
+    /// sent, in arrival order: what other relays stored, or what the live
+    /// stream skipped.
+    async fn catch_up(&mut self, sent: &mut BTreeMap<String, u64>) -> Result<(), Refusal> {
+        let mut from = 0;
+        loop {
+            let store = self.shared.store.clone();
+            let (vault, c) = (self.vault.clone(), sent.clone());
+            let page = blocking(move || store.page(&vault, &c, from, PAGE_BYTES)).await?;
+            for r in &page.records {
+                let e = sent.entry(r.device.clone()).or_insert(0);
+                *e = (*e).max(r.seq);
+            }
+            if !page.records.is_empty() {
+                self.shared
+                    .metrics
+                    .records_sent_total
+                    .fetch_add(page.records.len() as u64, Ordering::Relaxed);
+                self.send(&Frame::Records {
+                    records: page.records,
+                })
+                .await?;
+            }
+            match page.next {
+                Some(n) => from = n,
+                None => return Ok(()),
+            }
         }
     }
 

@@ -66,6 +66,18 @@ struct Subscriber {
 struct Queue {
     records: VecDeque<Arc<Record>>,
     lagged: bool,
+    /// Another relay stored records of the vault: read them from the store.
+    woken: bool,
+}
+
+/// What a live subscriber gets next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// A record this relay stored, to send as it is.
+    Record(Arc<Record>),
+    /// Records were stored elsewhere (another relay on the same store):
+    /// read what the device lacks from the store, from its cursors.
+    Read,
 }
 
 /// The subscriber fell more than [`LIVE_BACKLOG`] records behind; the
@@ -80,11 +92,12 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next record published after subscribing, in publish order.
+    /// The next record published after subscribing, in publish order, or
+    /// word that other relays stored records (after the queued ones).
     ///
     /// Cancel-safe: a record is taken from the queue only when it is
     /// returned, so one dropped in a `select!` is never lost.
-    pub async fn recv(&mut self) -> Result<Arc<Record>, Lagged> {
+    pub async fn recv(&mut self) -> Result<Delivery, Lagged> {
         loop {
             {
                 let mut q = lock(&self.me.queue);
@@ -95,7 +108,10 @@ impl Subscription {
                     if q.records.is_empty() && q.records.capacity() > IDLE_CAPACITY {
                         q.records = VecDeque::new();
                     }
-                    return Ok(r);
+                    return Ok(Delivery::Record(r));
+                }
+                if std::mem::take(&mut q.woken) {
+                    return Ok(Delivery::Read);
                 }
             }
             // A publish between the check above and this wait leaves a
@@ -207,7 +223,7 @@ impl Membership {
         }
     }
 
-    /// Queues `record` for every subscriber of the vault.
+    /// Queues `record` for every subscriber of the vault on this relay.
     pub fn publish(&self, record: Arc<Record>) {
         let subscribers = lock(&self.channel.subscribers);
         for s in subscribers.iter() {
@@ -240,6 +256,13 @@ impl Drop for Membership {
     }
 }
 
+fn wake(channel: &Channel) {
+    for s in lock(&channel.subscribers).iter() {
+        lock(&s.queue).woken = true;
+        s.ready.notify_one();
+    }
+}
+
 /// Takes `victim` out of the vault's slots and tells its connection.
 fn evict(slots: &mut Vec<Arc<Slot>>, victim: &Arc<Slot>) {
     slots.retain(|s| !Arc::ptr_eq(s, victim));
@@ -252,6 +275,26 @@ impl Hub {
         Hub {
             vaults: Arc::default(),
             max_per_vault: max_per_vault.max(1),
+        }
+    }
+
+    /// Tells every live subscriber of `vault` to read from the store:
+    /// another relay stored records of it.
+    pub fn wake(&self, vault: &str) {
+        let channel = lock(&self.vaults).get(vault).map(|h| h.channel.clone());
+        if let Some(channel) = channel {
+            wake(&channel);
+        }
+    }
+
+    /// [`Self::wake`] for every vault (wake-ups may have been missed).
+    pub fn wake_all(&self) {
+        let channels: Vec<_> = lock(&self.vaults)
+            .values()
+            .map(|h| h.channel.clone())
+            .collect();
+        for channel in channels {
+            wake(&channel);
         }
     }
 
@@ -318,6 +361,16 @@ mod tests {
 
     fn ids(r: &Record) -> (String, u64) {
         (r.device.clone(), r.seq)
+    }
+
+    impl Subscription {
+        /// The next delivery, which must be a record.
+        async fn record(&mut self) -> Result<Arc<Record>, Lagged> {
+            match self.recv().await? {
+                Delivery::Record(r) => Ok(r),
+                Delivery::Read => panic!("a wake-up where a record was due"),
+            }
+        }
     }
 
     fn queued(s: &Subscription) -> (usize, usize) {
@@ -393,7 +446,7 @@ mod tests {
         for s in &mut subs {
             let mut got = Vec::new();
             for _ in 0..sent.len() {
-                got.push(ids(&s.recv().await.unwrap()));
+                got.push(ids(&s.record().await.unwrap()));
             }
             assert_eq!(got, sent);
         }
@@ -409,25 +462,47 @@ mod tests {
         let mut fast = m.subscribe();
         for seq in 1..=LIVE_BACKLOG as u64 {
             m.publish(rec("dev", seq));
-            assert_eq!(fast.recv().await.unwrap().seq, seq);
+            assert_eq!(fast.record().await.unwrap().seq, seq);
         }
         // Exactly the backlog behind: nothing lost yet.
         let n = LIVE_BACKLOG as u64;
         assert_eq!(queued(&slow).0, LIVE_BACKLOG);
-        assert_eq!(slow.recv().await.unwrap().seq, 1);
+        assert_eq!(slow.record().await.unwrap().seq, 1);
         m.publish(rec("dev", n + 1));
         assert_eq!(queued(&slow).0, LIVE_BACKLOG);
         // One past it: the subscriber lags from its next receive on, before
         // the records still queued, and its queue is freed.
         m.publish(rec("dev", n + 2));
-        assert_eq!(slow.recv().await, Err(Lagged));
-        assert_eq!(slow.recv().await, Err(Lagged));
+        assert_eq!(slow.record().await, Err(Lagged));
+        assert_eq!(slow.record().await, Err(Lagged));
         assert_eq!(queued(&slow), (0, 0));
         m.publish(rec("dev", n + 3));
         assert_eq!(queued(&slow), (0, 0));
         for seq in n + 1..=n + 3 {
-            assert_eq!(fast.recv().await.unwrap().seq, seq);
+            assert_eq!(fast.record().await.unwrap().seq, seq);
         }
+    }
+
+    #[tokio::test]
+    async fn a_wake_up_reaches_the_vault_s_subscribers_once_after_their_queued_records() {
+        let hub = Hub::new(16);
+        let m = hub.join("v", "d").unwrap();
+        let other = hub.join("w", "d").unwrap();
+        let mut s = m.subscribe();
+        let mut elsewhere = other.subscribe();
+        m.publish(rec("dev", 1));
+        hub.wake("v");
+        hub.wake("v");
+        hub.wake("nobody-here");
+        assert_eq!(s.record().await.unwrap().seq, 1);
+        assert_eq!(s.recv().await, Ok(Delivery::Read));
+        let nothing = tokio::time::timeout(Duration::from_millis(20), s.recv()).await;
+        assert!(nothing.is_err(), "two wake-ups before a read are one read");
+        let nothing = tokio::time::timeout(Duration::from_millis(20), elsewhere.recv()).await;
+        assert!(nothing.is_err(), "another vault's subscriber was woken");
+        hub.wake_all();
+        assert_eq!(elsewhere.recv().await, Ok(Delivery::Read));
+        assert_eq!(s.recv().await, Ok(Delivery::Read));
     }
 
     #[tokio::test]
@@ -441,7 +516,7 @@ mod tests {
         }
         assert!(queued(&s).1 >= 200);
         for _ in 0..200 {
-            s.recv().await.unwrap();
+            s.record().await.unwrap();
         }
         assert_eq!(queued(&s), (0, 0), "a drained burst gives its buffer back");
         drop(s);
@@ -465,7 +540,7 @@ mod tests {
             })
         };
         for seq in 1..=3 {
-            let r = tokio::time::timeout(Duration::from_secs(5), s.recv()).await;
+            let r = tokio::time::timeout(Duration::from_secs(5), s.record()).await;
             assert_eq!(r.unwrap().unwrap().seq, seq);
         }
         publisher.await.unwrap();

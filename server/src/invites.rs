@@ -14,9 +14,7 @@ fn dir(data: &Path) -> PathBuf {
 /// carries its pin (`CODE@sha256:…`), so the device that registers with it
 /// trusts the relay without another step.
 pub fn mint(data: &Path) -> std::io::Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let code = hex::encode(bytes);
+    let code = new_code()?;
     // The data directory too is owner-only, even when this is the first
     // thing ever to create it (before the relay's first start).
     crate::private_data_dir(data)?;
@@ -33,8 +31,15 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
     ))
 }
 
-/// Consumes a code: true if it existed (and now no longer does).
-pub fn take(data: &Path, code: &str) -> bool {
+/// A new code (32 hex digits), for a store that keeps codes itself.
+pub fn new_code() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex::encode(bytes))
+}
+
+/// A code as stored: without a pin, lowercase; `None` if it cannot be one.
+pub fn normalize(code: &str) -> Option<String> {
     // Devices send the code without the pin; accept it with one too.
     let code = code
         .split('@')
@@ -42,9 +47,37 @@ pub fn take(data: &Path, code: &str) -> bool {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+    (code.len() == 32 && code.bytes().all(|b| b.is_ascii_hexdigit())).then_some(code)
+}
+
+/// Mints a code kept in a Postgres store that several relays share, for
+/// `interlog relay invite --store URL`. Runs its own runtime: call it from
+/// outside one.
+pub fn mint_in_store(url: &str) -> Result<String, crate::store::StoreError> {
+    use crate::store::RelayStore;
+    let io = |e: std::io::Error| crate::store::StoreError::Io {
+        path: "postgres".into(),
+        detail: e.to_string(),
+    };
+    let code = new_code().map_err(io)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(io)?;
+    let store = rt.block_on(crate::store::PostgresRelayStore::connect(url))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    store.add_invite(&code, now)?;
+    Ok(code)
+}
+
+/// Consumes a code: true if it existed (and now no longer does).
+pub fn take(data: &Path, code: &str) -> bool {
+    let Some(code) = normalize(code) else {
         return false;
-    }
+    };
     let from = dir(data).join(&code);
     let used = dir(data).join(format!("{code}.used"));
     std::fs::rename(from, used).is_ok()

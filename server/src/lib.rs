@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //! - [`settings`]: flags, environment, TOML file, defaults.
-//! - [`store`]: the storage trait, its sled and in-memory implementations.
+//! - [`store`]: the storage trait, its sled, Postgres and in-memory
+//!   implementations.
 //! - [`backup`]: a consistent backup of a running relay's store, and restoring one.
 //! - [`control`]: the owner-only socket in the data directory through which
 //!   `interlog relay backup` reaches a running relay.
@@ -47,7 +48,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use settings::{Limits, Registration, RelayArgs, Settings, Tls};
-use store::{RelayStore, SledRelayStore};
+use store::{Change, PostgresRelayStore, RelayStore, SledRelayStore};
 
 /// Counters served on the metrics listener.
 #[derive(Default)]
@@ -93,6 +94,9 @@ pub struct Shared<S: RelayStore> {
     /// Every WebSocket connection task holds a receiver of this until it
     /// ends, so shutdown can wait for them to say goodbye.
     pub connections: tokio::sync::watch::Sender<()>,
+    /// Other relay processes write to the same store: live devices also
+    /// read from their cursors now and then, in case a wake-up was lost.
+    pub peers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,9 +118,10 @@ pub enum RelayError {
     Tls(#[from] tls::TlsError),
 }
 
-/// Runs a relay on `listener` with the sled store in `settings.data` until
-/// `shutdown` resolves; then connections finish their in-flight append, are
-/// told the relay is going away, and close.
+/// Runs a relay on `listener` with the store `settings` name (sled in
+/// `settings.data`, or Postgres) until `shutdown` resolves; then connections
+/// finish their in-flight append, are told the relay is going away, and
+/// close.
 pub async fn run(
     listener: TcpListener,
     metrics: Option<TcpListener>,
@@ -124,6 +129,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     private_data_dir(&settings.data)?;
+    if let settings::StoreChoice::Postgres(url) = &settings.store {
+        let store = PostgresRelayStore::connect(url).await?;
+        return run_with_store(listener, metrics, settings, Arc::new(store), shutdown).await;
+    }
     let data = settings.data.clone();
     let store = tokio::task::spawn_blocking(move || {
         let store = SledRelayStore::open(&data)?;
@@ -195,7 +204,9 @@ pub async fn run_with_store<S: RelayStore>(
 ) -> Result<(), RelayError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let (connections, _) = tokio::sync::watch::channel(());
+    let changes = store.changes();
     let shared = Arc::new(Shared {
+        peers: changes.is_some(),
         hub: hub::Hub::new(settings.limits.max_connections_per_vault),
         settings,
         store,
@@ -203,6 +214,9 @@ pub async fn run_with_store<S: RelayStore>(
         shutdown: rx.clone(),
         connections,
     });
+    if let Some(changes) = changes {
+        tokio::spawn(wake_on_changes(shared.clone(), changes));
+    }
     let stopping = Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
     {
         let stopping = stopping.clone();
@@ -281,6 +295,25 @@ pub async fn run_with_store<S: RelayStore>(
     }
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// Wakes the live devices of each vault another relay appended to (they
+/// read what they lack from the store), until the relay stops.
+async fn wake_on_changes<S: RelayStore>(
+    shared: Arc<Shared<S>>,
+    mut changes: tokio::sync::mpsc::Receiver<Change>,
+) {
+    let mut stop = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Some(Change::Vault(vault)) => shared.hub.wake(&vault),
+                Some(Change::Everything) => shared.hub.wake_all(),
+                None => return,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Per connection, the WebSocket layer's read buffer (default 128 KiB) and

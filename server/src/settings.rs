@@ -58,6 +58,11 @@ pub struct RelayArgs {
     /// trying things out) or a directory URL [default: production]
     #[arg(long, env = "INTERLOG_RELAY_ACME_DIRECTORY", value_name = "URL")]
     pub acme_directory: Option<String>,
+    /// Where to keep vaults and records: `sled` (the default, in the data
+    /// directory) or a Postgres URL, postgres://USER:PASSWORD@HOST/DB,
+    /// which several relays may share
+    #[arg(long, env = "INTERLOG_RELAY_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// A TOML file with any of these settings (flags and environment win)
     #[arg(long, env = "INTERLOG_RELAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -78,6 +83,7 @@ struct FileSettings {
     tls_acme: Option<String>,
     acme_email: Option<String>,
     acme_directory: Option<String>,
+    store: Option<String>,
     #[serde(default)]
     limits: FileLimits,
 }
@@ -151,6 +157,38 @@ impl Default for Limits {
     }
 }
 
+/// Where the relay keeps vaults and records.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// sled, in `<data>/store`: one relay process.
+    Sled,
+    /// A Postgres database, which several relay processes may share.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    /// Never the URL: it may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreChoice::Sled => f.write_str("Sled"),
+            StoreChoice::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+impl StoreChoice {
+    fn parse(value: &str) -> Result<Self, SettingsError> {
+        if value == "sled" {
+            Ok(StoreChoice::Sled)
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(StoreChoice::Postgres(value.to_string()))
+        } else {
+            // Not the value itself: it may be a URL with a password.
+            Err(SettingsError::Store)
+        }
+    }
+}
+
 /// Resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -163,6 +201,7 @@ pub struct Settings {
     /// copy built into the relay (for developing the app).
     pub app_dir: Option<PathBuf>,
     pub tls: Tls,
+    pub store: StoreChoice,
     pub limits: Limits,
 }
 
@@ -176,6 +215,7 @@ impl Settings {
             metrics: None,
             app_dir: None,
             tls: Tls::Off,
+            store: StoreChoice::Sled,
             limits: Limits::default(),
         }
     }
@@ -197,6 +237,8 @@ pub enum SettingsError {
     AcmeWithout,
     #[error("limits.{0} must be between 1 and 1000000")]
     Limit(&'static str),
+    #[error("--store is `sled` or a Postgres URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)")]
+    Store,
     #[error("the relay needs a data directory: pass --data DIR, set INTERLOG_RELAY_DATA, or put `data = \"...\"` in the config file")]
     NoData,
 }
@@ -258,6 +300,10 @@ impl RelayArgs {
             metrics: (metrics != "off").then_some(metrics),
             app_dir: self.app_dir.or(file.app_dir),
             tls,
+            store: match self.store.or(file.store) {
+                Some(v) => StoreChoice::parse(&v)?,
+                None => StoreChoice::Sled,
+            },
             limits: Limits {
                 max_frame_bytes: file
                     .limits
@@ -372,6 +418,35 @@ fn resolve_tls(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// sled unless told otherwise; a Postgres URL from the flag or the
+    /// file (the flag wins); anything else refused; and the URL, which may
+    /// hold a password, is never printed.
+    #[test]
+    fn the_store_is_sled_or_a_postgres_url_and_its_password_is_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("relay.toml");
+        let url = "postgres://relay:s3cret@db.internal/interlog";
+        std::fs::write(&cfg, format!("data = \"/d\"\nstore = \"{url}\"\n")).unwrap();
+        let args = |store: Option<&str>, config: Option<&Path>| RelayArgs {
+            data: Some("/d".into()),
+            store: store.map(str::to_string),
+            config: config.map(Path::to_path_buf),
+            ..Default::default()
+        };
+        assert_eq!(args(None, None).resolve().unwrap().store, StoreChoice::Sled);
+        let from_file = args(None, Some(&cfg)).resolve().unwrap();
+        assert_eq!(from_file.store, StoreChoice::Postgres(url.into()));
+        assert!(!format!("{from_file:?}").contains("s3cret"));
+        let flag = args(Some("sled"), Some(&cfg)).resolve().unwrap();
+        assert_eq!(flag.store, StoreChoice::Sled);
+        let wrong = args(Some("mysql://relay:s3cret@db/x"), None).resolve();
+        let message = wrong.unwrap_err().to_string();
+        assert!(
+            message.contains("Postgres URL") && !message.contains("s3cret"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn flags_beat_the_file_and_defaults_are_safe() {

@@ -1,7 +1,9 @@
 //! The relay's storage: sealed records, snapshots, devices and vault tokens.
 //!
-//! [`RelayStore`] is the seam; [`SledRelayStore`] is the real one and
-//! [`MemoryRelayStore`] serves tests. Both pass one contract suite. The relay
+//! [`RelayStore`] is the seam; [`SledRelayStore`] is the default,
+//! [`postgres::PostgresRelayStore`] serves relays that share one database,
+//! and [`MemoryRelayStore`] serves tests. All three pass one contract suite
+//! (`relay_store_tests!`, one named test per promise and store). The relay
 //! never looks inside a payload: it stores bytes under (vault, device, seq)
 //! and streams them back in the order it received them (its own `relay_seq`),
 //! which keeps every device's changes after the changes they depend on.
@@ -13,6 +15,20 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use interlog_core::wire::{DeviceInfo, Record, Snapshot, MAX_DEVICES, MAX_RECORDS_PER_FRAME};
 use serde::{Deserialize, Serialize};
+
+mod group_commit;
+pub mod postgres;
+
+pub use postgres::PostgresRelayStore;
+
+/// What changed in a store that other relay processes share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Another relay stored records of this vault.
+    Vault(String),
+    /// Anything may have changed (notifications may have been missed).
+    Everything,
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +101,26 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Records that a device connected; only a device the relay holds
     /// records from is remembered.
     fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Whether invite codes live in this store (a store several relays
+    /// share), rather than as files in the data directory.
+    fn keeps_invites(&self) -> bool {
+        false
+    }
+    /// Keeps a new one-time invite code (only if [`Self::keeps_invites`]).
+    fn add_invite(&self, _code: &str, _now: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Uses up an invite code: true if it was there and unused.
+    fn take_invite(&self, _code: &str, _now: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    /// For a store other relay processes write to as well: the vaults they
+    /// append to, as they do. `None` (the default): only this process
+    /// writes. Called once, from inside the relay's runtime.
+    fn changes(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        None
+    }
 }
 
 fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
@@ -159,6 +195,8 @@ pub struct SledRelayStore {
     /// Held while a device's first record is counted and stored, so the
     /// cap of [`MAX_DEVICES`] per vault holds under concurrent appends.
     new_devices: Mutex<()>,
+    /// Appends that arrive together share one flush.
+    commits: group_commit::GroupCommit,
 }
 
 struct Trees {
@@ -220,6 +258,7 @@ impl SledRelayStore {
             trees: RwLock::new(Some(Arc::new(trees))),
             broken: Default::default(),
             new_devices: Mutex::new(()),
+            commits: Default::default(),
         })
     }
 
@@ -341,7 +380,7 @@ impl RelayStore for SledRelayStore {
         let body = cbor(record);
         // Only a first record can add a device: count them then, under a
         // lock every first record takes.
-        let _first =
+        let first =
             (record.seq == 1).then(|| self.new_devices.lock().unwrap_or_else(|p| p.into_inner()));
         let full = if record.seq == 1 {
             let mut prefix = vault.as_bytes().to_vec();
@@ -403,7 +442,9 @@ impl RelayStore for SledRelayStore {
             Err(TransactionError::Storage(e)) => return Err(self.io(e)),
         };
         if matches!(outcome, Appended::Stored(_)) {
-            self.flush(&t)?;
+            let ticket = self.commits.written();
+            drop(first);
+            self.commits.durable(ticket, || self.flush(&t))?;
         }
         Ok(outcome)
     }
@@ -842,24 +883,67 @@ mod contract {
         assert_eq!(s.devices("cap").unwrap().len(), MAX_DEVICES);
     }
 
-    #[test]
-    fn memory_store_meets_the_contract() {
-        contract(&MemoryRelayStore::default());
-        packing(&MemoryRelayStore::default(), 5000);
-        device_cap(&MemoryRelayStore::default());
+    /// One named test per promise, for one store: `$open` gives the store
+    /// and whatever must outlive it (a directory, a database), or `None`
+    /// when the store cannot be had here (it says why).
+    macro_rules! relay_store_tests {
+        ($backend:ident, $open:expr, packing = $many:expr) => {
+            mod $backend {
+                use super::*;
+
+                #[test]
+                fn keeps_vaults_appends_pages_devices_and_snapshots() {
+                    let Some((s, keep)) = $open else { return };
+                    contract(&*s);
+                    drop(s);
+                    drop(keep);
+                }
+
+                #[test]
+                fn packs_pages_within_the_frame_limit() {
+                    let Some((s, keep)) = $open else { return };
+                    packing(&*s, $many);
+                    drop(s);
+                    drop(keep);
+                }
+
+                #[test]
+                fn caps_the_devices_of_a_vault() {
+                    let Some((s, keep)) = $open else { return };
+                    device_cap(&*s);
+                    drop(s);
+                    drop(keep);
+                }
+            }
+        };
     }
 
-    #[test]
-    fn sled_store_packs_pages_within_the_frame_limit_and_caps_devices() {
+    type Opened = Option<(Box<dyn RelayStore>, Box<dyn std::any::Any>)>;
+
+    fn memory() -> Opened {
+        Some((Box::new(MemoryRelayStore::default()), Box::new(())))
+    }
+
+    fn sled() -> Opened {
         let dir = tempfile::tempdir().unwrap();
         let s = SledRelayStore::open(dir.path()).unwrap();
-        // Sled flushes each append: the count limit is the memory store's part.
-        packing(&s, 20);
-        device_cap(&s);
+        Some((Box::new(s), Box::new(dir)))
     }
 
+    fn postgres() -> Opened {
+        let (store, db) = super::postgres::testing::scratch_store()?;
+        Some((Box::new(store), Box::new(db)))
+    }
+
+    relay_store_tests!(memory_store, memory(), packing = 5000);
+    // Sled flushes each append: the count limit is the memory store's part.
+    relay_store_tests!(sled_store, sled(), packing = 20);
+    // Each append commits; the Postgres page's own count limit has a test
+    // of its own (`postgres::testing`), which writes its records in bulk.
+    relay_store_tests!(postgres_store, postgres(), packing = 20);
+
     #[test]
-    fn sled_store_meets_the_contract_and_keeps_data_across_reopen() {
+    fn sled_store_keeps_data_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
             let s = SledRelayStore::open(dir.path()).unwrap();

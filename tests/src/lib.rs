@@ -4,6 +4,7 @@
 //! The binary is built once per test run with the same profile as the tests
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
 
+pub mod balancer;
 pub mod faults;
 pub mod liar;
 pub mod sim;
@@ -367,6 +368,7 @@ impl TestRelay {
             // environment the tests run in.
             .env_remove("INTERLOG_RELAY_APP_DIR")
             .env_remove("INTERLOG_RELAY_CONFIG")
+            .env_remove("INTERLOG_RELAY_STORE")
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
             .env("INTERLOG_LOG", &launch.level)
@@ -544,6 +546,36 @@ impl TestRelay {
         let mut out = Vec::new();
         walk(self.data.path(), &mut out);
         out
+    }
+}
+
+/// Relay instances sharing one Postgres database (a scratch one, dropped
+/// with this), as a relay run for many people is deployed; `None`, after
+/// saying so, without a Postgres to use (see `.ci/postgres`).
+pub struct PostgresRelays {
+    pub instances: Vec<TestRelay>,
+    // Dropped after the instances: a database in use cannot be dropped
+    // gracefully.
+    pub db: interlog_relay::store::postgres::testing::ScratchDatabase,
+}
+
+impl PostgresRelays {
+    /// `n` relays on one new database, each with its own data directory.
+    pub fn start(n: usize, what: &str) -> Option<Self> {
+        let db = interlog_relay::store::postgres::testing::ScratchDatabase::from_env(what)?;
+        let instances = (0..n)
+            .map(|_| {
+                TestRelay::start_with(
+                    tempfile::tempdir().expect("relay data dir"),
+                    "127.0.0.1:0",
+                    &[],
+                    // In the environment, as an operator would, so the URL
+                    // (and a password in it) is not in the process list.
+                    &[("INTERLOG_RELAY_STORE", db.url())],
+                )
+            })
+            .collect();
+        Some(PostgresRelays { instances, db })
     }
 }
 

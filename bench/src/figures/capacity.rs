@@ -3,6 +3,14 @@
 //! while the first ones append: first a steady stream at a fixed offered
 //! rate, then as fast as the relay acknowledges. Memory comes from the relay's
 //! `/proc/<pid>/status` (VmRSS, VmHWM), CPU time from `/proc/<pid>/stat`.
+//!
+//! The same figure runs on sled (one relay) and on Postgres with one and
+//! with two relay instances on one database; with two, every vault's writer
+//! is on the first instance and its reader on the second, so every record
+//! crosses instances (NOTIFY, then a read from the reader's cursors). The
+//! flat-out rate stands next to the store's own ceiling, measured in the
+//! same run: the same store in the bench's process, 32 threads appending
+//! as fast as it acknowledges (no network, no protocol).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +21,11 @@ use interlog_core::crypto::{Derived, VaultKey};
 use interlog_core::sync::{self, Connection};
 use interlog_core::wire::{Frame, PROTOCOL_VERSION};
 use serde_bytes::ByteBuf;
+
+use std::sync::Arc;
+
+use interlog_core::wire::{Record, RecordKind};
+use interlog_relay::store::{Appended, PostgresRelayStore, RelayStore, SledRelayStore};
 
 use crate::procs::Relay;
 use crate::table::{bytes, ms, percentile, Row};
@@ -67,11 +80,11 @@ async fn subscribe(c: &mut Connection) -> Result<()> {
     }
 }
 
-async fn connect_pair(relay: String, i: usize) -> Result<Pair> {
+async fn connect_pair(writer_relay: String, reader_relay: String, i: usize) -> Result<Pair> {
     let vault = format!("cap-{i:04}-{}", std::process::id());
     let keys = VaultKey::generate()?.derive();
-    let mut writer = hello(&relay, &vault, "writer", &keys, true).await?;
-    let mut reader = hello(&relay, &vault, "reader", &keys, false).await?;
+    let mut writer = hello(&writer_relay, &vault, "writer", &keys, true).await?;
+    let mut reader = hello(&reader_relay, &vault, "reader", &keys, false).await?;
     subscribe(&mut writer).await?;
     subscribe(&mut reader).await?;
     Ok(Pair {
@@ -138,14 +151,26 @@ struct Phase {
     cpu: Duration,
 }
 
+fn cpu(relays: &[Relay]) -> Duration {
+    relays.iter().map(Relay::cpu).sum()
+}
+
+/// (VmRSS, VmHWM) of every instance, added up.
+fn memory(relays: &[Relay]) -> (u64, u64) {
+    relays
+        .iter()
+        .map(Relay::memory)
+        .fold((0, 0), |(r, h), (r2, h2)| (r + r2, h + h2))
+}
+
 async fn phase(
     pairs: Vec<Pair>,
     gap: Duration,
     secs: f64,
-    relay: &Relay,
+    relay: &[Relay],
 ) -> Result<(Vec<Pair>, Phase)> {
     let n = pairs.len().max(1);
-    let cpu0 = relay.cpu();
+    let cpu0 = cpu(relay);
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(secs);
     let mut set = tokio::task::JoinSet::new();
@@ -162,7 +187,7 @@ async fn phase(
         lat.extend(l);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = relay.cpu().saturating_sub(cpu0);
+    let cpu = cpu(relay).saturating_sub(cpu0);
     Ok((
         pairs,
         Phase {
@@ -174,18 +199,85 @@ async fn phase(
     ))
 }
 
+/// Where the relays of the figure keep their records.
+pub enum Store<'a> {
+    /// One relay, sled in its data directory.
+    Sled,
+    /// `instances` relays on the Postgres database at `url`.
+    Postgres { url: &'a str, instances: usize },
+}
+
+/// Appends per second the store takes alone: 32 threads (the relay's
+/// blocking threads) appending 400-byte records, each to its own log, for
+/// `secs`, in this process.
+fn ceiling(store: Arc<dyn RelayStore>, secs: f64) -> f64 {
+    let until = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..32)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let vault = format!("ceiling-{t}-{}", std::process::id());
+                let mut n = 0u64;
+                while Instant::now() < until {
+                    let record = Record {
+                        device: "writer".into(),
+                        seq: n + 1,
+                        kind: RecordKind::Envelope,
+                        payload: ByteBuf::from(vec![0x5a; 400]),
+                    };
+                    match store.append(&vault, &record, 1) {
+                        Ok(Appended::Stored(_)) => n += 1,
+                        _ => break,
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 pub fn run(
     rt: &tokio::runtime::Runtime,
     bin: &Path,
     data: &Path,
     cfg: &Config,
+    store: Store,
 ) -> Result<(Vec<Row>, Vec<String>)> {
-    let relay = Relay::start(bin, data)?;
+    let (label, relays, ceil) = match store {
+        Store::Sled => {
+            let relays = vec![Relay::start(bin, data)?];
+            let dir = data.with_extension("ceiling");
+            let s = SledRelayStore::open(&dir).context("open the ceiling's sled store")?;
+            let ceil = ceiling(Arc::new(s), cfg.stream_secs / 2.0);
+            let _ = std::fs::remove_dir_all(&dir);
+            (String::new(), relays, ceil)
+        }
+        Store::Postgres { url, instances } => {
+            let relays = (0..instances)
+                .map(|i| {
+                    Relay::start_with(bin, &data.join(format!("relay-{i}")), &["--store", url])
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let s = rt
+                .block_on(PostgresRelayStore::connect(url))
+                .context("connect to Postgres for the ceiling")?;
+            let ceil = ceiling(Arc::new(s), cfg.stream_secs / 2.0);
+            let label = match instances {
+                1 => "[postgres, 1 instance] ".to_string(),
+                n => format!("[postgres, {n} instances] "),
+            };
+            (label, relays, ceil)
+        }
+    };
     std::thread::sleep(Duration::from_millis(300));
-    let (rss0, _) = relay.memory();
+    let (rss0, _) = memory(&relays);
     let devices = cfg.vaults * 2;
 
-    let url = relay.url();
+    let url = relays[0].url();
+    let reader_url = relays[relays.len() - 1].url();
     let pairs = rt.block_on(async {
         let mut pairs = Vec::with_capacity(cfg.vaults);
         let mut set = tokio::task::JoinSet::new();
@@ -193,7 +285,7 @@ pub fn run(
         // At most 50 handshakes in flight.
         while next < cfg.vaults || !set.is_empty() {
             while next < cfg.vaults && set.len() < 50 {
-                set.spawn(connect_pair(url.clone(), next));
+                set.spawn(connect_pair(url.clone(), reader_url.clone(), next));
                 next += 1;
             }
             if let Some(r) = set.join_next().await {
@@ -203,21 +295,21 @@ pub fn run(
         Ok::<_, anyhow::Error>(pairs)
     })?;
     std::thread::sleep(Duration::from_secs(1));
-    let (rss_idle, _) = relay.memory();
+    let (rss_idle, _) = memory(&relays);
     let per_conn = rss_idle.saturating_sub(rss0) / devices.max(1) as u64;
 
     // Steady: the offered rate spread over every vault.
     let gap = Duration::from_secs_f64(cfg.vaults as f64 / cfg.steady_rate);
-    let (pairs, steady) = rt.block_on(phase(pairs, gap, cfg.stream_secs, &relay))?;
+    let (pairs, steady) = rt.block_on(phase(pairs, gap, cfg.stream_secs, &relays))?;
     // Saturation: each vault appends again as soon as it is acknowledged and
     // delivered, staying under the per-connection rate limit (200/s).
     let (pairs, flat) = rt.block_on(phase(
         pairs,
         Duration::from_micros(5_500),
         cfg.stream_secs,
-        &relay,
+        &relays,
     ))?;
-    let (rss_end, hwm) = relay.memory();
+    let (rss_end, hwm) = memory(&relays);
     drop(pairs);
 
     let mut rows = Vec::new();
@@ -231,14 +323,17 @@ pub fn run(
     let per_append = |p: &Duration, n: usize| p.div_f64(n.max(1) as f64);
     rows.push(Row::new(
         "3",
-        &format!("{devices} devices connected ({} vaults x 2)", cfg.vaults),
+        &format!(
+            "{label}{devices} devices connected ({} vaults x 2)",
+            cfg.vaults
+        ),
         format!("{devices}"),
     ));
     rows.push(
         Row::new(
             "3",
             &format!(
-                "steady stream ({:.0}/s offered): appends/s",
+                "{label}steady stream ({:.0}/s offered): appends/s",
                 cfg.steady_rate
             ),
             format!("{s_rate:.0}"),
@@ -251,36 +346,51 @@ pub fn run(
     );
     rows.push(Row::new(
         "3",
-        "steady stream: fan-out latency p50 / p99",
+        &format!("{label}steady stream: fan-out latency p50 / p99"),
         format!("{} / {}", ms(s50), ms(s99)),
     ));
     rows.push(Row::new(
         "3",
-        "steady stream: relay CPU time per append",
+        &format!("{label}steady stream: relay CPU time per append"),
         ms(per_append(&steady.cpu, steady.appends)),
     ));
+    rows.push(
+        Row::new(
+            "3",
+            &format!("{label}flat out: appends/s (acknowledged and delivered)"),
+            format!("{f_rate:.0}"),
+        )
+        .floor(
+            format!("store alone, 32 threads in-process: {ceil:.0}/s"),
+            f_rate,
+            ceil,
+        ),
+    );
     rows.push(Row::new(
         "3",
-        "flat out: appends/s (acknowledged and delivered)",
-        format!("{f_rate:.0}"),
-    ));
-    rows.push(Row::new(
-        "3",
-        "flat out: fan-out latency p99; relay CPU per append",
+        &format!("{label}flat out: fan-out latency p99; relay CPU per append"),
         format!("{} ; {}", ms(f99), ms(per_append(&flat.cpu, flat.appends))),
     ));
-    rows.push(Row::new("3", "relay peak memory (VmHWM)", bytes(hwm)));
+    rows.push(Row::new(
+        "3",
+        &format!("{label}relay peak memory (VmHWM, all instances)"),
+        bytes(hwm),
+    ));
     rows.push(
-        Row::new("3", "relay memory per idle connection", bytes(per_conn))
-            .floor(
-                format!("RSS {} idle - {} before", bytes(rss_idle), bytes(rss0)),
-                0.0,
-                0.0,
-            )
-            .target("<= 16 KiB", per_conn <= 16 * 1024),
+        Row::new(
+            "3",
+            &format!("{label}relay memory per idle connection"),
+            bytes(per_conn),
+        )
+        .floor(
+            format!("RSS {} idle - {} before", bytes(rss_idle), bytes(rss0)),
+            0.0,
+            0.0,
+        )
+        .target("<= 16 KiB", per_conn <= 16 * 1024),
     );
     let notes = vec![format!(
-        "capacity relay: RSS {} before connections, {} with {devices} idle connections, {} at the end",
+        "{label}capacity relay: RSS {} before connections, {} with {devices} idle connections, {} at the end",
         bytes(rss0),
         bytes(rss_idle),
         bytes(rss_end)

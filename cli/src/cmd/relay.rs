@@ -2,7 +2,7 @@
 //! `backup`, `restore`), each a call into `interlog_relay` that works on the
 //! relay's data directory, while the relay runs where that is possible.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use super::Ctx;
@@ -11,9 +11,14 @@ use crate::out;
 
 pub fn relay(ctx: &Ctx, r: RelayCommand) -> Result<()> {
     match r.action {
-        Some(RelayCmd::Invite { data }) => {
-            let code = interlog_relay::invites::mint(&data)
-                .with_context(|| format!("could not write an invite in {}", data.display()))?;
+        Some(RelayCmd::Invite { data, store }) => {
+            let code = match (store.filter(|s| s != "sled"), data) {
+                (Some(url), _) => interlog_relay::invites::mint_in_store(&url)
+                    .context("could not keep an invite in the relays' Postgres store")?,
+                (None, Some(data)) => interlog_relay::invites::mint(&data)
+                    .with_context(|| format!("could not write an invite in {}", data.display()))?,
+                (None, None) => bail!("pass the relay's --data DIR (or its --store URL)"),
+            };
             println!("{code}");
             Ok(())
         }

@@ -243,7 +243,10 @@ mod tests {
             whole: true,
             ..Envelope::default()
         };
-        assert_eq!(hex::encode(whole.to_bytes()), "a2656368756e6b406577686f6c65f5");
+        assert_eq!(
+            hex::encode(whole.to_bytes()),
+            "a2656368756e6b406577686f6c65f5"
+        );
         let read = Envelope::from_bytes(kind, whole.to_bytes()).unwrap();
         assert!(read.whole);
         assert_eq!(
