@@ -531,14 +531,16 @@ impl TestRelay {
         self.restart();
     }
 
-    /// Every file under the data directory, for looking at what the relay keeps.
+    /// Every regular file under the data directory, for looking at what the
+    /// relay keeps.
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     walk(&p, out);
-                } else {
+                } else if p.is_file() {
+                    // Not the relay's control socket: nothing to read there.
                     out.push(p);
                 }
             }

@@ -202,6 +202,13 @@ fn no_key_token_join_code_or_payload_in_any_log_or_relay_file() {
         let key = vault_key(d);
         secrets.extend(forms(name, &key));
         secrets.extend(forms(&format!("token of the {name}"), &token(&key)));
+        // The recovery words are the key too; a run of three is enough.
+        let words = VaultKey::from_hex(&hex(&key)).unwrap().to_words();
+        let three: Vec<&str> = words.split(' ').take(3).collect();
+        secrets.push((
+            format!("recovery words of the {name}"),
+            three.join(" ").into_bytes(),
+        ));
     }
     // The search finds what is there: the key file holds the key in hex.
     let key_file = std::fs::read(a.home().join("vault.key")).unwrap();
