@@ -153,6 +153,12 @@ fn borrow_from_watcher(home: &Path) -> bool {
     answered
 }
 
+/// Where a home notes that it reminded its user to write the recovery
+/// words down (once).
+pub fn words_marker(home: &Path) -> PathBuf {
+    home.join("words.reminded")
+}
+
 /// Makes a directory or file readable by its owner only.
 pub fn restrict(path: &Path) -> Result<()> {
     #[cfg(unix)]
@@ -318,6 +324,7 @@ pub fn restrict_home(home: &Path) {
             last_sync_file(home),
             changed_marker(home),
             watch_socket(home),
+            words_marker(home),
         ];
         for p in std::iter::once(home.to_path_buf()).chain(files) {
             if let Ok(meta) = p.symlink_metadata() {

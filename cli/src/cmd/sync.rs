@@ -1096,13 +1096,10 @@ pub fn key(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Where a home notes that it reminded its user of the recovery words.
-const WORDS_REMINDED: &str = "words.reminded";
-
 /// Reminds the user, once per home, to write the recovery words down
 /// (after the sync that made the key, or a `pair`).
 fn remind_words(ctx: &Ctx) {
-    if ctx.home.join(WORDS_REMINDED).exists() || !home::key_file(&ctx.home).exists() {
+    if home::words_marker(&ctx.home).exists() || !home::key_file(&ctx.home).exists() {
         return;
     }
     out::note("write down this vault's recovery words (`interlog key`): with them and the relay's address, `interlog recover` restores the journal if every device is lost");
@@ -1118,7 +1115,7 @@ fn words_reminded(ctx: &Ctx) {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let _ = opts.open(ctx.home.join(WORDS_REMINDED));
+    let _ = opts.open(home::words_marker(&ctx.home));
 }
 
 /// The join proper, into a home that holds only its marker.
