@@ -283,15 +283,22 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             }
         }
         None if register && !by_key => {
-            if shared.settings.registration == Registration::Invite
-                && !invite
-                    .as_deref()
-                    .is_some_and(|code| crate::invites::take(&shared.settings.data, code))
-            {
-                return Err(refuse(
-                    codes::AUTH,
-                    "this relay registers vaults by invite: ask its operator for a code (`interlog relay invite`) and pass it with --invite",
-                ));
+            if shared.settings.registration == Registration::Invite {
+                use crate::invites::Taken;
+                let taken = invite.as_deref().map_or(Taken::Unknown, |code| {
+                    crate::invites::take(&shared.settings.data, code)
+                });
+                match taken {
+                    Taken::Taken => {}
+                    Taken::AlreadyUsed => return Err(refuse(
+                        codes::AUTH,
+                        "this invite code was already used to register a vault, and each code works once: ask the relay's operator for a new one (`interlog relay invite`) and pass it with --invite",
+                    )),
+                    Taken::Unknown => return Err(refuse(
+                        codes::AUTH,
+                        "this relay registers vaults by invite: ask its operator for a code (`interlog relay invite`) and pass it with --invite",
+                    )),
+                }
             }
             let store = shared.store.clone();
             let v = vault.clone();

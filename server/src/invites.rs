@@ -33,8 +33,19 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
     ))
 }
 
-/// Consumes a code: true if it existed (and now no longer does).
-pub fn take(data: &Path, code: &str) -> bool {
+/// What became of a code a device presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// It was valid, and is used up now.
+    Taken,
+    /// It was minted here and has registered a vault already.
+    AlreadyUsed,
+    /// No such code was minted here.
+    Unknown,
+}
+
+/// Consumes a code.
+pub fn take(data: &Path, code: &str) -> Taken {
     // Devices send the code without the pin; accept it with one too.
     let code = code
         .split('@')
@@ -43,11 +54,17 @@ pub fn take(data: &Path, code: &str) -> bool {
         .trim()
         .to_ascii_lowercase();
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return false;
+        return Taken::Unknown;
     }
     let from = dir(data).join(&code);
     let used = dir(data).join(format!("{code}.used"));
-    std::fs::rename(from, used).is_ok()
+    if std::fs::rename(from, &used).is_ok() {
+        Taken::Taken
+    } else if used.exists() {
+        Taken::AlreadyUsed
+    } else {
+        Taken::Unknown
+    }
 }
 
 #[cfg(test)]
@@ -56,8 +73,10 @@ mod tests {
     fn codes_work_once() {
         let dir = tempfile::tempdir().unwrap();
         let code = super::mint(dir.path()).unwrap();
-        assert!(super::take(dir.path(), &code));
-        assert!(!super::take(dir.path(), &code));
-        assert!(!super::take(dir.path(), "../../etc/passwd"));
+        use super::Taken;
+        assert_eq!(super::take(dir.path(), &code), Taken::Taken);
+        assert_eq!(super::take(dir.path(), &code), Taken::AlreadyUsed);
+        assert_eq!(super::take(dir.path(), "../../etc/passwd"), Taken::Unknown);
+        assert_eq!(super::take(dir.path(), &"0".repeat(32)), Taken::Unknown);
     }
 }
