@@ -155,6 +155,21 @@ impl Device {
     }
 }
 
+/// A device that created the vault and synced it to `relay`.
+pub fn first_device(relay: &TestRelay) -> Device {
+    let d = Device::init();
+    d.ok(&["sync", "--relay", &relay.url()]);
+    d
+}
+
+/// A new device joined to `of`'s vault through `pair` / `join`.
+pub fn joined(of: &Device) -> Device {
+    let code = of.json(&["pair"])["code"].as_str().unwrap().to_string();
+    let d = Device::new();
+    d.ok(&["join", &code]);
+    d
+}
+
 /// A background `interlog sync --watch`, killed on drop.
 pub struct Watch(std::process::Child);
 

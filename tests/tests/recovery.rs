@@ -7,22 +7,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use interlog_e2e::{eventually, Device, TestRelay};
-
-/// A device that created the vault and synced it to `relay`.
-fn first_device(relay: &TestRelay) -> Device {
-    let d = Device::init();
-    d.ok(&["sync", "--relay", &relay.url()]);
-    d
-}
-
-/// A new device joined to `of`'s vault through `pair` / `join`.
-fn joined(of: &Device) -> Device {
-    let code = of.json(&["pair"])["code"].as_str().unwrap().to_string();
-    let d = Device::new();
-    d.ok(&["join", &code]);
-    d
-}
+use interlog_e2e::{eventually, first_device, joined, Device, TestRelay};
 
 /// The names of the companies in a device's journal, sorted.
 fn companies(d: &Device) -> Vec<String> {

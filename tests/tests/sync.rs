@@ -4,22 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use interlog_e2e::{eventually, Device, TestRelay};
-
-/// A device that created the vault and synced it to `relay`.
-fn first_device(relay: &TestRelay) -> Device {
-    let d = Device::init();
-    d.ok(&["sync", "--relay", &relay.url()]);
-    d
-}
-
-/// A new device joined to `of`'s vault through `pair` / `join`.
-fn joined(of: &Device) -> Device {
-    let code = of.json(&["pair"])["code"].as_str().unwrap().to_string();
-    let d = Device::new();
-    d.ok(&["join", &code]);
-    d
-}
+use interlog_e2e::{eventually, first_device, joined, Device, TestRelay};
 
 #[test]
 fn two_devices_edit_offline_then_converge_with_visible_conflicts() {
