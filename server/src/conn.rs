@@ -538,30 +538,7 @@ impl<S: RelayStore> Conn<S> {
                         }
                     }
                 }
-                let mut from = 0;
-                loop {
-                    let store = self.shared.store.clone();
-                    let (vault, c) = (self.vault.clone(), sent.clone());
-                    let page = blocking(move || store.page(&vault, &c, from, PAGE_BYTES)).await?;
-                    for r in &page.records {
-                        let e = sent.entry(r.device.clone()).or_insert(0);
-                        *e = (*e).max(r.seq);
-                    }
-                    if !page.records.is_empty() {
-                        self.shared
-                            .metrics
-                            .records_sent_total
-                            .fetch_add(page.records.len() as u64, Ordering::Relaxed);
-                        self.send(&Frame::Records {
-                            records: page.records,
-                        })
-                        .await?;
-                    }
-                    match page.next {
-                        Some(n) => from = n,
-                        None => break,
-                    }
-                }
+                self.catch_up(&mut sent).await?;
                 self.send(&Frame::CaughtUp).await?;
                 *live = rx.map(|rx| (rx, sent));
                 Ok(())
