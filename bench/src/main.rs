@@ -1,5 +1,5 @@
 //! `interlog-bench`: builds the benchmark vaults, runs every figure and
-//! prints the table. `cargo run --release -p interlog-bench`; see
+//! prints the table. `cargo run --profile profiling -p interlog-bench`; see
 //! docs/benchmarks.md.
 
 use std::path::PathBuf;

@@ -24,12 +24,14 @@ fn profile_dir() -> Result<PathBuf> {
 /// The `interlog` binary of the same profile, built first so it is current.
 pub fn interlog_binary() -> Result<PathBuf> {
     let dir = profile_dir()?;
-    let release = dir.file_name().is_some_and(|n| n == "release");
+    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "-p", "interlog", "--bin", "interlog"]);
-    if release {
-        build.arg("--release");
+    // target/debug is the dev profile; every other directory is named
+    // after its profile (release, profiling).
+    if profile != "debug" {
+        build.args(["--profile", profile]);
     }
     let bin = dir.join(format!("interlog{}", std::env::consts::EXE_SUFFIX));
     match build.status() {

@@ -34,7 +34,7 @@ pub enum Command {
         /// The interview's id (a unique prefix is enough)
         id: String,
     },
-    /// Show any record by id
+    /// Show any record by id, or a company, contact or question by name
     Show { id: String },
     /// List records of a kind: companies, contacts, opps, interviews, offers, followups, questions
     List(ListArgs),
@@ -95,6 +95,10 @@ pub enum Command {
     Join {
         /// The code (starts with interlog1:)
         code: String,
+        /// This device's name, shown by `interlog devices` and `interlog
+        /// conflicts` [default: the host name]
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Restore the whole journal on this device from the recovery words
     /// (`interlog key`) and the relay's address
@@ -110,8 +114,11 @@ pub enum Command {
     /// Show the vault key as 24 recovery words: with them and the relay's
     /// address, `interlog recover` restores the journal on a new device
     Key,
-    /// The vault's devices as the relay knows them
-    Devices,
+    /// The vault's devices as the relay knows them, with their names
+    Devices {
+        #[command(subcommand)]
+        action: Option<DevicesCmd>,
+    },
     /// Run a relay, or mint an invite code for one
     Relay(RelayCommand),
     /// Fields two devices changed at the same time, and picking a value
@@ -126,6 +133,10 @@ pub struct InitArgs {
     /// Start from an `export --format automerge` of an existing vault, as a new device of it
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// This device's name, shown by `interlog devices` and `interlog
+    /// conflicts` [default: the host name]
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -182,7 +193,7 @@ pub struct EditArgs {
 /// The commands every record kind has.
 #[derive(Subcommand, Debug)]
 pub enum Common {
-    /// Show one record
+    /// Show one record, by id (or by name, for those that have one)
     Show { id: String },
     /// List records
     List {
@@ -414,7 +425,14 @@ pub enum OfferCmd {
         #[command(flatten)]
         extra: Extra,
     },
-    /// Record a negotiation round: what you asked and what they offered (base pay)
+    /// Update the package offered (after negotiating, say); amounts not given are kept
+    Comp {
+        id: String,
+        #[command(flatten)]
+        comp: CompArgs,
+    },
+    /// Record a negotiation round: what you asked and what they offered
+    /// (base pay); what they offered becomes the package's base
     Round {
         id: String,
         #[arg(long)]
@@ -539,13 +557,22 @@ pub struct ImportArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum DevicesCmd {
+    /// List the devices (the default; asks the relay)
+    List,
+    /// Rename this device (offline; the others learn it at their next sync)
+    Rename { name: String },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ConflictCmd {
     /// List conflicts (the default)
     List,
-    /// Keep one value of conflict N: `interlog conflicts pick 1 2`
+    /// Keep one value of a conflict: `interlog conflicts pick 3f2a 2`
     Pick {
-        /// The conflict's number in `interlog conflicts`
-        number: usize,
+        /// The conflict's id in `interlog conflicts` (it stays the same
+        /// while the conflict lasts)
+        code: String,
         /// Which value to keep (its number)
         choice: usize,
     },

@@ -10,7 +10,8 @@
 //!   allocator for the relay.
 //!
 //! Errors are `anyhow` with context; `main` prints them on one line, with
-//! control characters escaped (they may quote a relay), and exits non-zero. A command either writes everything it was asked to, flushed, or
+//! control characters escaped (they may quote a relay), and exits non-zero;
+//! argument errors keep clap's detail and suggestions, escaped too. A command either writes everything it was asked to, flushed, or
 //! nothing.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -43,16 +44,21 @@ fn main() {
     unsafe {
         libc::umask(0o077);
     }
+    // A bare `interlog` shows the short help (clap's own check for that
+    // counts INTERLOG_HOME as an argument given).
+    if std::env::args_os().len() == 1 {
+        let _ = <args::Cli as clap::CommandFactory>::command().print_help();
+        std::process::exit(2);
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            // One line, like every other error; `--help` has the rest.
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            out::error(&anyhow::anyhow!("{first} (see `interlog --help`)"));
-            std::process::exit(2);
+            // clap's own words: which argument is missing, its usage, and
+            // "a similar subcommand exists" (a bare `interlog` gets the short
+            // help). They quote what was typed, so they are escaped.
+            eprint!("{}", out::safe(&e.render().to_string()));
+            std::process::exit(e.exit_code());
         }
     };
     if let Err(e) = cmd::run(cli) {

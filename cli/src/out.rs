@@ -78,19 +78,43 @@ where
         .set_style(TableComponent::MiddleHeaderIntersections, '─')
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header);
-    // Wrap to $COLUMNS, or to a comfortable width on a terminal; pipes get
-    // whole lines.
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
-    match width {
-        Some(w) => {
-            t.set_width(w);
-        }
-        None if std::io::stdout().is_terminal() => {
-            t.set_width(110);
-        }
-        None => {}
+    // Wrap to $COLUMNS, else to the terminal's width (prose columns wrap,
+    // short ones keep their width); pipes get whole lines.
+    if let Some(w) = width() {
+        t.set_width(w);
     }
     t
+}
+
+/// The width tables wrap to: `$COLUMNS` when set, else the terminal's;
+/// `None` when standard output is not a terminal.
+pub fn width() -> Option<u16> {
+    if let Some(w) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w > 0)
+    {
+        return Some(w);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(terminal_columns().unwrap_or(100))
+}
+
+#[cfg(unix)]
+fn terminal_columns() -> Option<u16> {
+    // SAFETY: TIOCGWINSZ fills the winsize we pass, and nothing else.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0)
+            .then_some(ws.ws_col)
+    }
+}
+
+#[cfg(not(unix))]
+fn terminal_columns() -> Option<u16> {
+    None
 }
 
 /// Prints a table, or a line saying there is nothing to show. Cells carry

@@ -29,6 +29,18 @@ pub enum DocError {
         count: usize,
         examples: String,
     },
+    /// A name that more than one live record answers to: using any of them
+    /// would be a guess, so the caller names one by id.
+    #[error("{count} {kinds} are named '{name}': {candidates}; give the id of the one you mean")]
+    AmbiguousName {
+        kinds: String,
+        name: String,
+        count: usize,
+        /// Each as "short-id (where they work)" or "short-id".
+        candidates: String,
+    },
+    #[error("'{0}' is not a device name: use 1 to 64 printable characters, e.g. `laptop`")]
+    BadDeviceName(String),
     #[error("the document is missing its '{0}' map; it was not created by `interlog init`")]
     Malformed(&'static str),
     #[error(
@@ -54,7 +66,46 @@ pub struct Conflict {
     pub path: Vec<String>,
     /// Every concurrent value; the first is the one Automerge shows by default.
     pub values: Vec<Value>,
+    /// The device (actor id, hex) that wrote each value, in the same order.
+    pub writers: Vec<String>,
 }
+
+impl Conflict {
+    /// A name for this conflict that stays the same while it lasts, whatever
+    /// else is picked or arrives meanwhile: a hash (FNV-1a, hex) of the
+    /// record and the path. [`conflict_codes`] shortens it for people.
+    pub fn code(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let key = format!("{}/{}", self.id, self.path.join("."));
+        for b in key.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+/// The shortest prefix of each conflict's [`Conflict::code`], at least four
+/// characters, that tells the listed conflicts apart.
+pub fn conflict_codes(list: &[Conflict]) -> Vec<String> {
+    let full: Vec<String> = list.iter().map(Conflict::code).collect();
+    let len = (4..16)
+        .find(|&n| {
+            let mut seen: Vec<&str> = full.iter().map(|c| &c[..n]).collect();
+            seen.sort_unstable();
+            seen.windows(2).all(|w| w[0] != w[1])
+        })
+        .unwrap_or(16);
+    full.into_iter().map(|c| c[..len].to_string()).collect()
+}
+
+/// The key under `meta` that holds a device's name. Each device writes only
+/// its own key, so no two devices ever race on one (a shared map created
+/// later would be exactly the race of docs/data-model.md §6.4).
+const DEVICE_NAME_PREFIX: &str = "device_name:";
+
+/// The longest device name, in characters.
+pub const DEVICE_NAME_MAX: usize = 64;
 
 /// A record's kind and id.
 type KindId = (Kind, String);
@@ -341,6 +392,46 @@ impl VaultDoc {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Each device's name (see [`Self::set_device_name`]), by actor id in
+    /// hex (the wire's device id). Empty in a view.
+    pub fn device_names(&self) -> std::collections::BTreeMap<String, String> {
+        let Some(meta) = self.obj(&ROOT, "meta") else {
+            return Default::default();
+        };
+        self.doc
+            .keys(&meta)
+            .filter_map(|k| {
+                let device = k.strip_prefix(DEVICE_NAME_PREFIX)?.to_string();
+                let name = self.scalar(&meta, &k)?.as_str()?.to_string();
+                Some((device, name))
+            })
+            .collect()
+    }
+
+    /// Names a device (`actor`: its actor id in hex) for people: `devices`
+    /// lists it and `conflicts` labels its values with it. Commit and save
+    /// as any edit.
+    pub fn set_device_name(&mut self, actor: &str, name: &str) -> Result<(), DocError> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.chars().count() > DEVICE_NAME_MAX
+            || name.chars().any(crate::is_unsafe)
+        {
+            return Err(DocError::BadDeviceName(name.to_string()));
+        }
+        let meta = self.obj(&ROOT, "meta").ok_or(DocError::Malformed("meta"))?;
+        let key = format!("{DEVICE_NAME_PREFIX}{actor}");
+        if self
+            .scalar(&meta, &key)
+            .and_then(|v| v.as_str().map(str::to_string))
+            == Some(name.to_string())
+        {
+            return Ok(());
+        }
+        self.doc.put(&meta, key, name)?;
         Ok(())
     }
 
@@ -726,14 +817,93 @@ impl VaultDoc {
         }
     }
 
-    /// The live record of `kind` whose name (or an alias) matches, ignoring case.
+    /// The live record of `kind` whose name (or an alias) matches, ignoring
+    /// case; the oldest when several do. Where picking one of several would
+    /// be a guess, use [`Self::find_one_by_name`].
     pub fn find_by_name(&self, kind: Kind, name: &str) -> Option<Record> {
+        self.find_all_by_name(kind, name).into_iter().next()
+    }
+
+    /// Every live record of `kind` whose name (or an alias) matches,
+    /// ignoring case, oldest first.
+    pub fn find_all_by_name(&self, kind: Kind, name: &str) -> Vec<Record> {
         let want = name.trim().to_lowercase();
-        self.live(kind).into_iter().find(|r| {
+        if want.is_empty() {
+            return Vec::new();
+        }
+        let mut found = self.live(kind);
+        found.retain(|r| {
             r.str(kind.title_field())
-                .is_some_and(|n| n.to_lowercase() == want)
+                .is_some_and(|n| n.trim().to_lowercase() == want)
                 || r.set("aliases").iter().any(|a| a.to_lowercase() == want)
+        });
+        found
+    }
+
+    /// The one live record of `kind` named `name` (or with that alias),
+    /// ignoring case; `None` when no record is. When several are, the
+    /// answer is [`DocError::AmbiguousName`], listing each with its short id
+    /// and, for a contact, where they work.
+    pub fn find_one_by_name(&self, kind: Kind, name: &str) -> Result<Option<Record>, DocError> {
+        let mut found = self.find_all_by_name(kind, name);
+        if found.len() <= 1 {
+            return Ok(found.pop());
+        }
+        Err(DocError::AmbiguousName {
+            kinds: kind.root_key().to_string(),
+            name: name.trim().to_string(),
+            count: found.len(),
+            candidates: self.describe_candidates(&found),
         })
+    }
+
+    /// The record among `kinds` named `raw` (companies, contacts and
+    /// questions have names; an alias counts), else the one whose id starts
+    /// with `raw`. A name several records share is refused, listing them.
+    pub fn find_by_name_or_id(&self, raw: &str, kinds: &[Kind]) -> Result<Record, DocError> {
+        let mut named = Vec::new();
+        for &kind in kinds {
+            if matches!(kind, Kind::Company | Kind::Contact | Kind::Question) {
+                named.extend(self.find_all_by_name(kind, raw));
+            }
+        }
+        match named.len() {
+            0 => self.find(raw, kinds),
+            1 => Ok(named.remove(0)),
+            count => Err(DocError::AmbiguousName {
+                kinds: if named.iter().all(|r| r.kind == named[0].kind) {
+                    named[0].kind.root_key().to_string()
+                } else {
+                    "records".to_string()
+                },
+                name: raw.trim().to_string(),
+                count,
+                candidates: self.describe_candidates(&named),
+            }),
+        }
+    }
+
+    /// "short-id (Acme), short-id (Globex)": records told apart for a person
+    /// who has to pick one.
+    pub fn describe_candidates(&self, records: &[Record]) -> String {
+        let ids = self.short_ids();
+        records
+            .iter()
+            .map(|r| {
+                let id = ids.get(&r.id).to_string();
+                let place = match r.kind {
+                    Kind::Contact => r.current_employer(),
+                    _ => r.str("company"),
+                }
+                .and_then(|c| self.record(Kind::Company, c))
+                .map(|c| c.title());
+                match place {
+                    Some(place) => format!("{id} ({place})"),
+                    None => id,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn profile(&self) -> Map<String, Value> {
@@ -801,16 +971,23 @@ impl VaultDoc {
         for item in self.doc.map_range(obj, ..) {
             path.push(item.key.to_string());
             if item.conflict {
-                let values: Vec<Value> = self
+                let (values, writers): (Vec<Value>, Vec<String>) = self
                     .doc
                     .get_all(obj, item.key.as_ref())
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(v, vid)| match v {
-                        automerge::Value::Object(_) => self.read(&vid),
-                        automerge::Value::Scalar(s) => scalar_to_json(&s),
+                    .map(|(v, vid)| {
+                        let writer = match &vid {
+                            ObjId::Id(_, actor, _) => actor.to_hex_string(),
+                            ObjId::Root => String::new(),
+                        };
+                        let value = match v {
+                            automerge::Value::Object(_) => self.read(&vid),
+                            automerge::Value::Scalar(s) => scalar_to_json(&s),
+                        };
+                        (value, writer)
                     })
-                    .collect();
+                    .unzip();
                 // Two devices writing the same value (adding the same set
                 // member, say) is agreement, not a conflict worth a question.
                 if values.windows(2).all(|w| w[0] == w[1]) {
@@ -822,6 +999,7 @@ impl VaultDoc {
                     id: id.to_string(),
                     path: path.clone(),
                     values,
+                    writers,
                 });
             } else if let automerge::Value::Object(_) = item.value.clone().into_value() {
                 self.collect_conflicts(kind, id, &item.id(), path, out);

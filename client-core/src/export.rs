@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::doc::{DocError, VaultDoc};
-use crate::model::{fields, FieldType, Kind, Record, SCHEMA_VERSION};
+use crate::model::{comp_amount, fields, FieldType, Kind, Record, SCHEMA_VERSION};
 use crate::report::ref_title;
 use crate::time::stored_zoned;
 
@@ -88,8 +88,9 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
 
 /// One kind's live records as CSV: the id, then every schema field. Sets are
 /// joined with `;`, references get an extra `<field>_name` column, money
-/// columns are in minor units with their currency beside them, and entry maps
-/// are counted.
+/// columns have their currency beside them, and entry maps
+/// are counted. Money is in major units (`120000.50`) with its currency in
+/// the `_currency` column beside it, and instants are RFC 3339.
 pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
     let mut header = vec!["id".to_string()];
     let specs: Vec<_> = fields(kind).collect();
@@ -117,7 +118,11 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
                 FieldType::Comp => {
                     let comp = r.map(spec.name);
                     for k in COMP_COLUMNS {
-                        row.push(comp.and_then(|c| c.get(k)).map(cell).unwrap_or_default());
+                        let amount = comp.and_then(|c| comp_amount(c, k));
+                        row.push(match amount {
+                            Some(m) if k != "period" => m.plain(),
+                            _ => comp.and_then(|c| c.get(k)).map(cell).unwrap_or_default(),
+                        });
                     }
                 }
                 FieldType::Ref(_) | FieldType::AnyRef => {
@@ -141,6 +146,11 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
                 FieldType::Map => {
                     row.push(r.get(spec.name).map(|v| v.to_string()).unwrap_or_default())
                 }
+                FieldType::DateTime => row.push(
+                    r.str(spec.name)
+                        .map(|s| stored_zoned(s).map_or_else(|| s.to_string(), |z| rfc3339(&z)))
+                        .unwrap_or_default(),
+                ),
                 _ => row.push(r.get(spec.name).map(cell).unwrap_or_default()),
             }
         }
@@ -148,6 +158,12 @@ pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An instant as RFC 3339 with its UTC offset (`2026-11-20T14:00:00+01:00`):
+/// what spreadsheets parse; the stored `[Europe/Paris]` suffix is RFC 9557's.
+pub fn rfc3339(z: &jiff::Zoned) -> String {
+    z.timestamp().display_with_offset(z.offset()).to_string()
 }
 
 fn cell(v: &Value) -> String {

@@ -283,13 +283,19 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
             }
         }
         None if register && !by_key => {
-            if shared.settings.registration == Registration::Invite
-                && !take_invite(shared, invite.as_deref()).await?
-            {
-                return Err(refuse(
-                    codes::AUTH,
-                    "this relay registers vaults by invite: ask its operator for a code (`interlog relay invite`) and pass it with --invite",
-                ));
+            if shared.settings.registration == Registration::Invite {
+                use crate::invites::Taken;
+                match take_invite(shared, invite.as_deref()).await? {
+                    Taken::Taken => {}
+                    Taken::AlreadyUsed => return Err(refuse(
+                        codes::AUTH,
+                        "this invite code was already used to register a vault, and each code works once: ask the relay's operator for a new one (`interlog relay invite`) and pass it with --invite",
+                    )),
+                    Taken::Unknown => return Err(refuse(
+                        codes::AUTH,
+                        "this relay registers vaults by invite: ask its operator for a code (`interlog relay invite`) and pass it with --invite",
+                    )),
+                }
             }
             let store = shared.store.clone();
             let v = vault.clone();
@@ -352,18 +358,18 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
 async fn take_invite<S: RelayStore>(
     shared: &Arc<Shared<S>>,
     code: Option<&str>,
-) -> Result<bool, Refusal> {
+) -> Result<crate::invites::Taken, Refusal> {
+    use crate::invites::Taken;
     let Some(code) = code.and_then(crate::invites::normalize) else {
-        return Ok(false);
+        return Ok(Taken::Unknown);
     };
-    if crate::invites::take(&shared.settings.data, &code) {
-        return Ok(true);
-    }
-    if !shared.store.keeps_invites() {
-        return Ok(false);
+    let taken = crate::invites::take(&shared.settings.data, &code);
+    if taken != Taken::Unknown || !shared.store.keeps_invites() {
+        return Ok(taken);
     }
     let store = shared.store.clone();
-    blocking(move || store.take_invite(&code, now())).await
+    let kept = blocking(move || store.take_invite(&code, now())).await?;
+    Ok(if kept { Taken::Taken } else { Taken::Unknown })
 }
 
 struct Admitted {

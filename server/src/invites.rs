@@ -31,6 +31,17 @@ pub fn mint(data: &Path) -> std::io::Result<String> {
     ))
 }
 
+/// What became of a code a device presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// It was valid, and is used up now.
+    Taken,
+    /// It was minted here and has registered a vault already.
+    AlreadyUsed,
+    /// No such code was minted here.
+    Unknown,
+}
+
 /// A new code (32 hex digits), for a store that keeps codes itself.
 pub fn new_code() -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
@@ -73,14 +84,20 @@ pub fn mint_in_store(url: &str) -> Result<String, crate::store::StoreError> {
     Ok(code)
 }
 
-/// Consumes a code: true if it existed (and now no longer does).
-pub fn take(data: &Path, code: &str) -> bool {
+/// Consumes a code.
+pub fn take(data: &Path, code: &str) -> Taken {
     let Some(code) = normalize(code) else {
-        return false;
+        return Taken::Unknown;
     };
     let from = dir(data).join(&code);
     let used = dir(data).join(format!("{code}.used"));
-    std::fs::rename(from, used).is_ok()
+    if std::fs::rename(from, &used).is_ok() {
+        Taken::Taken
+    } else if used.exists() {
+        Taken::AlreadyUsed
+    } else {
+        Taken::Unknown
+    }
 }
 
 #[cfg(test)]
@@ -89,8 +106,10 @@ mod tests {
     fn codes_work_once() {
         let dir = tempfile::tempdir().unwrap();
         let code = super::mint(dir.path()).unwrap();
-        assert!(super::take(dir.path(), &code));
-        assert!(!super::take(dir.path(), &code));
-        assert!(!super::take(dir.path(), "../../etc/passwd"));
+        use super::Taken;
+        assert_eq!(super::take(dir.path(), &code), Taken::Taken);
+        assert_eq!(super::take(dir.path(), &code), Taken::AlreadyUsed);
+        assert_eq!(super::take(dir.path(), "../../etc/passwd"), Taken::Unknown);
+        assert_eq!(super::take(dir.path(), &"0".repeat(32)), Taken::Unknown);
     }
 }

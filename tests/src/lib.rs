@@ -2,7 +2,8 @@
 //! real `interlog` binary as a user would, one [`Device`] per home directory.
 //!
 //! The binary is built once per test run with the same profile as the tests
-//! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes.
+//! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes;
+//! `INTERLOG_E2E_BIN=PATH` runs the tests against another build instead.
 
 pub mod balancer;
 pub mod faults;
@@ -18,6 +19,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // Another build of the CLI (an older commit's, to see a new test
+        // fail on it), used as it is.
+        if let Some(bin) = std::env::var_os("INTERLOG_E2E_BIN") {
+            return PathBuf::from(bin);
+        }
         // target/<profile>/deps/<test-binary>
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe

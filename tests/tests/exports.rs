@@ -183,7 +183,8 @@ fn two_devices_converge_and_show_the_same_conflicts() {
         .position(|v| v == "talk less")
         .unwrap()
         + 1;
-    laptop.ok(&["conflicts", "pick", "1", &choice.to_string()]);
+    let code = list[0]["code"].as_str().unwrap();
+    laptop.ok(&["conflicts", "pick", code, &choice.to_string()]);
     ship(&laptop, &phone);
     assert!(phone.json(&["conflicts"]).as_array().unwrap().is_empty());
     assert_eq!(phone.json(&["show", &id])["improve"], "talk less");

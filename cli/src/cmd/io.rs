@@ -28,6 +28,7 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
         Some(bytes) => Vault::join(storage, &bytes)?,
     };
     save(&mut v, "init")?;
+    super::name_device(&mut v, a.name.as_deref())?;
     let vault_id = v.vault_id();
     if ctx.json {
         return out::json(&json!({"vault_id": vault_id, "home": ctx.home}));

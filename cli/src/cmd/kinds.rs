@@ -97,6 +97,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
             keep_in_touch,
             extra: e,
         } => {
+            let namesakes = doc.find_all_by_name(Kind::Contact, &name);
             let mut w = vec![field_value(doc, k, "name", &name)?];
             opt(doc, k, &mut w, "kind", &kind)?;
             opt(doc, k, &mut w, "met", &met)?;
@@ -131,6 +132,13 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
                 doc.add_entry(Kind::Contact, &id, "employment", &job)?;
             }
             save(&mut v, &format!("add contact {id}"))?;
+            if !namesakes.is_empty() {
+                out::warn(&format!(
+                    "you already have a contact named '{}': {}. Both are kept; where a command takes a name, give the id of the one you mean (or `interlog delete` the new one if it is the same person)",
+                    name.trim(),
+                    v.doc.describe_candidates(&namesakes)
+                ));
+            }
             print_created(ctx, Kind::Contact, &id, Map::new())
         }
         ContactCmd::Moved {
@@ -411,7 +419,7 @@ pub fn offer(ctx: &Ctx, c: OfferCmd) -> Result<()> {
                 .map("comp")
                 .and_then(|c| c.get("currency"))
                 .and_then(Value::as_str)
-                .ok_or_else(|| anyhow!("this offer has no currency yet; set its package with `interlog offer edit` first"))?
+                .ok_or_else(|| anyhow!("this offer has no currency yet; set its package with `interlog offer comp {} --currency EUR --base …` first", short(&o.id)))?
                 .to_string();
             if asked.is_none() && offered.is_none() {
                 bail!("give --asked, --offered or both (base pay, in {currency})");
@@ -427,11 +435,27 @@ pub fn offer(ctx: &Ctx, c: OfferCmd) -> Result<()> {
             if let Some(n) = note {
                 round.insert("note".into(), Value::String(n));
             }
+            // Their new figure is the package now, so stats compare it.
+            if let Some(offered) = round.get("offered").cloned() {
+                let mut c = obj(json!({ "base": offered }));
+                if o.map("comp").and_then(|c| c.get("period")).is_none() {
+                    c.insert("period".into(), Value::String("year".into()));
+                }
+                doc.update(Kind::Offer, &o.id, &obj(json!({ "comp": c })))?;
+            }
             doc.add_entry(Kind::Offer, &o.id, "rounds", &round)?;
             if o.str("decision") == Some("pending") {
                 doc.update(Kind::Offer, &o.id, &obj(json!({"decision": "negotiating"})))?;
             }
             (o.id.clone(), format!("offer {} round", o.id))
+        }
+        OfferCmd::Comp { id, comp: args } => {
+            let o = live(doc, &id, &[Kind::Offer])?;
+            let c = comp(doc, &args, o.map("comp"))?.ok_or_else(|| {
+                anyhow!("give the amounts: --base, --bonus, --signing, --equity, with --currency")
+            })?;
+            doc.update(Kind::Offer, &o.id, &obj(json!({ "comp": c })))?;
+            (o.id.clone(), format!("offer {} comp", o.id))
         }
         OfferCmd::Decide { id, decision } => {
             let o = live(doc, &id, &[Kind::Offer])?;

@@ -169,7 +169,7 @@ fn opportunity_for(
 /// The contact named `who` (or with that id); a new name becomes an
 /// interviewer working at `company`.
 fn contact_or_new(doc: &mut VaultDoc, who: &str, company: &str) -> Result<String> {
-    if let Some(r) = doc.find_by_name(Kind::Contact, who) {
+    if let Some(r) = doc.find_one_by_name(Kind::Contact, who)? {
         return Ok(r.id);
     }
     if let Ok(r) = doc.find(who, &[Kind::Contact]) {

@@ -17,7 +17,7 @@ use interlog_core::doc::VaultDoc;
 use interlog_core::model::{self, FieldSpec, FieldType, Kind, Record};
 use serde_json::{Map, Value};
 
-use crate::args::{Cli, Command, CompArgs};
+use crate::args::{Cli, Command, CompArgs, DevicesCmd};
 use crate::home::{self, DeviceVault};
 use crate::out;
 
@@ -78,10 +78,27 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Conflicts { action } => reports::conflicts(ctx, action),
         Command::Sync(a) => sync::sync(ctx, a),
         Command::Pair => sync::pair(ctx),
-        Command::Join { code } => sync::join(ctx, &code),
+        Command::Join { code, name } => sync::join(ctx, &code, name.as_deref()),
         Command::Recover { relay, pin } => sync::recover(ctx, &relay, pin.as_deref()),
         Command::Key => sync::key(ctx),
-        Command::Devices => sync::devices(ctx),
+        Command::Devices {
+            action: Some(DevicesCmd::Rename { name }),
+        } => {
+            let mut v = ctx.open()?;
+            name_device(&mut v, Some(&name))?;
+            if ctx.json {
+                out::json(
+                    &serde_json::json!({"device": hex_id(v.device_id()), "name": name.trim()}),
+                )
+            } else {
+                println!(
+                    "{}",
+                    out::safe(&format!("this device is now '{}'", name.trim()))
+                );
+                Ok(())
+            }
+        }
+        Command::Devices { .. } => sync::devices(ctx),
         Command::Relay(r) => relay::relay(ctx, r),
     }
 }
@@ -219,7 +236,7 @@ pub fn create(doc: &mut VaultDoc, kind: Kind, writes: Vec<Write>) -> Result<Stri
 /// questions), ignoring case.
 pub fn resolve(doc: &VaultDoc, kind: Kind, raw: &str) -> Result<Record> {
     if matches!(kind, Kind::Company | Kind::Contact | Kind::Question) {
-        if let Some(r) = doc.find_by_name(kind, raw) {
+        if let Some(r) = doc.find_one_by_name(kind, raw)? {
             return Ok(r);
         }
     }
@@ -240,7 +257,7 @@ pub fn resolve(doc: &VaultDoc, kind: Kind, raw: &str) -> Result<Record> {
 /// A follow-up target: a contact or company by name, or any record by id.
 pub fn resolve_target(doc: &VaultDoc, raw: &str) -> Result<Record> {
     for kind in [Kind::Contact, Kind::Company] {
-        if let Some(r) = doc.find_by_name(kind, raw) {
+        if let Some(r) = doc.find_one_by_name(kind, raw)? {
             return Ok(r);
         }
     }
@@ -250,7 +267,7 @@ pub fn resolve_target(doc: &VaultDoc, raw: &str) -> Result<Record> {
 
 /// The company named `raw` (or with that id), created if it is a new name.
 pub fn company_or_new(doc: &mut VaultDoc, raw: &str) -> Result<(String, bool)> {
-    if let Some(r) = doc.find_by_name(Kind::Company, raw) {
+    if let Some(r) = doc.find_one_by_name(Kind::Company, raw)? {
         return Ok((r.id, false));
     }
     if let Ok(r) = doc.find(raw, &[Kind::Company]) {
@@ -336,6 +353,39 @@ pub fn print_created(ctx: &Ctx, kind: Kind, id: &str, extra: Map<String, Value>)
         println!("{id}");
         Ok(())
     }
+}
+
+/// A device id (actor id) in lowercase hex, as the wire and
+/// `VaultDoc::device_names` spell it.
+pub fn hex_id(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Names this device in the journal (`init --name`, `join --name`,
+/// `devices rename`); without a name, the machine's host name, if it has
+/// one. Saves.
+pub fn name_device(v: &mut DeviceVault, name: Option<&str>) -> Result<()> {
+    let name = match name {
+        Some(n) => n.trim().to_string(),
+        None => match host_name() {
+            Some(h) => h,
+            None => return Ok(()),
+        },
+    };
+    let actor = hex_id(v.device_id());
+    v.doc.set_device_name(&actor, &name)?;
+    save(v, "device name")
+}
+
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())?;
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= interlog_core::doc::DEVICE_NAME_MAX
+        && !name.chars().any(interlog_core::is_unsafe);
+    ok.then(|| name.to_string())
 }
 
 /// Finds a record to change, refusing deleted ones.

@@ -13,7 +13,7 @@ use crate::out;
 
 pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
     let v = ctx.read()?;
-    let r = v.doc.find(id, kinds)?;
+    let r = v.doc.find_by_name_or_id(id, kinds)?;
     if ctx.json {
         return out::json(&record_json(&v.doc, &r));
     }
@@ -121,10 +121,22 @@ fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
     let s = |m: &Map<String, Value>, k: &str| {
         m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
     };
-    let mut lines: Vec<String> = r
-        .entries(name)
-        .into_values()
-        .map(|e| match name {
+    let mut entries: Vec<(&str, &Map<String, Value>)> = r.entries(name).into_iter().collect();
+    if name == "stages" {
+        // In the order they happened: by instant (zones included), then by
+        // key, the order they were recorded in; as `current_stage` reads them.
+        entries.sort_by_key(|(key, e)| {
+            let at = e
+                .get("at")
+                .and_then(Value::as_str)
+                .and_then(stored_zoned)
+                .map(|z| z.timestamp());
+            (at, *key)
+        });
+    }
+    let lines: Vec<String> = entries
+        .into_iter()
+        .map(|(_, e)| match name {
             "stages" => {
                 let at = stored_zoned(&s(e, "at"))
                     .map_or_else(|| s(e, "at"), |z| z.strftime("%Y-%m-%d").to_string());
@@ -173,9 +185,6 @@ fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
             _ => Value::Object(e.clone()).to_string(),
         })
         .collect();
-    if name == "stages" {
-        lines.sort();
-    }
     lines.join("\n")
 }
 
@@ -248,11 +257,7 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
         }),
         Kind::Contact => (&["name", "kind", "works at", "keep in touch"], |doc, r| {
             let job = r
-                .entries("employment")
-                .values()
-                .filter(|e| e.get("to").and_then(Value::as_str).unwrap_or("").is_empty())
-                .filter_map(|e| e.get("company").and_then(Value::as_str))
-                .next_back()
+                .current_employer()
                 .map(|c| ref_title(doc, c))
                 .unwrap_or_default();
             let kit = r

@@ -3,13 +3,13 @@
 use std::io::{BufRead, IsTerminal, Write as _};
 
 use anyhow::{bail, Result};
-use interlog_core::doc::Conflict;
+use interlog_core::doc::{conflict_codes, Conflict};
 use interlog_core::model::{short, Money};
 use interlog_core::report;
 use interlog_core::time::{now, stored_zoned};
 use serde_json::{json, Value};
 
-use super::{save, Ctx};
+use super::{hex_id, save, Ctx};
 use crate::args::ConflictCmd;
 use crate::out;
 
@@ -231,17 +231,38 @@ fn sorted_conflicts(doc: &interlog_core::VaultDoc) -> Vec<Conflict> {
 pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
     let mut v = ctx.open()?;
     let list = sorted_conflicts(&v.doc);
+    let codes = conflict_codes(&list);
+    let names = v.doc.device_names();
+    let me = hex_id(v.device_id());
+    // Who wrote each value: the device's name, or its id's first characters.
+    let writer = |actor: &str| -> String {
+        names
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| format!("device {}", actor.get(..8).unwrap_or(actor)))
+    };
     match action {
-        Some(ConflictCmd::Pick { number, choice }) => {
-            let c = list.get(number.wrapping_sub(1)).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "there is no conflict {number}; `interlog conflicts` lists {} of them",
+        Some(ConflictCmd::Pick { code, choice }) => {
+            let want = code.trim().to_ascii_lowercase();
+            let found: Vec<usize> = codes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    !want.is_empty() && (c.starts_with(&want) || want.starts_with(c.as_str()))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let [i] = found[..] else {
+                bail!(
+                    "there is no conflict {code}; `interlog conflicts` lists {} of them, each with its id",
                     list.len()
-                )
-            })?;
+                );
+            };
+            let c = &list[i];
             let value = c.values.get(choice.wrapping_sub(1)).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "conflict {number} has {} values; pick one of 1-{}",
+                    "conflict {} has {} values; pick one of 1-{}",
+                    codes[i],
                     c.values.len(),
                     c.values.len()
                 )
@@ -253,7 +274,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             )?;
             if ctx.json {
                 return out::json(
-                    &json!({"record": kind_name(c), "id": c.id, "field": c.path.join("."), "value": value}),
+                    &json!({"code": codes[i], "record": kind_name(c), "id": c.id, "field": c.path.join("."), "value": value}),
                 );
             }
             println!(
@@ -271,8 +292,11 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             if ctx.json {
                 let rows: Vec<Value> = list
                     .iter()
-                    .enumerate()
-                    .map(|(i, c)| json!({"number": i + 1, "record": kind_name(c), "id": c.id, "field": c.path.join("."), "values": c.values}))
+                    .zip(&codes)
+                    .map(|(c, code)| {
+                        let devices: Vec<String> = c.writers.iter().map(|w| writer(w)).collect();
+                        json!({"code": code, "record": kind_name(c), "id": c.id, "field": c.path.join("."), "values": c.values, "writers": c.writers, "devices": devices})
+                    })
                     .collect();
                 return out::json(&rows);
             }
@@ -280,16 +304,20 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                 println!("No conflicts.");
                 return Ok(());
             }
-            let mut t = out::table(["#", "record", "field", "values"]);
-            for (i, c) in list.iter().enumerate() {
+            let mut t = out::table(["id", "record", "field", "values (and who wrote each)"]);
+            for (c, code) in list.iter().zip(&codes) {
                 let values: Vec<String> = c
                     .values
                     .iter()
+                    .zip(&c.writers)
                     .enumerate()
-                    .map(|(j, val)| format!("{}) {}", j + 1, value_text(val)))
+                    .map(|(j, (val, w))| {
+                        let this = if *w == me { ", this device" } else { "" };
+                        format!("{}) {} [{}{this}]", j + 1, value_text(val), writer(w))
+                    })
                     .collect();
                 t.add_row([
-                    (i + 1).to_string(),
+                    code.clone(),
                     describe(&v.doc, c),
                     c.path.join("."),
                     values.join("\n"),
@@ -297,22 +325,26 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             }
             out::print_table(&t, "");
             if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-                pick_interactively(&mut v, &list)
+                pick_interactively(&mut v, &list, &codes)
             } else {
-                println!("Keep one value with `interlog conflicts pick <#> <value number>`.");
+                println!("Keep one value with `interlog conflicts pick <id> <value number>`.");
                 Ok(())
             }
         }
     }
 }
 
-fn pick_interactively(v: &mut crate::home::DeviceVault, list: &[Conflict]) -> Result<()> {
+fn pick_interactively(
+    v: &mut crate::home::DeviceVault,
+    list: &[Conflict],
+    codes: &[String],
+) -> Result<()> {
     let stdin = std::io::stdin();
     let mut picked = 0;
     for (i, c) in list.iter().enumerate() {
         print!(
-            "Keep which value for #{} {}? [1-{}, Enter to skip] ",
-            i + 1,
+            "Keep which value for {} {}? [1-{}, Enter to skip] ",
+            codes[i],
             out::safe(&c.path.join(".")),
             c.values.len()
         );

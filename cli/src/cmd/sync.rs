@@ -969,12 +969,12 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
 /// nothing of the user's, and is cleared so the join can simply be run
 /// again. A join that fails removes what it wrote, so the home is as empty
 /// as it was.
-pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
-    join_code(ctx, JoinCode::parse(code)?, false)
+pub fn join(ctx: &Ctx, code: &str, name: Option<&str>) -> Result<()> {
+    join_code(ctx, JoinCode::parse(code)?, false, name)
 }
 
 /// [`join`] with a parsed code; `recovered` when it came from the words.
-fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool) -> Result<()> {
+fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool, name: Option<&str>) -> Result<()> {
     let home = &ctx.home;
     let names = home::entries(home)?;
     if !names.is_empty() {
@@ -985,7 +985,7 @@ fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool) -> Result<()> {
     }
     let created = home::create_home(home)?;
     mark_joining(home)?;
-    let (v, report) = match join_into(home, &code) {
+    let (mut v, report) = match join_into(home, &code) {
         Ok(ok) => ok,
         Err(e) => {
             undo_join(home, created);
@@ -995,6 +995,8 @@ fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool) -> Result<()> {
     // Done: the marker goes last, so an interrupted join is always known.
     let _ = std::fs::remove_file(home::join_marker(home));
     LastSync::record(ctx, None);
+    // The vault is this device's now; its name is an ordinary change.
+    super::name_device(&mut v, name)?;
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }
@@ -1030,7 +1032,7 @@ pub fn recover(ctx: &Ctx, relay: &str, pin: Option<&str>) -> Result<()> {
         out::warn(&warning);
     }
     let m = runtime()?.block_on(sync::find_vault(relay, pin, &key))?;
-    join_code(ctx, JoinCode::new(&m), true)
+    join_code(ctx, JoinCode::new(&m), true, None)
 }
 
 /// The recovery words: typed at a prompt on a terminal (until 24 words
@@ -1242,6 +1244,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
     let m = membership(ctx, &v.vault_id())?;
     let me = device_name(v.device_id());
     let registered = SyncState::load(v.storage())?.registered;
+    let names = v.doc.device_names();
     drop(v);
     if !registered {
         bail!("this vault is not on the relay yet; run `interlog sync` first");
@@ -1258,9 +1261,14 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
         }
     }
     if ctx.json {
-        return out::json(&devices);
+        let mut rows = serde_json::to_value(&devices)?;
+        for row in rows.as_array_mut().into_iter().flatten() {
+            let name = row["device"].as_str().and_then(|d| names.get(d)).cloned();
+            row["name"] = name.map_or(serde_json::Value::Null, serde_json::Value::String);
+        }
+        return out::json(&rows);
     }
-    let mut t = out::table(["device", "records", "last seen", ""]);
+    let mut t = out::table(["device", "name", "records", "last seen", ""]);
     for d in devices {
         let seen = jiff::Timestamp::from_second(d.last_seen)
             .map(|t| {
@@ -1272,6 +1280,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
         let this = if d.device == me { "this device" } else { "" };
         t.add_row([
             out::short_id(&d.device, 12),
+            names.get(&d.device).cloned().unwrap_or_default(),
             d.last_seq.to_string(),
             seen,
             this.into(),

@@ -95,6 +95,28 @@ pub fn parse_currency(raw: &str) -> Result<String, String> {
     }
 }
 
+impl Money {
+    /// The amount in major units with every decimal the currency has and no
+    /// grouping or currency code, as a spreadsheet reads it: `120000.50`,
+    /// `-3.00`, `950000` (JPY).
+    pub fn plain(&self) -> String {
+        let exp = exponent(&self.currency);
+        let scale = 10u64.pow(exp);
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if exp == 0 {
+            format!("{sign}{abs}")
+        } else {
+            format!(
+                "{sign}{}.{:0w$}",
+                abs / scale,
+                abs % scale,
+                w = exp as usize
+            )
+        }
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let exp = exponent(&self.currency);
@@ -138,6 +160,18 @@ mod tests {
         assert!(parse_amount("lots", "EUR").is_err());
         assert!(parse_amount("", "EUR").is_err());
         assert!(parse_amount("99999999999999999999", "EUR").is_err());
+    }
+
+    #[test]
+    fn plain_amounts_keep_every_decimal_and_no_grouping() {
+        let m = |minor, currency: &str| Money {
+            minor,
+            currency: currency.into(),
+        };
+        assert_eq!(m(12_000_050, "EUR").plain(), "120000.50");
+        assert_eq!(m(-300, "USD").plain(), "-3.00");
+        assert_eq!(m(950_000, "JPY").plain(), "950000");
+        assert_eq!(m(1_234_567, "KWD").plain(), "1234.567");
     }
 
     #[test]

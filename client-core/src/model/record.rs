@@ -83,6 +83,16 @@ impl Record {
             .unwrap_or_else(|| format!("({} {})", self.kind, short(&self.id)))
     }
 
+    /// The company of a contact's current job: the open employment entry
+    /// recorded last.
+    pub fn current_employer(&self) -> Option<&str> {
+        self.entries("employment")
+            .into_values()
+            .filter(|e| e.get("to").and_then(Value::as_str).unwrap_or("").is_empty())
+            .filter_map(|e| e.get("company").and_then(Value::as_str))
+            .next_back()
+    }
+
     /// The current stage of an opportunity: the latest stage event.
     /// Events are ordered by their instant (time zones included), then by
     /// entry id, which is the order they were recorded in.

@@ -576,8 +576,11 @@ pub enum ModelError {
     },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error("{field} is edited with its own command (see `interlog help`), not with --set")]
-    NotSettable { field: String },
+    #[error("{field} is edited with its own command, not with --set: {command}")]
+    NotSettable {
+        field: String,
+        command: &'static str,
+    },
 }
 
 /// Parses what the user typed for a scalar or set field into the value to store.
@@ -638,8 +641,27 @@ pub fn parse_input(spec: &FieldSpec, raw: &str) -> Result<Value, ModelError> {
             Ok(Value::Object(set))
         }
         FieldType::Comp | FieldType::Entries | FieldType::Ratings | FieldType::Map => {
-            Err(ModelError::NotSettable { field })
+            Err(ModelError::NotSettable {
+                command: own_command(&field),
+                field,
+            })
         }
+    }
+}
+
+/// The command that edits a field `--set` cannot.
+fn own_command(field: &str) -> &'static str {
+    match field {
+        "comp" => {
+            "`interlog offer comp ID --base …` (your own package: `interlog profile set --base …`)"
+        }
+        "posted_comp" | "asked_comp" => "`interlog opp comp ID [--posted] --base …`",
+        "stages" => "`interlog opp stage ID STAGE`",
+        "close" => "`interlog opp withdraw` or `interlog opp rejected`",
+        "rounds" => "`interlog offer round ID --asked … --offered …`",
+        "employment" => "`interlog contact moved CONTACT COMPANY`",
+        "questions" => "`interlog retro ID`",
+        _ => "see `interlog help`",
     }
 }
 
