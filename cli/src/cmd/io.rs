@@ -42,23 +42,9 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
 fn write_out(a: &ExportArgs, bytes: &[u8]) -> Result<()> {
     match &a.out {
         Some(path) => {
-            // Exports hold the whole journal: owner-only, written then renamed.
-            let tmp = path.with_extension("interlog-tmp");
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts
-                .open(&tmp)
-                .with_context(|| format!("could not write {}", tmp.display()))?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("could not write {}", path.display()))?;
-            Ok(())
+            // Exports hold the whole journal: owner-only, whole or not at all.
+            interlog_core::files::replace(path, bytes)
+                .with_context(|| format!("could not write {}", path.display()))
         }
         None => {
             let mut stdout = std::io::stdout().lock();

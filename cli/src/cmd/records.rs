@@ -1,13 +1,14 @@
 //! Generic record commands: show, list, edit, delete, restore, fields.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use interlog_core::doc::VaultDoc;
+use interlog_core::journal;
 use interlog_core::model::{self, comp_amount, short, FieldType, Kind, Record};
 use interlog_core::report::{annual_total, ref_title};
-use interlog_core::time::stored_zoned;
+use interlog_core::time::{now, stored_zoned};
 use serde_json::{json, Map, Value};
 
-use super::{apply, live, parse_sets, save, Ctx};
+use super::{save, Ctx};
 use crate::args::EditArgs;
 use crate::out;
 
@@ -339,73 +340,16 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
 }
 
 pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
-    if a.set.is_empty() && a.unset.is_empty() {
-        bail!("nothing to change; give --set FIELD=VALUE or --unset FIELD (`interlog fields KIND` lists the fields)");
-    }
     let mut v = ctx.open()?;
-    let r = live(&v.doc, &a.id, kinds)?;
-    let writes = parse_sets(&v.doc, Some(r.kind), &a.set)?;
-    let mut unsets = Vec::new();
-    for f in &a.unset {
-        let spec = model::field(Some(r.kind), f)?;
-        if matches!(spec.name, "created_at" | "deleted_at") {
-            bail!("{} is kept by interlog itself", spec.name);
-        }
-        match spec.ty {
-            // A set is emptied, not removed: its map must stay, or a device
-            // adding to it concurrently would race to create a new one.
-            FieldType::Set | FieldType::EnumSet(_) | FieldType::RefSet(_) => {
-                unsets.push(super::Write::Set(spec.name.into(), Vec::new()))
-            }
-            ty if ty.is_container() => {
-                bail!(
-                    "{} cannot be removed with --unset; use its own command",
-                    spec.name
-                )
-            }
-            _ => {}
-        }
-    }
-    apply(&mut v.doc, r.kind, &r.id, writes)?;
-    apply(&mut v.doc, r.kind, &r.id, unsets)?;
-    for f in &a.unset {
-        if !model::field(Some(r.kind), f)?.ty.is_container() {
-            v.doc.unset(r.kind, &r.id, &[f.as_str()])?;
-        }
-    }
-    save(&mut v, &format!("edit {} {}", r.kind, r.id))?;
-    let updated = v.doc.record(r.kind, &r.id).unwrap_or(r);
+    let (change, updated) = journal::edit(&mut v.doc, &a.id, kinds, &a.set, &a.unset)?;
+    save(&mut v, &change.commit)?;
     done(ctx, &updated, "updated")
 }
 
 pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
     let mut v = ctx.open()?;
-    let r = v.doc.find(id, kinds)?;
-    if delete {
-        if r.is_deleted() {
-            bail!("{} {} is already deleted", r.kind, r.id);
-        }
-        let mut patch = Map::new();
-        patch.insert(
-            "deleted_at".into(),
-            Value::String(interlog_core::time::now().to_string()),
-        );
-        v.doc.update(r.kind, &r.id, &patch)?;
-    } else {
-        if !r.is_deleted() {
-            bail!("{} {} is not deleted", r.kind, r.id);
-        }
-        v.doc.unset(r.kind, &r.id, &["deleted_at"])?;
-    }
-    save(
-        &mut v,
-        &format!(
-            "{} {} {}",
-            if delete { "delete" } else { "restore" },
-            r.kind,
-            r.id
-        ),
-    )?;
+    let (change, r) = journal::delete(&mut v.doc, id, kinds, delete, &now())?;
+    save(&mut v, &change.commit)?;
     done(ctx, &r, if delete { "deleted" } else { "restored" })
 }
 

@@ -180,16 +180,13 @@ impl LastSync {
         // ext4 writes a file's data out at once when either replaces it
         // (auto_da_alloc), a tenth of a no-op sync's time. A torn file
         // reads as "never synced" until the next sync.
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(home::last_sync_file(&ctx.home))
-            .and_then(|mut f| {
+        let _ = interlog_core::files::owner_only(&home::last_sync_file(&ctx.home), false).and_then(
+            |mut f| {
                 use std::io::Write;
                 f.write_all(&bytes)?;
                 f.set_len(bytes.len() as u64)
-            });
+            },
+        );
     }
 }
 
@@ -1109,15 +1106,7 @@ fn remind_words(ctx: &Ctx) {
 }
 
 fn words_reminded(ctx: &Ctx) {
-    // Owner-only, as everything in a home is, whatever the umask.
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = opts.open(home::words_marker(&ctx.home));
+    let _ = interlog_core::files::owner_only(&home::words_marker(&ctx.home), true);
 }
 
 /// The join proper, into a home that holds only its marker.

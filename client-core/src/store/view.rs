@@ -163,14 +163,7 @@ fn key(vault_id: &[u8], stored: &Stored) -> [u8; KEY_LEN] {
 fn write(cache: &Path, key: &[u8], view: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = cache.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
+    let mut f = crate::files::owner_only(&tmp, true)?;
     f.write_all(MAGIC)?;
     f.write_all(key)?;
     f.write_all(&checksum(key, view))?;
