@@ -60,7 +60,7 @@ pub mod store;
 pub mod time;
 
 #[cfg(feature = "vault")]
-pub use doc::{DocError, VaultDoc};
+pub use doc::{DocError, ReadJournal, VaultDoc, VaultView};
 #[cfg(feature = "vault")]
 pub use model::{Kind, Record};
 #[cfg(feature = "vault")]

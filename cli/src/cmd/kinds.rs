@@ -6,9 +6,10 @@ use anyhow::Result;
 use interlog_core::journal::{self as j, Change, ClosedBy};
 use interlog_core::model::{self, Kind};
 use interlog_core::time::now;
+use interlog_core::ReadJournal as _;
 use serde_json::{json, Map, Value};
 
-use super::{print_created, records, save, Ctx};
+use super::{print_created, records, Ctx};
 use crate::args::{
     Common, CompanyCmd, ContactCmd, FollowupCmd, InterviewCmd, OfferCmd, OppCmd, ProfileCmd,
     QuestionCmd,
@@ -33,7 +34,7 @@ fn change(
 ) -> Result<()> {
     let mut v = ctx.open()?;
     let change = op(&mut v)?;
-    save(&mut v, &change.commit)?;
+    ctx.save(&mut v, &change.commit)?;
     for w in &change.warnings {
         out::warn(w);
     }
@@ -110,7 +111,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
                 on.as_deref(),
                 now().date(),
             )?;
-            save(&mut v, &change.commit)?;
+            ctx.save(&mut v, &change.commit)?;
             if ctx.json {
                 return out::json(
                     &json!({"record": "contact", "id": change.id, "company": company_id}),
@@ -130,7 +131,7 @@ pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
         ContactCmd::Touched { contact, on } => {
             let mut v = ctx.open()?;
             let change = j::contact_touched(&mut v.doc, &contact, on.as_deref())?;
-            save(&mut v, &change.commit)?;
+            ctx.save(&mut v, &change.commit)?;
             if ctx.json {
                 return out::json(&json!({"record": "contact", "id": change.id}));
             }
@@ -366,7 +367,7 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                 comp: comp.into(),
             };
             j::set_profile(&mut v.doc, &r)?;
-            save(&mut v, "profile")?;
+            ctx.save(&mut v, "profile")?;
             if ctx.json {
                 out::json(&v.doc.profile())
             } else {

@@ -10,7 +10,7 @@ use interlog_core::model::Kind;
 use interlog_core::time::now;
 use serde_json::json;
 
-use super::{print_created, save, Ctx};
+use super::{print_created, Ctx};
 use crate::args::LogArgs;
 use crate::out;
 
@@ -28,7 +28,7 @@ pub fn log(ctx: &Ctx, a: LogArgs) -> Result<()> {
         with: a.with,
     };
     let logged = journal::log_interview(&mut v.doc, &request, &now())?;
-    save(&mut v, &logged.commit)?;
+    ctx.save(&mut v, &logged.commit)?;
     for w in &logged.warnings {
         out::warn(w);
     }
@@ -83,7 +83,7 @@ pub fn retro(ctx: &Ctx, id: &str) -> Result<()> {
     }
     let result = ctx.open().and_then(|mut v| {
         let change = journal::retro::write(&mut v.doc, &r.id, &original, &edited)?;
-        save(&mut v, &change.commit)
+        ctx.save(&mut v, &change.commit)
     });
     match result {
         Ok(()) => {

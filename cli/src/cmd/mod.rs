@@ -10,43 +10,59 @@ mod relay;
 mod reports;
 mod sync;
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use interlog_core::model::Kind;
 use serde_json::{Map, Value};
 
 use crate::args::{Cli, Command, DevicesCmd};
-use crate::home::{self, DeviceVault};
+use crate::home::{self, DeviceVault, Home};
 use crate::out;
 
 /// What every command gets: where the vault is and how to print.
 pub struct Ctx {
-    pub home: PathBuf,
+    pub home: Home,
     pub json: bool,
 }
 
 impl Ctx {
     pub fn open(&self) -> Result<DeviceVault> {
-        home::open(&self.home)
+        self.home.open()
     }
 
     /// The vault for a command that only reads: from the view cache when
     /// the store is unchanged since it was rendered (much faster on a big
     /// vault), else loaded. It cannot be saved.
     pub fn read(&self) -> Result<home::ReadVault> {
-        home::open_read(&self.home)
+        self.home.open_read()
+    }
+
+    /// Commits and flushes; the command may report success only after
+    /// this.
+    pub fn save(&self, v: &mut DeviceVault, message: &str) -> Result<()> {
+        let saved = v.save(message)?;
+        if saved.wrote {
+            self.home.loans().wrote(v);
+            // While this process still holds the store.
+            home::refresh_view(v);
+        }
+        if let Some(e) = saved.compaction_error {
+            out::warn(&format!(
+                "your change is saved, but compacting the store failed ({e}); it will be retried"
+            ));
+        }
+        Ok(())
     }
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    let watcher = matches!(&cli.command, Command::Sync(a) if a.watch);
     let ctx = Ctx {
-        home: home::resolve(cli.home)?,
+        home: Home::new(home::resolve(cli.home)?, watcher),
         json: cli.json,
     };
     let result = command(&ctx, cli.command);
     // Every vault the command opened is closed by now.
-    home::notify_watcher(&ctx.home);
+    ctx.home.loans().notify(&ctx.home);
     result
 }
 
@@ -84,7 +100,7 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
             action: Some(DevicesCmd::Rename { name }),
         } => {
             let mut v = ctx.open()?;
-            name_device(&mut v, Some(&name))?;
+            name_device(ctx, &mut v, Some(&name))?;
             if ctx.json {
                 out::json(
                     &serde_json::json!({"device": hex_id(v.device_id()), "name": name.trim()}),
@@ -100,23 +116,6 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Devices { .. } => sync::devices(ctx),
         Command::Relay(r) => relay::relay(ctx, r),
     }
-}
-
-/// Commits and flushes; the command may report success only after this.
-pub fn save(v: &mut DeviceVault, message: &str) -> Result<()> {
-    let saved = v.save(message)?;
-    if saved.wrote {
-        home::mark_changed();
-        home::stage_for_watcher(v);
-        // While this process still holds the store.
-        home::refresh_view(v);
-    }
-    if let Some(e) = saved.compaction_error {
-        out::warn(&format!(
-            "your change is saved, but compacting the store failed ({e}); it will be retried"
-        ));
-    }
-    Ok(())
 }
 
 /// The id of a new record, printed for people and scripts alike.
@@ -137,7 +136,7 @@ pub use interlog_core::journal::hex_id;
 /// Names this device in the journal (`init --name`, `join --name`,
 /// `devices rename`); without a name, the machine's host name, if it has
 /// one. Saves.
-pub fn name_device(v: &mut DeviceVault, name: Option<&str>) -> Result<()> {
+pub fn name_device(ctx: &Ctx, v: &mut DeviceVault, name: Option<&str>) -> Result<()> {
     let name = match name {
         Some(n) => n.trim().to_string(),
         None => match host_name() {
@@ -147,7 +146,7 @@ pub fn name_device(v: &mut DeviceVault, name: Option<&str>) -> Result<()> {
     };
     let actor = hex_id(v.device_id());
     v.doc.set_device_name(&actor, &name)?;
-    save(v, "device name")
+    ctx.save(v, "device name")
 }
 
 fn host_name() -> Option<String> {

@@ -1,14 +1,14 @@
 //! Generic record commands: show, list, edit, delete, restore, fields.
 
 use anyhow::Result;
-use interlog_core::doc::VaultDoc;
 use interlog_core::journal;
 use interlog_core::model::{self, comp_amount, short, FieldType, Kind, Record};
 use interlog_core::report::{annual_total, ref_title};
 use interlog_core::time::{now, stored_zoned};
+use interlog_core::ReadJournal;
 use serde_json::{json, Map, Value};
 
-use super::{save, Ctx};
+use super::Ctx;
 use crate::args::EditArgs;
 use crate::out;
 
@@ -36,7 +36,7 @@ pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
 }
 
 /// A record for `--json`: its fields plus its kind and id.
-pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
+pub fn record_json(_doc: &dyn ReadJournal, r: &Record) -> Value {
     let mut m = r.fields.clone();
     m.insert("id".into(), Value::String(r.id.clone()));
     m.insert("record".into(), Value::String(r.kind.name().into()));
@@ -44,7 +44,7 @@ pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
 }
 
 /// A field as text for people; `None` when empty.
-fn field_text(doc: &VaultDoc, r: &Record, name: &str, ty: FieldType) -> Option<String> {
+fn field_text(doc: &dyn ReadJournal, r: &Record, name: &str, ty: FieldType) -> Option<String> {
     let text = match ty {
         FieldType::Ref(_) | FieldType::AnyRef => {
             let id = r.str(name)?;
@@ -118,7 +118,7 @@ pub fn comp_text(c: &Map<String, Value>) -> Option<String> {
     Some(text)
 }
 
-fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
+fn entries_text(doc: &dyn ReadJournal, r: &Record, name: &str) -> String {
     let s = |m: &Map<String, Value>, k: &str| {
         m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
     };
@@ -233,7 +233,7 @@ fn sort(records: &mut [Record]) {
     }
 }
 
-type Cols = fn(&VaultDoc, &Record) -> Vec<String>;
+type Cols = fn(&dyn ReadJournal, &Record) -> Vec<String>;
 
 fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
     fn s(r: &Record, f: &str) -> String {
@@ -242,7 +242,7 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
     fn i(r: &Record, f: &str) -> String {
         r.int(f).map(|n| n.to_string()).unwrap_or_default()
     }
-    fn company(doc: &VaultDoc, r: &Record) -> String {
+    fn company(doc: &dyn ReadJournal, r: &Record) -> String {
         r.str("company")
             .map(|c| ref_title(doc, c))
             .unwrap_or_default()
@@ -342,14 +342,14 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
 pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
     let mut v = ctx.open()?;
     let (change, updated) = journal::edit(&mut v.doc, &a.id, kinds, &a.set, &a.unset)?;
-    save(&mut v, &change.commit)?;
+    ctx.save(&mut v, &change.commit)?;
     done(ctx, &updated, "updated")
 }
 
 pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
     let mut v = ctx.open()?;
     let (change, r) = journal::delete(&mut v.doc, id, kinds, delete, &now())?;
-    save(&mut v, &change.commit)?;
+    ctx.save(&mut v, &change.commit)?;
     done(ctx, &r, if delete { "deleted" } else { "restored" })
 }
 

@@ -1,6 +1,7 @@
 //! `log`: an interview in seconds. The company, its opportunity and the
 //! interviewers are found by name, or added.
 
+use crate::doc::ReadJournal as _;
 use jiff::Zoned;
 use serde_json::{json, Map, Value};
 

@@ -27,7 +27,7 @@ pub use ops::*;
 
 use serde_json::{Map, Value};
 
-use crate::doc::{DocError, VaultDoc};
+use crate::doc::{DocError, ReadJournal, VaultDoc};
 use crate::model::{self, FieldSpec, FieldType, Kind, ModelError, Record};
 
 /// Why an operation wrote nothing. Each message says what to do instead.
@@ -82,7 +82,12 @@ pub enum Write {
 
 /// Parses one user value for a field of `kind` (`None`: the profile),
 /// resolving references to ids.
-pub fn field_value(doc: &VaultDoc, kind: Option<Kind>, name: &str, raw: &str) -> Result<Write> {
+pub fn field_value(
+    doc: &dyn ReadJournal,
+    kind: Option<Kind>,
+    name: &str,
+    raw: &str,
+) -> Result<Write> {
     let spec = model::field(kind, name)?;
     if matches!(name, "created_at" | "deleted_at") {
         invalid!("{name} is kept by interlog itself; use `delete` or `restore`");
@@ -90,7 +95,7 @@ pub fn field_value(doc: &VaultDoc, kind: Option<Kind>, name: &str, raw: &str) ->
     value_for(doc, spec, raw)
 }
 
-fn value_for(doc: &VaultDoc, spec: &FieldSpec, raw: &str) -> Result<Write> {
+fn value_for(doc: &dyn ReadJournal, spec: &FieldSpec, raw: &str) -> Result<Write> {
     Ok(match spec.ty {
         FieldType::Ref(k) => {
             Write::Field(spec.name.into(), Value::String(resolve(doc, k, raw)?.id))
@@ -115,7 +120,11 @@ fn value_for(doc: &VaultDoc, spec: &FieldSpec, raw: &str) -> Result<Write> {
 }
 
 /// Parses `FIELD=VALUE` pairs.
-pub fn parse_sets(doc: &VaultDoc, kind: Option<Kind>, sets: &[String]) -> Result<Vec<Write>> {
+pub fn parse_sets(
+    doc: &dyn ReadJournal,
+    kind: Option<Kind>,
+    sets: &[String],
+) -> Result<Vec<Write>> {
     sets.iter()
         .map(|s| {
             let Some((k, v)) = s.split_once('=') else {
@@ -128,7 +137,7 @@ pub fn parse_sets(doc: &VaultDoc, kind: Option<Kind>, sets: &[String]) -> Result
 
 /// Adds the value of an optional input for a field to `writes`.
 pub fn opt(
-    doc: &VaultDoc,
+    doc: &dyn ReadJournal,
     kind: Option<Kind>,
     writes: &mut Vec<Write>,
     name: &str,
@@ -180,7 +189,7 @@ pub fn create(doc: &mut VaultDoc, kind: Kind, writes: Vec<Write>) -> Result<Stri
 
 /// A record of `kind` named by id prefix, or by name (companies, contacts,
 /// questions), ignoring case.
-pub fn resolve(doc: &VaultDoc, kind: Kind, raw: &str) -> Result<Record> {
+pub fn resolve(doc: &dyn ReadJournal, kind: Kind, raw: &str) -> Result<Record> {
     if matches!(kind, Kind::Company | Kind::Contact | Kind::Question) {
         if let Some(r) = doc.find_one_by_name(kind, raw)? {
             return Ok(r);
@@ -199,7 +208,7 @@ pub fn resolve(doc: &VaultDoc, kind: Kind, raw: &str) -> Result<Record> {
 }
 
 /// A follow-up target: a contact or company by name, or any record by id.
-pub fn resolve_target(doc: &VaultDoc, raw: &str) -> Result<Record> {
+pub fn resolve_target(doc: &dyn ReadJournal, raw: &str) -> Result<Record> {
     for kind in [Kind::Contact, Kind::Company] {
         if let Some(r) = doc.find_one_by_name(kind, raw)? {
             return Ok(r);
@@ -214,7 +223,7 @@ pub fn resolve_target(doc: &VaultDoc, raw: &str) -> Result<Record> {
 }
 
 /// Finds a record to change, refusing deleted ones.
-pub fn live(doc: &VaultDoc, raw: &str, kinds: &[Kind]) -> Result<Record> {
+pub fn live(doc: &dyn ReadJournal, raw: &str, kinds: &[Kind]) -> Result<Record> {
     let r = doc.find(raw, kinds)?;
     if r.is_deleted() {
         return Err(JournalError::Deleted {
@@ -226,7 +235,7 @@ pub fn live(doc: &VaultDoc, raw: &str, kinds: &[Kind]) -> Result<Record> {
 }
 
 /// A live record named by name (contacts, companies, questions) or id.
-pub fn live_named(doc: &VaultDoc, raw: &str, kind: Kind) -> Result<Record> {
+pub fn live_named(doc: &dyn ReadJournal, raw: &str, kind: Kind) -> Result<Record> {
     live(doc, &resolve(doc, kind, raw)?.id, &[kind])
 }
 
@@ -267,7 +276,7 @@ pub struct CompInput {
 /// it changes, amounts not given are cleared: a number in minor units means
 /// nothing under another currency.
 pub fn comp(
-    doc: &VaultDoc,
+    doc: &dyn ReadJournal,
     input: &CompInput,
     existing: Option<&Map<String, Value>>,
 ) -> Result<Option<Map<String, Value>>> {

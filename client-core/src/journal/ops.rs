@@ -8,7 +8,7 @@ use super::{
     apply, comp, company_or_new, create, field_value, invalid, live, live_named, obj, opt,
     parse_sets, split, CompInput, JournalError, Result, Write,
 };
-use crate::doc::VaultDoc;
+use crate::doc::{ReadJournal, VaultDoc};
 use crate::model::{self, short, FieldType, Kind, Record};
 use crate::time::{parse_date, parse_when};
 
@@ -43,7 +43,7 @@ pub struct Extra {
     pub set: Vec<String>,
 }
 
-fn extra(doc: &VaultDoc, kind: Kind, writes: &mut Vec<Write>, e: &Extra) -> Result<()> {
+fn extra(doc: &dyn ReadJournal, kind: Kind, writes: &mut Vec<Write>, e: &Extra) -> Result<()> {
     opt(doc, Some(kind), writes, "notes", &e.notes)?;
     writes.extend(parse_sets(doc, Some(kind), &e.set)?);
     Ok(())

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::{invalid, obj, Change, Result};
-use crate::doc::VaultDoc;
+use crate::doc::{ReadJournal, VaultDoc};
 use crate::export::interview_title;
 use crate::model::{self, Kind, Record};
 use crate::time::stored_zoned;
@@ -21,7 +21,7 @@ const RETRO_HELP: &str = "\
 ";
 
 /// The retro template for an interview, filled with what is already known.
-pub fn template(doc: &VaultDoc, r: &Record) -> String {
+pub fn template(doc: &dyn ReadJournal, r: &Record) -> String {
     let when = r
         .str("start")
         .and_then(stored_zoned)
