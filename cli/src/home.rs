@@ -52,12 +52,10 @@ impl AsRef<Path> for Home {
 }
 
 impl Home {
-    /// The home at `path`; `watcher` for the `sync --watch` process, which
-    /// lends the store rather than borrowing it.
-    pub fn new(path: PathBuf, watcher: bool) -> Home {
+    pub fn new(path: PathBuf) -> Home {
         Home {
             path,
-            loans: Arc::new(Loans::new(watcher)),
+            loans: Arc::default(),
         }
     }
 

@@ -22,15 +22,16 @@ use anyhow::{bail, Result};
 use interlog_core::wire::Frame;
 use interlog_core::wire::Record;
 
-use crate::home::{self, DeviceVault};
+use crate::home::{self, DeviceVault, Home};
 use crate::out;
 
 /// What this process borrowed from a watcher, and what it owes it back.
 #[derive(Default)]
 pub struct Loans {
-    /// This process is the watcher: when it finds the store busy it waits
-    /// instead of asking (itself) to let go.
-    watcher: bool,
+    /// This process lends the store (it is the watcher, with its socket
+    /// bound): when it finds the store busy it waits instead of asking
+    /// (itself) to let go.
+    lends: AtomicBool,
     /// Connections to the watcher, kept open until the process exits.
     #[cfg(unix)]
     borrowed: Mutex<Vec<std::os::unix::net::UnixStream>>,
@@ -42,23 +43,15 @@ pub struct Loans {
 }
 
 impl Loans {
-    /// The loans of a process; `watcher` for `sync --watch`.
-    pub fn new(watcher: bool) -> Loans {
-        Loans {
-            watcher,
-            ..Loans::default()
-        }
-    }
-
     /// Asks a running watcher to let go of the store in `home`, and waits
     /// for its answer (at most as long as for the store itself). Whether it
     /// let go; without a watcher listening, or without an answer, the
-    /// caller keeps waiting for the store. The watcher never asks.
+    /// caller keeps waiting for the store. A process that lends never asks.
     pub fn borrow(&self, home: &Path) -> bool {
         #[cfg(unix)]
         {
             use std::io::Read;
-            if self.watcher {
+            if self.lends.load(Ordering::Relaxed) {
                 return false;
             }
             let Ok(mut s) = std::os::unix::net::UnixStream::connect(home::watch_socket(home))
@@ -150,7 +143,8 @@ pub struct Lender {
 
 impl Lender {
     #[cfg(unix)]
-    pub fn bind(home: &std::path::Path) -> Result<Lender> {
+    pub fn bind(home: &Home) -> Result<Lender> {
+        home.loans().lends.store(true, Ordering::Relaxed);
         let path = home::watch_socket(home);
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
             bail!(
@@ -179,7 +173,8 @@ impl Lender {
     }
 
     #[cfg(not(unix))]
-    pub fn bind(_home: &std::path::Path) -> Result<Lender> {
+    pub fn bind(home: &Home) -> Result<Lender> {
+        home.loans().lends.store(true, Ordering::Relaxed);
         Ok(Lender {})
     }
 

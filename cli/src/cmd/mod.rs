@@ -55,9 +55,8 @@ impl Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let watcher = matches!(&cli.command, Command::Sync(a) if a.watch);
     let ctx = Ctx {
-        home: Home::new(home::resolve(cli.home)?, watcher),
+        home: Home::new(home::resolve(cli.home)?),
         json: cli.json,
     };
     let result = command(&ctx, cli.command);
