@@ -18,7 +18,8 @@
 //! - [`store`] (feature `vault`): the storage trait, its sled and in-memory
 //!   implementations, and [`store::Vault`], which ties a document to a store
 //!   with flushed, append-only writes and atomic compaction.
-//! - [`report`] (feature `vault`): `today`, `stats` and `search`.
+//! - [`report`] (feature `vault`): `today`, `stats` and `search`, and the
+//!   HTML report of a period with its inline SVG charts.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
 //! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
 //!   what a failed handshake means; the relay uses it too.
