@@ -600,6 +600,11 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                 (a, b) => format!("{a}-{b} {}", days.join(",")),
             };
             t.add_row(["working hours".to_string(), hours]);
+            let rates: Vec<String> = model::profile_rates(&p)
+                .iter()
+                .map(|r| r.to_string())
+                .collect();
+            t.add_row(["rates".to_string(), rates.join("\n")]);
             out::print_table(&t, "");
             Ok(())
         }
@@ -609,6 +614,7 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
             goal,
             work_hours,
             work_days,
+            rates,
             comp: args,
         } => {
             let doc = &mut v.doc;
@@ -644,13 +650,30 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                 .and_then(Value::as_object)
                 .cloned();
             let c = comp(doc, &args, current.as_ref())?;
-            if w.is_empty() && c.is_none() {
+            if w.is_empty() && c.is_none() && rates.is_empty() {
                 bail!("nothing to set; see `interlog profile set --help`");
+            }
+            // Rates are to your own currency: the one this command sets, or
+            // the one the profile has.
+            let own = c
+                .as_ref()
+                .and_then(|c| c.get("currency"))
+                .or_else(|| current.as_ref().and_then(|c| c.get("currency")))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let mut rate_writes = Vec::new();
+            for raw in &rates {
+                let Some(own) = &own else {
+                    bail!("a rate says what another currency is worth in yours, and your profile has no currency yet: add --currency EUR (and --base …)");
+                };
+                let (key, rate) = model::parse_rate_setting(raw, own).map_err(|e| anyhow!(e))?;
+                rate_writes.push((key, rate.map_or(Value::Null, |r| Value::String(r.rate))));
             }
             let (mut patch, sets) = super::split(w);
             if let Some(c) = c {
                 patch.insert("comp".into(), Value::Object(c));
             }
+            patch.extend(rate_writes);
             doc.update_profile(&patch)?;
             for (field, members) in sets {
                 doc.set_profile_members(&field, &members)?;

@@ -14,7 +14,8 @@ mod record;
 mod schema;
 
 pub use money::{
-    exponent, parse_amount, parse_currency, profile_rates, rate_key, Money, Rate, RATE_PREFIX,
+    exponent, parse_amount, parse_currency, parse_rate_setting, profile_rates, rate_key, Money,
+    Rate, RATE_PREFIX,
 };
 pub use record::{comp_amount, short, Record, ShortIds, Value, SHORT_ID_MIN};
 pub use schema::{

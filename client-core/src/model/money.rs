@@ -183,6 +183,26 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Reads `CUR=RATE` (`USD=0.92`: one USD is worth 0.92 of `to`, the
+/// profile's own currency) into the profile key to write and its rate;
+/// `CUR=none` gives no rate, which removes it.
+pub fn parse_rate_setting(raw: &str, to: &str) -> Result<(String, Option<Rate>), String> {
+    let (cur, rate) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("--rate takes CUR=RATE, like USD=0.92, not '{raw}'"))?;
+    let from = parse_currency(cur)?;
+    if from == to {
+        return Err(format!(
+            "{from} is your own currency already; a rate is for the others"
+        ));
+    }
+    let key = rate_key(&from, to);
+    if rate.trim().eq_ignore_ascii_case("none") {
+        return Ok((key, None));
+    }
+    Ok((key, Some(Rate::new(&from, to, rate)?)))
+}
+
 /// The rates set in a profile (keys `rate:FROM:TO`); values that do not
 /// parse are left out (a newer version may write another shape).
 pub fn profile_rates(profile: &serde_json::Map<String, serde_json::Value>) -> Vec<Rate> {
@@ -330,6 +350,17 @@ mod tests {
             assert!(Rate::new("USD", "EUR", bad).is_err(), "{bad}");
         }
         assert!(Rate::new("USD", "EUR", ".5").is_ok());
+    }
+
+    #[test]
+    fn rate_settings_name_their_key() {
+        let (key, rate) = parse_rate_setting("usd=0.92", "EUR").unwrap();
+        assert_eq!(key, "rate:USD:EUR");
+        assert_eq!(rate.unwrap().rate, "0.92");
+        assert_eq!(parse_rate_setting("USD=none", "EUR").unwrap().1, None);
+        assert!(parse_rate_setting("EUR=1", "EUR").is_err());
+        assert!(parse_rate_setting("USD", "EUR").is_err());
+        assert!(parse_rate_setting("dollars=1", "EUR").is_err());
     }
 
     #[test]

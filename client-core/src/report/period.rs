@@ -93,6 +93,15 @@ impl Period {
     }
 }
 
+/// The period `interlog report --since RAW` covers: from `raw` (see
+/// [`parse_since`]) to `today`, or the last 12 months without it.
+pub fn period_for(since: Option<&str>, today: Date) -> Result<Period, ReportError> {
+    match since {
+        None => Ok(Period::last_months(today, 12)),
+        Some(raw) => Period::since(parse_since(raw, today)?, today),
+    }
+}
+
 /// Reads `--since`: a date (`2025-06-01`, `today`...), a month (`2025-06`,
 /// its first day), or a span back from today (`6m`, `6 months`, `2y`,
 /// `90d`).
