@@ -198,6 +198,20 @@ fn interviews(h: &mut String, r: &PeriodReport) {
             "<p class=\"note\">No monthly goal set: <code>interlog profile set --goal 4</code> draws one.</p>\n",
         ),
     }
+    if !r.companies.is_empty() {
+        h.push_str("<h3>Where you interviewed</h3>\n<div class=\"scroll\"><table>\n<tr><th>company</th><th class=\"n\">interviews</th><th class=\"n\">avg rating</th><th>last</th></tr>\n");
+        for c in &r.companies {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                escape(&c.company),
+                c.interviews,
+                c.avg_rating.map(|a| format!("{a:.1}")).unwrap_or_default(),
+                escape(c.last.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</table></div>\n");
+    }
     h.push_str("</section>\n");
 }
 

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::{
     asked_questions, current_package, funnel, funnel_stages, month_key, most_asked, offer_date,
-    offer_stats, per_month, resume_items, today, weakest, Funnel, Month, OfferStat, QuestionStat,
-    ResumeItemStat,
+    offer_stats, per_month, ref_title, resume_items, today, weakest, Funnel, Month, OfferStat,
+    QuestionStat, ResumeItemStat,
 };
 use crate::doc::VaultDoc;
 use crate::model::{profile_rates, Kind, Record};
@@ -151,6 +151,16 @@ pub struct QuestionTrend {
     pub trend: Option<i64>,
 }
 
+/// A company interviewed at in the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyStat {
+    pub company: String,
+    pub interviews: usize,
+    pub avg_rating: Option<f64>,
+    /// The last interview there, `YYYY-MM-DD`.
+    pub last: Option<String>,
+}
+
 /// The offers of one year in one currency.
 #[derive(Debug, Clone, Serialize)]
 pub struct OfferYear {
@@ -206,6 +216,8 @@ pub struct PeriodReport {
     pub goal: Option<i64>,
     pub totals: Totals,
     pub months: Vec<Month>,
+    /// Where the interviews were, the most first (at most ten).
+    pub companies: Vec<CompanyStat>,
     pub funnel_stages: Vec<String>,
     pub funnel: Vec<Funnel>,
     pub most_asked: Vec<QuestionTrend>,
@@ -297,6 +309,7 @@ pub fn build(doc: &VaultDoc, now: &Zoned, period: Period) -> PeriodReport {
             contacts_met,
         },
         months,
+        companies: companies(doc, &interviews),
         funnel_stages: funnel_stages(),
         funnel: funnel(&opportunities),
         most_asked: most,
@@ -313,6 +326,34 @@ pub fn build(doc: &VaultDoc, now: &Zoned, period: Period) -> PeriodReport {
             overdue,
         },
     }
+}
+
+fn companies(doc: &VaultDoc, interviews: &[Record]) -> Vec<CompanyStat> {
+    let mut by: BTreeMap<&str, (usize, Vec<i64>, Option<Date>)> = BTreeMap::new();
+    for i in interviews {
+        let Some(c) = i.str("company") else { continue };
+        let e = by.entry(c).or_default();
+        e.0 += 1;
+        e.1.extend(i.int("rating"));
+        e.2 = e.2.max(start_date(i));
+    }
+    let mut out: Vec<CompanyStat> = by
+        .into_iter()
+        .map(|(id, (n, ratings, last))| CompanyStat {
+            company: ref_title(doc, id),
+            interviews: n,
+            avg_rating: super::average(&ratings),
+            last: last.map(|d| d.to_string()),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.interviews
+            .cmp(&a.interviews)
+            .then(b.last.cmp(&a.last))
+            .then(a.company.cmp(&b.company))
+    });
+    out.truncate(10);
+    out
 }
 
 fn question_trend(stat: QuestionStat, interviews: &[Record], labels: &[String]) -> QuestionTrend {
@@ -552,6 +593,7 @@ mod tests {
         let r = build(&doc, &now, Period::last_months(now.date(), 12));
         assert_eq!(r.totals.interviews, 2);
         assert_eq!(r.totals.months_on_goal, Some(2));
+        assert!(r.companies.is_empty(), "these interviews name no company");
         assert_eq!(r.resume_items[0].probed, 2);
         let q = &r.most_asked[0];
         assert_eq!(q.stat.asked, 2);
