@@ -114,11 +114,21 @@ impl Browser {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: only async-signal-safe calls (dup2) between fork and exec.
+            .stderr(
+                std::fs::File::create(profile.path().join("stderr.log")).expect("chromium log"),
+            );
+        // SAFETY: only async-signal-safe calls (fcntl, dup2) between fork
+        // and exec. Both ends are first moved above 4, so that placing one
+        // on 3 or 4 cannot close the other; dup2 clears close-on-exec.
         unsafe {
             command.pre_exec(move || {
-                if libc::dup2(cmd_read, 3) < 0 || libc::dup2(ans_write, 4) < 0 {
+                let high_read = libc::fcntl(cmd_read, libc::F_DUPFD, 10);
+                let high_write = libc::fcntl(ans_write, libc::F_DUPFD, 10);
+                if high_read < 0
+                    || high_write < 0
+                    || libc::dup2(high_read, 3) < 0
+                    || libc::dup2(high_write, 4) < 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -180,7 +190,13 @@ impl Browser {
         }
         let mut bytes = serde_json::to_vec(&msg).unwrap();
         bytes.push(0);
-        self.to.write_all(&bytes).expect("write to chromium");
+        if let Err(e) = self.to.write_all(&bytes) {
+            let log = std::fs::read_to_string(self._profile.path().join("stderr.log"));
+            panic!(
+                "chromium is gone ({e}); it said: {}",
+                log.unwrap_or_default()
+            );
+        }
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let m = self.next_message(deadline);

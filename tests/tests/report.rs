@@ -330,8 +330,11 @@ fn the_report_renders_in_chromium_with_every_chart_drawn_and_no_request() {
         d.ok(&["report", "--out", page.to_str().unwrap()]);
         let shot = chrome.visit(&page, 820, false, "0", 1900);
         assert_eq!(shot.requests.len(), 1);
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.png");
-        std::fs::write(docs, shot.png).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::fs::write(root.join("docs/report.png"), shot.png).unwrap();
+        // The whole page too, to look at (not committed).
+        let whole = chrome.visit(&page, 820, false, "0", u64::MAX);
+        std::fs::write(root.join("target/report-whole.png"), whole.png).unwrap();
     }
 }
 

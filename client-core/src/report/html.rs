@@ -44,7 +44,6 @@ section { margin: 1.6em 0; }
 .tile { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; }
 .tile b { display: block; font-size: 1.5em; }
 .tile span { color: var(--muted); font-size: 0.85em; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
 svg.chart { width: 100%; height: auto; display: block; }
 svg.spark { width: 100px; height: 20px; vertical-align: middle; }
 .bar { fill: var(--accent); }
@@ -73,7 +72,6 @@ footer { margin-top: 2em; color: var(--muted); font-size: 0.85em; border-top: 1p
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   section { break-inside: avoid; page-break-inside: avoid; }
   .scroll { overflow: visible; }
-  .grid2 { grid-template-columns: 1fr 1fr; }
 }
 "#;
 
@@ -284,6 +282,21 @@ fn money(minor: i64, currency: &str) -> String {
     .to_string()
 }
 
+/// A message written for the terminal, escaped, with its `commands` as code.
+fn prose(s: &str) -> String {
+    escape(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
 fn offer_name(o: &OfferStat) -> String {
     let company = o.company.clone().unwrap_or_else(|| "offer".into());
     match &o.level {
@@ -326,12 +339,7 @@ fn offers(h: &mut String, r: &PeriodReport) {
         };
         let (value, chart_currency, text, muted) = match (current, o.converted_total) {
             (Some((_, c)), _) if c == cur => (total, c, money(total, cur), false),
-            (Some((_, c)), Some(conv)) => (
-                conv,
-                c,
-                format!("≈ {} ({})", money(conv, c), money(total, cur)),
-                true,
-            ),
+            (Some((_, c)), Some(conv)) => (conv, c, format!("≈ {}", money(conv, c)), true),
             _ => (total, cur, money(total, cur), false),
         };
         let bar = HBar {
@@ -391,7 +399,7 @@ fn offers(h: &mut String, r: &PeriodReport) {
                     escape(rate)
                 ),
                 (None, Some(why)) => {
-                    format!("<span class=\"note\">not compared: {}</span>", escape(why))
+                    format!("<span class=\"note\">not compared: {}</span>", prose(why))
                 }
                 _ => pct(o.vs_current_pct),
             };
@@ -510,16 +518,16 @@ fn network(h: &mut String, r: &PeriodReport) {
         .map(|m| (m.total > 0).then_some(m.total as f64))
         .collect();
     let touch: Vec<Option<f64>> = r.network.iter().map(|m| Some(m.in_touch as f64)).collect();
-    h.push_str("<div class=\"grid2\"><div><h3>Contacts met per month</h3>");
+    h.push_str("<h3>Contacts met per month</h3>");
     h.push_str(&svg::bars("Contacts met per month", &labels, &met, None));
-    h.push_str("</div><div><h3>Contacts known</h3>");
+    h.push_str("<h3>Contacts known</h3>");
     h.push_str(&svg::line(
         "Contacts known, month by month",
         &labels,
         &total,
         None,
     ));
-    h.push_str("</div></div>\n<h3>Contacts in touch per month</h3>");
+    h.push_str("\n<h3>Contacts in touch per month</h3>");
     let touch = if touch.iter().flatten().all(|v| *v == 0.0) {
         Vec::new()
     } else {
@@ -620,6 +628,15 @@ mod tests {
         // The SVG namespace is a name, not a fetch; nothing else names a URL.
         let without_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
         assert!(!without_ns.contains("http://") && !without_ns.contains("https://"));
+    }
+
+    #[test]
+    fn terminal_messages_show_commands_as_code() {
+        assert_eq!(
+            prose("run `interlog x <y>` now"),
+            "run <code>interlog x &lt;y&gt;</code> now"
+        );
+        assert_eq!(prose("a `lone tick"), "a <code>lone tick</code>");
     }
 
     #[test]

@@ -375,7 +375,7 @@ pub fn hbars(title: &str, rows: &[HBar], reference: Option<(&str, f64)>) -> Stri
     let extra = if reference.is_some() { 18.0 } else { 0.0 };
     let h = TOP + extra + row * rows.len() as f64 + 6.0;
     let label_w = 170.0;
-    let text_w = 120.0;
+    let text_w = 140.0;
     let plot_w = W - label_w - text_w - RIGHT;
     let max = rows
         .iter()
