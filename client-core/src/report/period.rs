@@ -456,24 +456,27 @@ fn network(
         .into_iter()
         .filter_map(|(id, d)| d.map(|d| (id, d)))
         .collect();
+    // Each contact's first month, once, and the months each was in touch
+    // (met that month counts): then one pass per month.
+    let mut met_per: BTreeMap<String, usize> = BTreeMap::new();
+    let mut touch_per: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, d) in &first_met {
+        let first = month_key(*d);
+        let mut months = met_in.remove(id).unwrap_or_default();
+        months.insert(first.clone());
+        for m in labels.iter().filter(|m| months.contains(m.as_str())) {
+            *touch_per.entry(m.as_str()).or_default() += 1;
+        }
+        *met_per.entry(first).or_default() += 1;
+    }
     let mut out = Vec::with_capacity(labels.len());
     for m in labels {
-        let met = first_met.values().filter(|d| month_key(**d) == *m).count();
-        let total = first_met
-            .values()
-            .filter(|d| month_key(**d).as_str() <= m.as_str())
-            .count();
-        let in_touch = first_met
-            .iter()
-            .filter(|(id, d)| {
-                month_key(**d) == *m || met_in.get(**id).is_some_and(|ms| ms.contains(m))
-            })
-            .count();
         out.push(NetworkMonth {
             month: m.clone(),
-            met,
-            in_touch,
-            total,
+            met: met_per.get(m).copied().unwrap_or(0),
+            in_touch: touch_per.get(m.as_str()).copied().unwrap_or(0),
+            // Months sort as text: `YYYY-MM`.
+            total: met_per.range(..=m.clone()).map(|(_, n)| n).sum(),
         });
     }
     let contacts_met = first_met.values().filter(|d| period.contains(**d)).count();
