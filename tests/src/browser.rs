@@ -310,6 +310,39 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Prints `page` (a local file) to PDF on A4, as a browser's "Print"
+    /// does, with the page's print styles.
+    pub fn print(&mut self, page: &Path) -> Vec<u8> {
+        let url = format!(
+            "file://{}",
+            page.canonicalize().expect("page path").display()
+        );
+        let target = self.call(None, "Target.createTarget", json!({"url": "about:blank"}));
+        let target = target["targetId"].as_str().unwrap().to_string();
+        let attached = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+        );
+        let s = attached["sessionId"].as_str().unwrap().to_string();
+        let s = s.as_str();
+        self.call(Some(s), "Page.enable", json!({}));
+        self.events.clear();
+        self.call(Some(s), "Page.navigate", json!({"url": url}));
+        self.wait_for(s, "Page.loadEventFired");
+        let pdf = self.call(
+            Some(s),
+            "Page.printToPDF",
+            json!({"paperWidth": 8.27, "paperHeight": 11.69, "preferCSSPageSize": true}),
+        );
+        self.call(None, "Target.closeTarget", json!({"targetId": target}));
+        data_encoding::BASE64
+            .decode(pdf["data"].as_str().unwrap_or("").as_bytes())
+            .expect("the PDF is base64")
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.child.kill();

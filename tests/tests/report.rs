@@ -305,6 +305,22 @@ fn the_report_renders_in_chromium_with_every_chart_drawn_and_no_request() {
         );
     }
 
+    // Printed on A4: a real PDF of a few pages, not one page per chart.
+    let pdf = chrome.print(&page);
+    let text = String::from_utf8_lossy(&pdf);
+    let pages = text
+        .match_indices("/Type /Page")
+        .filter(|(at, m)| !text[at + m.len()..].starts_with('s'))
+        .count();
+    eprintln!("printed: {} bytes, {pages} pages", pdf.len());
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    assert!(
+        pdf.len() > 20_000,
+        "the printout is nearly empty: {} bytes",
+        pdf.len()
+    );
+    assert!((2..=10).contains(&pages), "{pages} A4 pages");
+
     // The probe works: a page that fetches is caught.
     let fetching = dir.path().join("fetching.html");
     std::fs::write(
@@ -332,7 +348,8 @@ fn the_report_renders_in_chromium_with_every_chart_drawn_and_no_request() {
         assert_eq!(shot.requests.len(), 1);
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         std::fs::write(root.join("docs/report.png"), shot.png).unwrap();
-        // The whole page too, to look at (not committed).
+        // The whole page and its printout too, to look at (not committed).
+        std::fs::write(root.join("target/report.pdf"), chrome.print(&page)).unwrap();
         let whole = chrome.visit(&page, 820, false, "0", u64::MAX);
         std::fs::write(root.join("target/report-whole.png"), whole.png).unwrap();
     }
