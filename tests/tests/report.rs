@@ -509,3 +509,29 @@ fn stats_show_sparklines_resume_items_and_why_an_offer_is_not_compared() {
     let err = d.fails(&["profile", "set", "--rate", "EUR=2"]);
     assert!(err.contains("your own currency"), "{err}");
 }
+
+#[test]
+fn a_rate_needs_your_own_currency_and_a_real_number() {
+    let d = Device::init();
+    let err = d.fails(&["profile", "set", "--rate", "USD=0.9"]);
+    assert!(err.contains("--currency"), "{err}");
+    // Set together with the package, the rate is to that package's currency.
+    d.ok(&[
+        "profile",
+        "set",
+        "--base",
+        "80k",
+        "--currency",
+        "GBP",
+        "--rate",
+        "eur=0.85",
+    ]);
+    assert_eq!(d.json(&["profile", "show"])["rate:EUR:GBP"], "0.85");
+    for bad in ["USD=0", "USD=-1", "USD=lots", "USD", "dollars=1"] {
+        let err = d.fails(&["profile", "set", "--rate", bad]);
+        assert!(
+            err.contains("rate") || err.contains("currency"),
+            "{bad}: {err}"
+        );
+    }
+}
