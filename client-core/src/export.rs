@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::doc::{DocError, VaultDoc};
+use crate::doc::{DocError, ReadJournal, VaultDoc};
 use crate::model::{comp_amount, fields, FieldType, Kind, Record, SCHEMA_VERSION};
 use crate::report::ref_title;
 use crate::time::stored_zoned;
@@ -91,7 +91,7 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
 /// columns have their currency beside them, and entry maps
 /// are counted. Money is in major units (`120000.50`) with its currency in
 /// the `_currency` column beside it, and instants are RFC 3339.
-pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
+pub fn csv(doc: &dyn ReadJournal, kind: Kind) -> Result<String, csv::Error> {
     let mut header = vec!["id".to_string()];
     let specs: Vec<_> = fields(kind).collect();
     for spec in &specs {
@@ -176,7 +176,7 @@ fn cell(v: &Value) -> String {
 
 /// The interviews as an iCalendar file. Titles are neutral ("Appointment")
 /// unless `real_titles`: the user's calendar may be visible at work.
-pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
+pub fn ics(doc: &dyn ReadJournal, real_titles: bool) -> String {
     let mut out = String::from(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Interlog//Interlog//EN\r\nCALSCALE:GREGORIAN\r\n",
     );
@@ -227,7 +227,7 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
 }
 
 /// "Interview: Acme (technical)".
-pub fn interview_title(doc: &VaultDoc, r: &Record) -> String {
+pub fn interview_title(doc: &dyn ReadJournal, r: &Record) -> String {
     let company = r
         .str("company")
         .map(|c| ref_title(doc, c))

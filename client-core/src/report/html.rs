@@ -21,11 +21,11 @@ use jiff::Zoned;
 use super::period::{build, Period, PeriodReport, QuestionTrend};
 use super::svg::{self, escape, HBar, Stage};
 use super::{Month, OfferStat};
-use crate::doc::VaultDoc;
+use crate::doc::ReadJournal;
 use crate::model::Money;
 
 /// The page for `period` of `doc`, as of `now`.
-pub fn page(doc: &VaultDoc, now: &Zoned, period: Period) -> String {
+pub fn page(doc: &dyn ReadJournal, now: &Zoned, period: Period) -> String {
     render(&build(doc, now, period))
 }
 
@@ -555,6 +555,7 @@ fn network(h: &mut String, r: &PeriodReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::VaultDoc;
     use crate::model::Kind;
     use serde_json::{json, Map, Value};
 

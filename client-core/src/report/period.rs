@@ -18,7 +18,7 @@ use super::{
     offer_stats, per_month, ref_title, resume_items, today, weakest, Funnel, Month, OfferStat,
     QuestionStat, ResumeItemStat,
 };
-use crate::doc::VaultDoc;
+use crate::doc::ReadJournal;
 use crate::model::{profile_rates, Kind, Record};
 use crate::time::{stored_date, stored_zoned};
 
@@ -240,7 +240,7 @@ fn created(r: &Record) -> Option<Date> {
 }
 
 /// The report for `period`, as of `now`.
-pub fn build(doc: &VaultDoc, now: &Zoned, period: Period) -> PeriodReport {
+pub fn build(doc: &dyn ReadJournal, now: &Zoned, period: Period) -> PeriodReport {
     let profile = doc.profile();
     let goal = profile.get("monthly_goal").and_then(Value::as_i64);
     let labels = period.month_keys();
@@ -328,7 +328,7 @@ pub fn build(doc: &VaultDoc, now: &Zoned, period: Period) -> PeriodReport {
     }
 }
 
-fn companies(doc: &VaultDoc, interviews: &[Record]) -> Vec<CompanyStat> {
+fn companies(doc: &dyn ReadJournal, interviews: &[Record]) -> Vec<CompanyStat> {
     let mut by: BTreeMap<&str, (usize, Vec<i64>, Option<Date>)> = BTreeMap::new();
     for i in interviews {
         let Some(c) = i.str("company") else { continue };
@@ -420,7 +420,7 @@ fn offer_years(offers: &[OfferStat]) -> Vec<OfferYear> {
 /// The network month by month, and how many contacts were first met in
 /// the period.
 fn network(
-    doc: &VaultDoc,
+    doc: &dyn ReadJournal,
     interviews: &[Record],
     labels: &[String],
     period: Period,
@@ -486,6 +486,7 @@ fn network(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::VaultDoc;
     use serde_json::{json, Map};
 
     fn obj(v: Value) -> Map<String, Value> {
