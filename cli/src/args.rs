@@ -83,6 +83,9 @@ pub enum Command {
         #[arg(long, default_value_t = 12)]
         months: usize,
     },
+    /// Write a period of the journal as one HTML page with charts (it loads
+    /// nothing from the network, prints well and reads on a phone)
+    Report(ReportArgs),
     /// Export the journal
     Export(ExportArgs),
     /// Import a JSON export (or merge an Automerge export of this vault)
@@ -514,9 +517,30 @@ pub enum ProfileCmd {
         /// Working days, e.g. mon,tue,wed,thu,fri
         #[arg(long)]
         work_days: Option<String>,
+        /// An exchange rate for comparing offers in another currency: how
+        /// much of your currency one CUR is worth, e.g. USD=0.92 (USD=none
+        /// removes it). Repeatable
+        #[arg(long = "rate", value_name = "CUR=RATE")]
+        rates: Vec<String>,
         #[command(flatten)]
         comp: CompArgs,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The file to write, or - for standard output [default:
+    /// interview-report-DATE.html in the current directory]
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where the period starts: a date (2025-06-01), a month (2025-06) or a
+    /// span back from today (6m, 2y, 90d) [default: the last 12 months]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Replace names, contact details and prose with stable pseudonyms
+    /// ("Company 7"), to show the page to a coach or a friend
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

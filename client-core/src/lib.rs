@@ -23,7 +23,8 @@
 //!   interview, add, edit or delete a record, a retro, a negotiation
 //!   round…), each a typed request in and a typed result out. Both shells
 //!   call these.
-//! - [`report`] (feature `vault`): `today`, `stats` and `search`.
+//! - [`report`] (feature `vault`): `today`, `stats` and `search`, and the
+//!   HTML report of a period with its inline SVG charts.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
 //! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
 //!   what a failed handshake means; the relay uses it too.

@@ -2,6 +2,15 @@
 //!
 //! Every report is a plain serializable struct, so the CLI prints it as a
 //! table or as `--json` without knowing how it was computed.
+//!
+//! The HTML report (`interlog report`) lives in the submodules:
+//! - [`period`]: the numbers for one period, gathered from the vault;
+//! - [`html`]: that period as one self-contained page;
+//! - [`svg`]: the page's charts.
+
+pub mod html;
+pub mod period;
+pub mod svg;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::doc::ReadJournal;
-use crate::model::{comp_amount, Kind, Money, Record, STAGES};
+use crate::model::{comp_amount, profile_rates, Kind, Money, Rate, Record, STAGES};
 use crate::time::{stored_date, stored_zoned};
 
 /// A follow-up that is due.
@@ -155,7 +164,7 @@ fn days_between(from: Date, to: Date) -> i64 {
 }
 
 /// Interviews in one month.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Month {
     pub month: String,
     pub interviews: usize,
@@ -165,7 +174,7 @@ pub struct Month {
 }
 
 /// How far the opportunities from one source got.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Funnel {
     pub source: String,
     /// For each funnel stage (lead to accepted), how many reached at least it.
@@ -173,7 +182,7 @@ pub struct Funnel {
 }
 
 /// A question from the bank with how often it was asked and how it went.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct QuestionStat {
     pub id: String,
     pub wording: String,
@@ -181,29 +190,67 @@ pub struct QuestionStat {
     pub avg_rating: Option<f64>,
 }
 
+/// A resume item interviewers focused on, and how often.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResumeItemStat {
+    /// The item as first written (items that differ only in case or
+    /// surrounding spaces count as one).
+    pub item: String,
+    /// In how many interviews it was probed.
+    pub probed: usize,
+    /// At how many companies.
+    pub companies: usize,
+    /// The last interview that probed it, `YYYY-MM-DD`.
+    pub last: Option<String>,
+    /// The average self-rating of those interviews.
+    pub avg_rating: Option<f64>,
+}
+
 /// An offer against the current job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OfferStat {
     pub id: String,
     pub company: Option<String>,
+    /// When it arrived (else when it was recorded), `YYYY-MM-DD`.
+    pub received: Option<String>,
     pub level: Option<String>,
     pub level_delta: Option<i64>,
     pub decision: Option<String>,
     /// Base (annualised) + bonus + yearly equity, in minor units.
     pub annual_total: Option<i64>,
     pub currency: Option<String>,
-    /// Percentage against the current compensation, when currencies match.
+    /// Percentage against the current compensation: when the currencies
+    /// match, or at the rate the profile sets between them.
     pub vs_current_pct: Option<f64>,
+    /// The annual total in the current package's currency, when it is in
+    /// another one and the profile sets a rate (`rate` says which).
+    pub converted_total: Option<i64>,
+    /// The rate used for `converted_total`: "1 USD = 0.92 EUR".
+    pub rate: Option<String>,
+    /// Why the offer is not compared with the current package, if it is not.
+    pub not_compared: Option<String>,
+}
+
+/// The monthly series as terminal sparklines, oldest month first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sparklines {
+    /// Interviews per month, from none (▁) to the busiest month (█).
+    pub interviews: String,
+    /// Average self-rating per month, 1 (▁) to 5 (█); `·` where none.
+    pub rating: String,
 }
 
 /// Everything `interlog stats` shows.
 #[derive(Debug, Serialize)]
 pub struct Stats {
     pub months: Vec<Month>,
+    pub sparklines: Sparklines,
     pub funnel_stages: Vec<String>,
     pub funnel: Vec<Funnel>,
     pub most_asked: Vec<QuestionStat>,
     pub weakest: Vec<QuestionStat>,
+    /// The resume items interviewers probed most.
+    pub resume_items: Vec<ResumeItemStat>,
     pub current_annual_total: Option<i64>,
     pub current_currency: Option<String>,
     pub offers: Vec<OfferStat>,
@@ -211,6 +258,10 @@ pub struct Stats {
 
 /// The funnel runs up to `accepted`; later stages close an opportunity.
 const FUNNEL_LEN: usize = 7;
+
+/// How many questions and resume items a list shows.
+const TOP: usize = 5;
+const TOP_ITEMS: usize = 10;
 
 /// A compensation map as a yearly total in minor units: base annualised
 /// (monthly x12, hourly x2080), plus bonus and yearly equity. Signing is one-off.
@@ -231,41 +282,123 @@ pub fn annual_total(comp: &Map<String, Value>) -> Option<Money> {
     })
 }
 
+/// The current package from the profile, as a yearly total.
+pub fn current_package(profile: &Map<String, Value>) -> Option<Money> {
+    profile
+        .get("comp")
+        .and_then(Value::as_object)
+        .and_then(annual_total)
+}
+
 /// Builds the stats over the last `months` months up to `now`.
 pub fn stats(doc: &dyn ReadJournal, now: &Zoned, months: usize) -> Stats {
     let profile = doc.profile();
     let goal = profile.get("monthly_goal").and_then(Value::as_i64);
     let interviews = doc.live(Kind::Interview);
 
-    let mut per_month: BTreeMap<String, (usize, Vec<i64>)> = BTreeMap::new();
+    let mut labels = Vec::new();
     let first = now.date().first_of_month();
-    for back in 0..months {
+    for back in (0..months).rev() {
         if let Ok(m) = first.checked_sub((back as i64).months()) {
-            per_month.insert(m.strftime("%Y-%m").to_string(), (0, Vec::new()));
+            labels.push(month_key(m));
         }
     }
-    for i in &interviews {
+    let months = per_month(&interviews, &labels, goal);
+
+    let questions = asked_questions(doc, &interviews);
+    let current = current_package(&profile);
+    let rates = profile_rates(&profile);
+    Stats {
+        sparklines: sparklines(&months),
+        months,
+        funnel_stages: funnel_stages(),
+        funnel: funnel(&doc.live(Kind::Opportunity)),
+        most_asked: most_asked(&questions),
+        weakest: weakest(&questions),
+        resume_items: resume_items(&interviews),
+        current_annual_total: current.as_ref().map(|c| c.minor),
+        current_currency: current.as_ref().map(|c| c.currency.clone()),
+        offers: offer_stats(doc, &doc.live(Kind::Offer), current.as_ref(), &rates),
+    }
+}
+
+/// `YYYY-MM`, the key of a month in every monthly series.
+pub fn month_key(d: Date) -> String {
+    d.strftime("%Y-%m").to_string()
+}
+
+/// Interviews and average rating in each of the months `labels` names
+/// (`YYYY-MM`, in order); interviews in other months are not counted.
+pub fn per_month(interviews: &[Record], labels: &[String], goal: Option<i64>) -> Vec<Month> {
+    let mut slots: BTreeMap<&str, (usize, Vec<i64>)> = labels
+        .iter()
+        .map(|m| (m.as_str(), (0, Vec::new())))
+        .collect();
+    for i in interviews {
         let Some(z) = i.str("start").and_then(stored_zoned) else {
             continue;
         };
-        if let Some(slot) = per_month.get_mut(&z.strftime("%Y-%m").to_string()) {
+        if let Some(slot) = slots.get_mut(month_key(z.date()).as_str()) {
             slot.0 += 1;
             slot.1.extend(i.int("rating"));
         }
     }
-    let months = per_month
-        .into_iter()
-        .map(|(month, (n, ratings))| Month {
-            month,
-            interviews: n,
-            goal,
-            avg_rating: average(&ratings),
+    labels
+        .iter()
+        .map(|m| {
+            let (n, ratings) = &slots[m.as_str()];
+            Month {
+                month: m.clone(),
+                interviews: *n,
+                goal,
+                avg_rating: average(ratings),
+            }
         })
-        .collect();
+        .collect()
+}
 
-    let funnel_stages: Vec<String> = STAGES[..FUNNEL_LEN].iter().map(|s| s.to_string()).collect();
+/// The eight block characters a sparkline is drawn with.
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A terminal sparkline: one block per value, from `lo` (▁) to `hi` (█),
+/// `·` for a missing value. Values outside the range are clamped.
+pub fn sparkline(values: &[Option<f64>], lo: f64, hi: f64) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            Some(v) if v.is_finite() => {
+                let share = if hi > lo {
+                    ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                BLOCKS[(share * 7.0).round() as usize]
+            }
+            _ => '·',
+        })
+        .collect()
+}
+
+/// The monthly series as sparklines.
+pub fn sparklines(months: &[Month]) -> Sparklines {
+    let counts: Vec<Option<f64>> = months.iter().map(|m| Some(m.interviews as f64)).collect();
+    let busiest = months.iter().map(|m| m.interviews).max().unwrap_or(0) as f64;
+    let ratings: Vec<Option<f64>> = months.iter().map(|m| m.avg_rating).collect();
+    Sparklines {
+        interviews: sparkline(&counts, 0.0, busiest),
+        rating: sparkline(&ratings, 1.0, 5.0),
+    }
+}
+
+/// The funnel's stages, lead to accepted.
+pub fn funnel_stages() -> Vec<String> {
+    STAGES[..FUNNEL_LEN].iter().map(|s| s.to_string()).collect()
+}
+
+/// For each source, how many of `opportunities` reached each funnel stage.
+pub fn funnel(opportunities: &[Record]) -> Vec<Funnel> {
     let mut funnel: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for o in doc.live(Kind::Opportunity) {
+    for o in opportunities {
         let source = o.str("source").unwrap_or("unknown").to_string();
         let reached = o
             .entries("stages")
@@ -279,21 +412,25 @@ pub fn stats(doc: &dyn ReadJournal, now: &Zoned, months: usize) -> Stats {
             *slot += 1;
         }
     }
-    let funnel = funnel
+    let stages = funnel_stages();
+    funnel
         .into_iter()
         .map(|(source, counts)| Funnel {
             source,
-            reached: funnel_stages.iter().cloned().zip(counts).collect(),
+            reached: stages.iter().cloned().zip(counts).collect(),
         })
-        .collect();
+        .collect()
+}
 
+/// Every question asked in `interviews`, with how often and how it went.
+pub fn asked_questions(doc: &dyn ReadJournal, interviews: &[Record]) -> Vec<QuestionStat> {
     let mut asked: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
-    for i in &interviews {
+    for i in interviews {
         for (qid, rating) in i.ratings("questions") {
             asked.entry(qid.to_string()).or_default().push(rating);
         }
     }
-    let questions: Vec<QuestionStat> = asked
+    asked
         .into_iter()
         .map(|(id, ratings)| {
             let rated: Vec<i64> = ratings.iter().flatten().copied().collect();
@@ -304,76 +441,174 @@ pub fn stats(doc: &dyn ReadJournal, now: &Zoned, months: usize) -> Stats {
                 id,
             }
         })
-        .collect();
-    let mut most_asked: Vec<&QuestionStat> = questions.iter().collect();
-    most_asked.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.id.cmp(&b.id)));
-    let mut weakest: Vec<&QuestionStat> = questions
+        .collect()
+}
+
+/// The most asked questions, most first.
+pub fn most_asked(questions: &[QuestionStat]) -> Vec<QuestionStat> {
+    let mut v: Vec<&QuestionStat> = questions.iter().collect();
+    v.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.id.cmp(&b.id)));
+    v.into_iter().take(TOP).cloned().collect()
+}
+
+/// The rated questions with the lowest average, weakest first.
+pub fn weakest(questions: &[QuestionStat]) -> Vec<QuestionStat> {
+    let mut v: Vec<&QuestionStat> = questions
         .iter()
         .filter(|q| q.avg_rating.is_some())
         .collect();
-    weakest.sort_by(|a, b| {
+    v.sort_by(|a, b| {
         a.avg_rating
             .partial_cmp(&b.avg_rating)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(b.asked.cmp(&a.asked))
             .then(a.id.cmp(&b.id))
     });
-    let top = |v: Vec<&QuestionStat>| -> Vec<QuestionStat> {
-        v.into_iter()
-            .take(5)
-            .map(|q| QuestionStat {
-                id: q.id.clone(),
-                wording: q.wording.clone(),
-                asked: q.asked,
-                avg_rating: q.avg_rating,
-            })
-            .collect()
-    };
+    v.into_iter().take(TOP).cloned().collect()
+}
 
-    let current = profile
-        .get("comp")
-        .and_then(Value::as_object)
-        .and_then(annual_total);
-    let mut offers: Vec<OfferStat> = doc
-        .live(Kind::Offer)
-        .into_iter()
+/// The resume items interviewers probed most in `interviews`, most first.
+pub fn resume_items(interviews: &[Record]) -> Vec<ResumeItemStat> {
+    struct Acc<'a> {
+        item: &'a str,
+        probed: usize,
+        companies: std::collections::BTreeSet<String>,
+        last: Option<Date>,
+        ratings: Vec<i64>,
+    }
+    let mut items: BTreeMap<String, Acc> = BTreeMap::new();
+    // Oldest first, so an item is named as it was first written.
+    let mut sorted: Vec<(Option<Date>, &Record)> = interviews
+        .iter()
+        .map(|i| (i.str("start").and_then(stored_date), i))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+    for (date, i) in sorted {
+        let company = i.str("company");
+        for item in i.set("resume_items") {
+            let key = item.trim().to_lowercase();
+            if key.is_empty() {
+                continue;
+            }
+            let acc = items.entry(key).or_insert_with(|| Acc {
+                item: item.trim(),
+                probed: 0,
+                companies: Default::default(),
+                last: None,
+                ratings: Vec::new(),
+            });
+            acc.probed += 1;
+            if let Some(c) = company {
+                acc.companies.insert(c.to_string());
+            }
+            acc.last = acc.last.max(date);
+            acc.ratings.extend(i.int("rating"));
+        }
+    }
+    let mut out: Vec<ResumeItemStat> = items
+        .into_values()
+        .map(|a| ResumeItemStat {
+            item: a.item.to_string(),
+            probed: a.probed,
+            companies: a.companies.len(),
+            last: a.last.map(|d| d.to_string()),
+            avg_rating: average(&a.ratings),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.probed
+            .cmp(&a.probed)
+            .then(b.last.cmp(&a.last))
+            .then(a.item.cmp(&b.item))
+    });
+    out.truncate(TOP_ITEMS);
+    out
+}
+
+/// When an offer arrived: `received`, else when it was recorded.
+pub fn offer_date(o: &Record) -> Option<Date> {
+    o.str("received")
+        .and_then(stored_date)
+        .or_else(|| o.str("created_at").and_then(stored_date))
+}
+
+/// Each offer against `current`, comparing other currencies at the
+/// profile's `rates`; by level against yours, then the largest package.
+pub fn offer_stats(
+    doc: &dyn ReadJournal,
+    offers: &[Record],
+    current: Option<&Money>,
+    rates: &[Rate],
+) -> Vec<OfferStat> {
+    let mut out: Vec<OfferStat> = offers
+        .iter()
         .map(|o| {
             let total = o.map("comp").and_then(annual_total);
-            let vs_current_pct = match (&total, &current) {
-                (Some(t), Some(c)) if t.currency == c.currency && c.minor > 0 => {
-                    Some(((t.minor - c.minor) as f64 / c.minor as f64 * 1000.0).round() / 10.0)
-                }
-                _ => None,
-            };
-            OfferStat {
-                company: company_name(doc, &o),
+            let mut stat = OfferStat {
+                id: o.id.clone(),
+                company: company_name(doc, o),
+                received: offer_date(o).map(|d| d.to_string()),
                 level: o.str("level").map(str::to_string),
                 level_delta: o.int("level_delta"),
                 decision: o.str("decision").map(str::to_string),
                 annual_total: total.as_ref().map(|t| t.minor),
-                currency: total.map(|t| t.currency),
-                vs_current_pct,
-                id: o.id,
+                currency: total.as_ref().map(|t| t.currency.clone()),
+                vs_current_pct: None,
+                converted_total: None,
+                rate: None,
+                not_compared: None,
+            };
+            let (total, current) = match (total, current) {
+                (None, _) => {
+                    stat.not_compared = Some(
+                        "no base pay recorded: `interlog offer comp ID --base …` adds it".into(),
+                    );
+                    return stat;
+                }
+                (Some(_), None) => {
+                    stat.not_compared = Some(
+                        "your own package is not set: `interlog profile set --base … --currency …`"
+                            .into(),
+                    );
+                    return stat;
+                }
+                (Some(t), Some(c)) => (t, c),
+            };
+            let comparable = if total.currency == current.currency {
+                Some(total.minor)
+            } else if let Some(rate) = rates
+                .iter()
+                .find(|r| r.from == total.currency && r.to == current.currency)
+            {
+                let converted = rate.convert(&total).map(|m| m.minor);
+                stat.converted_total = converted;
+                stat.rate = Some(rate.to_string());
+                converted
+            } else {
+                stat.not_compared = Some(format!(
+                    "in {}, and your package is in {}: no rate is set to compare them (`interlog profile set --rate {}=…` says how many {} one {} is worth)",
+                    total.currency, current.currency, total.currency, current.currency, total.currency
+                ));
+                None
+            };
+            if let Some(t) = comparable {
+                if current.minor > 0 {
+                    stat.vs_current_pct = Some(
+                        ((t as f64 - current.minor as f64) / current.minor as f64 * 1000.0).round()
+                            / 10.0,
+                    );
+                }
             }
+            stat
         })
         .collect();
-    offers.sort_by(|a, b| {
+    out.sort_by(|a, b| {
         a.level_delta
             .cmp(&b.level_delta)
             .then(b.annual_total.cmp(&a.annual_total))
             .then(a.id.cmp(&b.id))
     });
-
-    Stats {
-        months,
-        funnel_stages,
-        funnel,
-        most_asked: top(most_asked),
-        weakest: top(weakest),
-        current_annual_total: current.as_ref().map(|c| c.minor),
-        current_currency: current.map(|c| c.currency),
-        offers,
-    }
+    out
 }
 
 fn average(v: &[i64]) -> Option<f64> {
@@ -612,6 +847,85 @@ mod tests {
         assert_eq!(s.weakest[0].avg_rating, Some(2.0));
         assert_eq!(s.offers[0].annual_total, Some(12_000_000));
         assert_eq!(s.offers[0].vs_current_pct, Some(20.0));
+        assert_eq!(s.sparklines.interviews, "▁▃█");
+        assert_eq!(s.sparklines.rating, "·█▅");
+    }
+
+    #[test]
+    fn sparklines_span_the_blocks_and_mark_gaps() {
+        assert_eq!(
+            sparkline(&[Some(0.0), Some(4.0), Some(8.0), None], 0.0, 8.0),
+            "▁▅█·"
+        );
+        assert_eq!(sparkline(&[Some(3.0), Some(3.0)], 0.0, 0.0), "▁▁");
+        assert_eq!(sparkline(&[Some(f64::NAN), Some(99.0)], 1.0, 5.0), "·█");
+        assert_eq!(sparkline(&[], 0.0, 1.0), "");
+    }
+
+    #[test]
+    fn resume_items_count_interviews_and_companies_ignoring_case() {
+        let mut d = doc();
+        for (company, start, items) in [
+            (
+                "C1",
+                "2026-10-01T10:00:00+00:00[UTC]",
+                json!({"Kafka migration": true, "Team lead": true}),
+            ),
+            (
+                "C2",
+                "2026-11-01T10:00:00+00:00[UTC]",
+                json!({"kafka migration ": true}),
+            ),
+            (
+                "C2",
+                "2026-11-05T10:00:00+00:00[UTC]",
+                json!({"Kafka migration": true, "gone": false}),
+            ),
+        ] {
+            d.create(
+                Kind::Interview,
+                &obj(
+                    json!({"company": company, "start": start, "rating": 4, "resume_items": items}),
+                ),
+            )
+            .unwrap();
+        }
+        let items = resume_items(&d.live(Kind::Interview));
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].item, "Kafka migration");
+        assert_eq!((items[0].probed, items[0].companies), (3, 2));
+        assert_eq!(items[0].last.as_deref(), Some("2026-11-05"));
+        assert_eq!(items[1].item, "Team lead");
+    }
+
+    #[test]
+    fn offers_in_another_currency_say_why_or_use_the_profile_rate() {
+        let mut d = doc();
+        d.update_profile(&obj(
+            json!({"comp": {"currency": "EUR", "base": 10_000_000, "period": "year"}}),
+        ))
+        .unwrap();
+        d.create(
+            Kind::Offer,
+            &obj(json!({"comp": {"currency": "USD", "base": 12_000_000, "period": "year"}})),
+        )
+        .unwrap();
+        let now: Zoned = "2026-11-20T12:00:00+00:00[UTC]".parse().unwrap();
+        let o = &stats(&d, &now, 1).offers[0];
+        assert_eq!(o.vs_current_pct, None);
+        let why = o.not_compared.as_deref().unwrap();
+        assert!(
+            why.contains("USD") && why.contains("EUR") && why.contains("--rate USD="),
+            "{why}"
+        );
+
+        d.update_profile(&obj(json!({"rate:USD:EUR": "0.9"})))
+            .unwrap();
+        let o = &stats(&d, &now, 1).offers[0];
+        assert_eq!(o.converted_total, Some(10_800_000));
+        assert_eq!(o.vs_current_pct, Some(8.0));
+        assert_eq!(o.rate.as_deref(), Some("1 USD = 0.9 EUR"));
+        assert_eq!(o.not_compared, None);
     }
 
     #[test]

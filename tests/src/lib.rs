@@ -6,8 +6,10 @@
 //! `INTERLOG_E2E_BIN=PATH` runs the tests against another build instead.
 
 pub mod balancer;
+pub mod browser;
 pub mod faults;
 pub mod liar;
+pub mod png;
 pub mod sim;
 pub mod tls;
 

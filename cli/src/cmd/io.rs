@@ -1,6 +1,7 @@
 //! `init`, `export` and `import`.
 
 use std::io::{IsTerminal, Read, Write as _};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use interlog_core::export;
@@ -40,13 +41,13 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_out(a: &ExportArgs, bytes: &[u8]) -> Result<()> {
-    match &a.out {
-        Some(path) => {
-            // Exports hold the whole journal: owner-only, whole or not at all.
-            interlog_core::files::replace(path, bytes)
-                .with_context(|| format!("could not write {}", path.display()))
-        }
+/// Writes `bytes` to `path` owner-only (written then renamed, so a reader
+/// never sees half a file), or to standard output without a path. Exports
+/// and reports hold the journal: nobody else on the machine may read them.
+pub fn write_private(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        Some(path) => interlog_core::files::replace(path, bytes)
+            .with_context(|| format!("could not write {}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(bytes)?;
@@ -82,7 +83,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<()> {
             v.doc.save()
         }
     };
-    write_out(&a, &bytes)
+    write_private(a.out.as_deref(), &bytes)
 }
 
 pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {

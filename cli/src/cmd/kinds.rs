@@ -347,6 +347,11 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                 (a, b) => format!("{a}-{b} {}", days.join(",")),
             };
             t.add_row(["working hours".to_string(), hours]);
+            let rates: Vec<String> = model::profile_rates(&p)
+                .iter()
+                .map(|r| r.to_string())
+                .collect();
+            t.add_row(["rates".to_string(), rates.join("\n")]);
             out::print_table(&t, "");
             Ok(())
         }
@@ -356,6 +361,7 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
             goal,
             work_hours,
             work_days,
+            rates,
             comp,
         } => {
             let r = j::ProfileUpdate {
@@ -364,6 +370,7 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
                 monthly_goal: goal,
                 work_hours,
                 work_days,
+                rates,
                 comp: comp.into(),
             };
             j::set_profile(&mut v.doc, &r)?;

@@ -7,6 +7,7 @@ mod kinds;
 mod log;
 mod records;
 mod relay;
+mod report;
 mod reports;
 mod sync;
 
@@ -87,6 +88,7 @@ fn command(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Search { text } => reports::search(ctx, &text),
         Command::Today => reports::today(ctx),
         Command::Stats { months } => reports::stats(ctx, months),
+        Command::Report(a) => report::report(ctx, a),
         Command::Export(a) => io::export(ctx, a),
         Command::Import(a) => io::import(ctx, a),
         Command::Conflicts { action } => reports::conflicts(ctx, action),

@@ -98,6 +98,13 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
         ]);
     }
     out::print_table(&t, "");
+    println!(
+        "{}",
+        out::safe(&format!(
+            "trend, oldest month first: interviews {}  rating {}",
+            s.sparklines.interviews, s.sparklines.rating
+        ))
+    );
 
     out::heading("Funnel by source (how many reached each stage)");
     let mut t =
@@ -132,6 +139,22 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
         );
     }
 
+    out::heading("Resume items interviewers probed most");
+    let mut t = out::table(["item", "interviews", "companies", "last", "avg rating"]);
+    for i in &s.resume_items {
+        t.add_row([
+            i.item.clone(),
+            i.probed.to_string(),
+            i.companies.to_string(),
+            i.last.clone().unwrap_or_default(),
+            i.avg_rating.map(|r| format!("{r:.1}")).unwrap_or_default(),
+        ]);
+    }
+    out::print_table(
+        &t,
+        "No resume items yet; `interlog retro ID` records what they asked about.",
+    );
+
     out::heading("Offers against your current package");
     let current = match (s.current_annual_total, &s.current_currency) {
         (Some(minor), Some(c)) => Money {
@@ -150,15 +173,32 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
         "vs current",
         "decision",
     ]);
+    let mut notes = Vec::new();
     for o in &s.offers {
-        let total = match (o.annual_total, &o.currency) {
-            (Some(minor), Some(c)) => Money {
+        let money = |minor: i64, currency: &str| {
+            Money {
                 minor,
-                currency: c.clone(),
+                currency: currency.to_string(),
             }
-            .to_string(),
+            .to_string()
+        };
+        let mut total = match (o.annual_total, &o.currency) {
+            (Some(minor), Some(c)) => money(minor, c),
             _ => String::new(),
         };
+        if let (Some(conv), Some(c)) = (o.converted_total, &s.current_currency) {
+            total = format!("{total}\n≈ {}", money(conv, c));
+        }
+        let name = o
+            .company
+            .clone()
+            .unwrap_or_else(|| short(&o.id).to_string());
+        if let Some(rate) = &o.rate {
+            notes.push(format!("{name}: compared at {rate} (your profile's rate)"));
+        }
+        if let Some(why) = &o.not_compared {
+            notes.push(format!("{name}: not compared: {why}"));
+        }
         t.add_row([
             o.company.clone().unwrap_or_default(),
             o.level.clone().unwrap_or_default(),
@@ -171,6 +211,9 @@ pub fn stats(ctx: &Ctx, months: usize) -> Result<()> {
         ]);
     }
     out::print_table(&t, "No offers yet.");
+    for n in notes {
+        println!("{}", out::safe(&n));
+    }
     Ok(())
 }
 

@@ -594,6 +594,9 @@ pub struct ProfileUpdate {
     /// `HH:MM-HH:MM`.
     pub work_hours: Option<String>,
     pub work_days: Option<String>,
+    /// Exchange rates to the profile's currency, `USD=0.92` (`USD=none`
+    /// removes one).
+    pub rates: Vec<String>,
     pub comp: CompInput,
 }
 
@@ -634,13 +637,30 @@ pub fn set_profile(doc: &mut VaultDoc, r: &ProfileUpdate) -> Result<()> {
         .and_then(Value::as_object)
         .cloned();
     let c = comp(doc, &r.comp, current.as_ref())?;
-    if w.is_empty() && c.is_none() {
+    if w.is_empty() && c.is_none() && r.rates.is_empty() {
         invalid!("nothing to set; see `interlog profile set --help`");
+    }
+    // Rates are to your own currency: the one this update sets, or the one
+    // the profile has.
+    let own = c
+        .as_ref()
+        .and_then(|c| c.get("currency"))
+        .or_else(|| current.as_ref().and_then(|c| c.get("currency")))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut rate_writes = Vec::new();
+    for raw in &r.rates {
+        let Some(own) = &own else {
+            invalid!("a rate says what another currency is worth in yours, and your profile has no currency yet: add --currency EUR (and --base …)");
+        };
+        let (key, rate) = model::parse_rate_setting(raw, own).map_err(JournalError::Invalid)?;
+        rate_writes.push((key, rate.map_or(Value::Null, |r| Value::String(r.rate))));
     }
     let (mut patch, sets) = split(w);
     if let Some(c) = c {
         patch.insert("comp".into(), Value::Object(c));
     }
+    patch.extend(rate_writes);
     doc.update_profile(&patch)?;
     for (field, members) in sets {
         doc.set_profile_members(&field, &members)?;

@@ -13,7 +13,10 @@ mod money;
 mod record;
 mod schema;
 
-pub use money::{exponent, parse_amount, parse_currency, Money};
+pub use money::{
+    exponent, parse_amount, parse_currency, parse_rate_setting, profile_rates, rate_key, Money,
+    Rate, RATE_PREFIX,
+};
 pub use record::{comp_amount, short, Record, ShortIds, Value, SHORT_ID_MIN};
 pub use schema::{
     enum_values, field, fields, is_closed_stage, parse_enum, parse_input, FieldSpec, FieldType,
