@@ -340,6 +340,22 @@ impl VaultDoc {
         })
     }
 
+    /// A read-only document showing `json`, shaped like [`Self::to_json`]'s
+    /// map, with no vault id, no heads and no `meta` (device names, relay):
+    /// what [`crate::redact::redacted`] hands out.
+    pub(crate) fn from_json(json: Map<String, Value>) -> Self {
+        let view = View {
+            vault_id: None,
+            schema: json.get("schema").and_then(Value::as_i64),
+            heads: Vec::new(),
+            json,
+        };
+        VaultDoc {
+            doc: AutoCommit::new(),
+            view: Some(Box::new(view)),
+        }
+    }
+
     /// Whether this is a read-only view.
     pub fn is_view(&self) -> bool {
         self.view.is_some()

@@ -22,6 +22,10 @@ pub enum ImportError {
     Shape(String),
     #[error("this export is from schema {0}, newer than this build understands ({SCHEMA_VERSION}); upgrade interlog first")]
     TooNew(i64),
+    /// Its names and notes are placeholders; merged into a vault with the
+    /// same ids, they would overwrite the real ones.
+    #[error("this is a redacted export (`export --redact`): its names and notes are placeholders, and importing it would overwrite your records with them; nothing was imported. Import an export made without --redact")]
+    Redacted,
     #[error(transparent)]
     Doc(#[from] DocError),
 }
@@ -45,6 +49,12 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
         .ok_or_else(|| ImportError::Shape("it has no \"schema\" number".into()))?;
     if schema > SCHEMA_VERSION {
         return Err(ImportError::TooNew(schema));
+    }
+    if root
+        .get(crate::redact::MARKER)
+        .is_some_and(|v| v != &Value::Bool(false))
+    {
+        return Err(ImportError::Redacted);
     }
     let mut plan: Vec<(Kind, &str, &Map<String, Value>)> = Vec::new();
     for kind in Kind::ALL {
@@ -370,6 +380,17 @@ mod tests {
             .find(|e| e.contains(&open_id))
             .unwrap();
         assert!(!event.contains("CLASS:PRIVATE"), "{event}");
+    }
+
+    #[test]
+    fn a_redacted_export_is_not_imported() {
+        let (d, _) = doc_with_interview();
+        let export = crate::redact::redacted(&d).to_json();
+        let mut target = VaultDoc::new_vault("v", b"device-a").unwrap();
+        let before = target.to_json();
+        let err = import_json(&mut target, &export).unwrap_err();
+        assert!(matches!(err, ImportError::Redacted), "{err}");
+        assert_eq!(target.to_json(), before);
     }
 
     #[test]

@@ -20,6 +20,9 @@
 //!   with flushed, append-only writes and atomic compaction.
 //! - [`report`] (feature `vault`): `today`, `stats` and `search`.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
+//! - [`redact`] (feature `vault`): the journal with names, contact details
+//!   and prose replaced, numbers and dates kept, for `--redact` exports and
+//!   reports.
 //! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
 //!   what a failed handshake means; the relay uses it too.
 //! - [`crypto`] (feature `sync`): the vault key, key derivation and sealing.
@@ -43,6 +46,8 @@ pub mod doc;
 pub mod export;
 #[cfg(feature = "vault")]
 pub mod model;
+#[cfg(feature = "vault")]
+pub mod redact;
 #[cfg(feature = "vault")]
 pub mod report;
 #[cfg(feature = "vault")]
