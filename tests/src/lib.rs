@@ -8,6 +8,7 @@
 pub mod balancer;
 pub mod faults;
 pub mod liar;
+pub mod redaction;
 pub mod sim;
 pub mod tls;
 
