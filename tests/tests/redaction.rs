@@ -469,4 +469,13 @@ fn the_calendar_stays_neutral_for_sensitive_companies_and_does_not_name_interlog
     );
     let neutral = j.d.ok(&["export", "--format", "ics"]);
     assert!(!neutral.to_lowercase().contains("interlog"), "{neutral}");
+
+    // Logging another interview there says so, with the reason.
+    let out = j.d.run(&["log", "Zqacmeco", "--kind", "panel"]);
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{warning}");
+    assert!(
+        warning.contains("marked sensitive (high: Zqclientreason of my employer)"),
+        "{warning}"
+    );
 }

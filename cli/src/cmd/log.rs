@@ -94,7 +94,8 @@ pub fn log(ctx: &Ctx, a: LogArgs) -> Result<()> {
     save(&mut v, &format!("log interview {id}"))?;
 
     if let Some(c) = &company_rec {
-        if let Some(level @ ("caution" | "high")) = c.str("sensitivity") {
+        if c.is_sensitive() {
+            let level = c.str("sensitivity").unwrap_or_default();
             let why = c
                 .str("sensitivity_reason")
                 .map(|r| format!(": {r}"))
