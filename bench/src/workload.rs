@@ -10,6 +10,7 @@
 //! building thousands of edits takes seconds instead of thousands of
 //! processes.
 
+use interlog_core::ReadJournal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};

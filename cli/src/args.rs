@@ -676,3 +676,25 @@ pub enum RelayCmd {
         replace: bool,
     },
 }
+
+impl From<CompArgs> for interlog_core::journal::CompInput {
+    fn from(a: CompArgs) -> Self {
+        Self {
+            base: a.base,
+            bonus: a.bonus,
+            signing: a.signing,
+            equity: a.equity,
+            currency: a.currency,
+            period: a.period,
+        }
+    }
+}
+
+impl From<Extra> for interlog_core::journal::Extra {
+    fn from(e: Extra) -> Self {
+        Self {
+            notes: e.notes,
+            set: e.set,
+        }
+    }
+}

@@ -3,9 +3,13 @@
 //! # Layout
 //! - [`args`]: the command tree (clap derive); its doc comments are the help.
 //! - [`cmd`]: one module per group of commands; each parses its arguments
-//!   into calls on `interlog-core` and prints the result.
+//!   into a request, calls one operation of `interlog-core` (most are in
+//!   `interlog_core::journal`), saves and prints the result. [`cmd::Ctx`]
+//!   carries the home and the output mode to every command.
 //! - [`out`]: tables for people, JSON for scripts, colour only on a terminal.
-//! - [`home`]: where the vault lives and how it is opened.
+//! - [`home`]: where the vault lives and how it is opened ([`home::Home`]).
+//! - [`lending`]: the store a running `sync --watch` lends to other
+//!   commands, both sides; one value per process, no globals.
 //! - `alloc` (Linux with glibc): mimalloc for the commands, the system's
 //!   allocator for the relay.
 //!
@@ -19,6 +23,7 @@ mod alloc;
 mod args;
 mod cmd;
 mod home;
+mod lending;
 mod out;
 
 use clap::Parser;

@@ -15,8 +15,8 @@ use serde_json::{Map, Number, Value};
 use crate::model::{fields, Kind, Record, SCHEMA_VERSION};
 
 pub(crate) mod view;
-pub use view::needs_folding;
 use view::View;
+pub use view::{needs_folding, VaultView};
 
 /// Why the document could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +113,187 @@ type KindId = (Kind, String);
 /// The whole journal of one vault.
 pub struct VaultDoc {
     doc: AutoCommit,
-    /// Set on a read-only view (see [`VaultDoc::from_view`]): reads come
-    /// from this rendering and `doc` is empty.
-    view: Option<Box<View>>,
+}
+
+/// What reading the journal needs, answered alike by the live document
+/// ([`VaultDoc`]) and a read-only rendering of it ([`VaultView`]). Reports,
+/// exports and every command that only reads take `&dyn ReadJournal`; a write
+/// to a view does not compile.
+pub trait ReadJournal {
+    fn vault_id(&self) -> Option<String>;
+    fn schema_version(&self) -> Option<i64>;
+    /// One record, deleted or not.
+    fn record(&self, kind: Kind, id: &str) -> Option<Record>;
+    /// Every record of a kind, deleted ones included, oldest first.
+    fn records(&self, kind: Kind) -> Vec<Record>;
+    /// The ids of every record of a kind, deleted ones included.
+    fn ids(&self, kind: Kind) -> Vec<String>;
+    fn profile(&self) -> Map<String, Value>;
+    /// The journal as JSON: profile and every record, keys sorted. Identical
+    /// on every device that holds the same changes.
+    fn to_json(&self) -> Value;
+    /// Each device's name (see [`VaultDoc::set_device_name`]), by actor id in
+    /// hex (the wire's device id). Empty in a view.
+    fn device_names(&self) -> std::collections::BTreeMap<String, String>;
+
+    /// Live records of a kind whose `field` holds the string `value`.
+    fn live_with(&self, kind: Kind, field: &str, value: &str) -> Vec<Record> {
+        let mut v = self.live(kind);
+        v.retain(|r| r.str(field) == Some(value));
+        v
+    }
+
+    /// Records of a kind that are not deleted.
+    fn live(&self, kind: Kind) -> Vec<Record> {
+        let mut v = self.records(kind);
+        v.retain(|r| !r.is_deleted());
+        v
+    }
+
+    /// The record whose id starts with `prefix` (case-insensitive), among `kinds`.
+    fn find(&self, prefix: &str, kinds: &[Kind]) -> Result<Record, DocError> {
+        let p = prefix.trim().to_ascii_uppercase();
+        let what = match kinds {
+            [k] => k.name().to_string(),
+            _ => "record".to_string(),
+        };
+        if p.is_empty() {
+            return Err(DocError::NotFound {
+                what,
+                prefix: prefix.into(),
+            });
+        }
+        let mut hits: Vec<(Kind, String)> = Vec::new();
+        for &kind in kinds {
+            for key in self.ids(kind) {
+                if key.to_ascii_uppercase().starts_with(&p) {
+                    hits.push((kind, key));
+                }
+            }
+        }
+        match hits.len() {
+            0 => Err(DocError::NotFound {
+                what,
+                prefix: prefix.into(),
+            }),
+            1 => {
+                let (kind, id) = hits.remove(0);
+                self.record(kind, &id).ok_or(DocError::NotFound {
+                    what,
+                    prefix: prefix.into(),
+                })
+            }
+            count => Err(DocError::Ambiguous {
+                prefix: prefix.into(),
+                count,
+                examples: hits
+                    .iter()
+                    .take(3)
+                    .map(|(k, id)| format!("{k} {id}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// The shortest prefix of each id that no other id in the vault shares,
+    /// at least [`crate::model::SHORT_ID_MIN`] characters: what tables show.
+    fn short_ids(&self) -> crate::model::ShortIds {
+        let mut ids = Vec::new();
+        for kind in Kind::ALL {
+            ids.extend(self.ids(kind));
+        }
+        crate::model::ShortIds::new(ids)
+    }
+
+    /// The live record of `kind` whose name (or an alias) matches, ignoring
+    /// case; the oldest when several do. Where picking one of several would
+    /// be a guess, use [`Self::find_one_by_name`].
+    fn find_by_name(&self, kind: Kind, name: &str) -> Option<Record> {
+        self.find_all_by_name(kind, name).into_iter().next()
+    }
+
+    /// Every live record of `kind` whose name (or an alias) matches,
+    /// ignoring case, oldest first.
+    fn find_all_by_name(&self, kind: Kind, name: &str) -> Vec<Record> {
+        let want = name.trim().to_lowercase();
+        if want.is_empty() {
+            return Vec::new();
+        }
+        let mut found = self.live(kind);
+        found.retain(|r| {
+            r.str(kind.title_field())
+                .is_some_and(|n| n.trim().to_lowercase() == want)
+                || r.set("aliases").iter().any(|a| a.to_lowercase() == want)
+        });
+        found
+    }
+
+    /// The one live record of `kind` named `name` (or with that alias),
+    /// ignoring case; `None` when no record is. When several are, the
+    /// answer is [`DocError::AmbiguousName`], listing each with its short id
+    /// and, for a contact, where they work.
+    fn find_one_by_name(&self, kind: Kind, name: &str) -> Result<Option<Record>, DocError> {
+        let mut found = self.find_all_by_name(kind, name);
+        if found.len() <= 1 {
+            return Ok(found.pop());
+        }
+        Err(DocError::AmbiguousName {
+            kinds: kind.root_key().to_string(),
+            name: name.trim().to_string(),
+            count: found.len(),
+            candidates: self.describe_candidates(&found),
+        })
+    }
+
+    /// The record among `kinds` named `raw` (companies, contacts and
+    /// questions have names; an alias counts), else the one whose id starts
+    /// with `raw`. A name several records share is refused, listing them.
+    fn find_by_name_or_id(&self, raw: &str, kinds: &[Kind]) -> Result<Record, DocError> {
+        let mut named = Vec::new();
+        for &kind in kinds {
+            if matches!(kind, Kind::Company | Kind::Contact | Kind::Question) {
+                named.extend(self.find_all_by_name(kind, raw));
+            }
+        }
+        match named.len() {
+            0 => self.find(raw, kinds),
+            1 => Ok(named.remove(0)),
+            count => Err(DocError::AmbiguousName {
+                kinds: if named.iter().all(|r| r.kind == named[0].kind) {
+                    named[0].kind.root_key().to_string()
+                } else {
+                    "records".to_string()
+                },
+                name: raw.trim().to_string(),
+                count,
+                candidates: self.describe_candidates(&named),
+            }),
+        }
+    }
+
+    /// "short-id (Acme), short-id (Globex)": records told apart for a person
+    /// who has to pick one.
+    fn describe_candidates(&self, records: &[Record]) -> String {
+        let ids = self.short_ids();
+        records
+            .iter()
+            .map(|r| {
+                let id = ids.get(&r.id).to_string();
+                let place = match r.kind {
+                    Kind::Contact => r.current_employer(),
+                    _ => r.str("company"),
+                }
+                .and_then(|c| self.record(Kind::Company, c))
+                .map(|c| c.title());
+                match place {
+                    Some(place) => format!("{id} ({place})"),
+                    None => id,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl VaultDoc {
@@ -142,7 +320,7 @@ impl VaultDoc {
             doc.put_object(ROOT, kind.root_key(), ObjType::Map)?;
         }
         doc.commit_with(CommitOptions::default().with_message("init vault"));
-        Ok(VaultDoc { doc, view: None })
+        Ok(VaultDoc { doc })
     }
 
     /// Loads a document from a snapshot and the incremental chunks after it.
@@ -169,10 +347,10 @@ impl VaultDoc {
         if !missing.is_empty() {
             return Err(DocError::MissingChanges(missing.len()));
         }
-        Ok(VaultDoc { doc, view: None })
+        Ok(VaultDoc { doc })
     }
 
-    /// A rendering of everything reads need, for [`Self::from_view`]. What
+    /// A rendering of everything reads need, for [`VaultView::from_bytes`]. What
     /// reads need of a document is its vault id, schema and
     /// [`Self::to_json`], without the Automerge history: loading that costs
     /// a JSON parse instead of an Automerge load, which for a vault of
@@ -182,26 +360,16 @@ impl VaultDoc {
     }
 
     /// This document as a read-only view, and the view's bytes for
-    /// [`Self::from_view`]. With `previous` (the bytes of an older view of
+    /// [`VaultView::from_bytes`]. With `previous` (the bytes of an older view of
     /// the same vault) only the records changed since are read out of
     /// Automerge; otherwise every record is, once.
-    pub fn into_view(mut self, previous: Option<&[u8]>) -> (VaultDoc, Vec<u8>) {
+    pub fn into_view(mut self, previous: Option<&[u8]>) -> (VaultView, Vec<u8>) {
         let view = previous
             .and_then(view::decode)
             .and_then(|old| self.updated_view(old))
             .unwrap_or_else(|| self.view());
         let bytes = view::encode(&view);
-        let doc = VaultDoc {
-            doc: AutoCommit::new(),
-            view: Some(Box::new(view)),
-        };
-        (doc, bytes)
-    }
-
-    /// A read-only document's view as bytes again, as one base (see
-    /// [`needs_folding`]); `None` for a document that is not a view.
-    pub fn view_bytes(&self) -> Option<Vec<u8>> {
-        self.view.as_deref().map(view::encode)
+        (VaultView::new(view), bytes)
     }
 
     /// `old` brought up to date by re-reading the records the changes since
@@ -328,58 +496,9 @@ impl VaultDoc {
         }
     }
 
-    /// A read-only document from [`Self::to_view`]'s bytes. Every read
-    /// answers as the document it was rendered from would; it has no
-    /// history, so it holds no [`Self::conflicts`] and must not be written
-    /// to or saved (the store never sees it: [`crate::store::open_view`]).
-    pub fn from_view(bytes: &[u8]) -> Result<Self, DocError> {
-        let view = view::decode(bytes).ok_or(DocError::Malformed("view"))?;
-        Ok(VaultDoc {
-            doc: AutoCommit::new(),
-            view: Some(Box::new(view)),
-        })
-    }
-
-    /// A read-only document showing `json`, shaped like [`Self::to_json`]'s
-    /// map, with no vault id, no heads and no `meta` (device names, relay):
-    /// what [`crate::redact::redacted`] hands out.
-    pub(crate) fn from_json(json: Map<String, Value>) -> Self {
-        let view = View {
-            vault_id: None,
-            schema: json.get("schema").and_then(Value::as_i64),
-            heads: Vec::new(),
-            json,
-        };
-        VaultDoc {
-            doc: AutoCommit::new(),
-            view: Some(Box::new(view)),
-        }
-    }
-
-    /// Whether this is a read-only view.
-    pub fn is_view(&self) -> bool {
-        self.view.is_some()
-    }
-
-    fn view_kind(&self, kind: Kind) -> Option<&Map<String, Value>> {
-        self.view
-            .as_ref()
-            .and_then(|v| v.json.get(kind.root_key()))
-            .and_then(Value::as_object)
-    }
-
     /// Sets the actor id future changes are attributed to (one per device).
     pub fn set_actor(&mut self, actor: &[u8]) {
         self.doc.set_actor(ActorId::from(actor));
-    }
-
-    pub fn vault_id(&self) -> Option<String> {
-        if let Some(v) = &self.view {
-            return v.vault_id.clone();
-        }
-        let meta = self.obj(&ROOT, "meta")?;
-        self.scalar(&meta, "vault_id")
-            .and_then(|v| v.as_str().map(str::to_string))
     }
 
     /// Where the vault's devices meet: the relay URL `interlog sync move`
@@ -411,22 +530,6 @@ impl VaultDoc {
         Ok(())
     }
 
-    /// Each device's name (see [`Self::set_device_name`]), by actor id in
-    /// hex (the wire's device id). Empty in a view.
-    pub fn device_names(&self) -> std::collections::BTreeMap<String, String> {
-        let Some(meta) = self.obj(&ROOT, "meta") else {
-            return Default::default();
-        };
-        self.doc
-            .keys(&meta)
-            .filter_map(|k| {
-                let device = k.strip_prefix(DEVICE_NAME_PREFIX)?.to_string();
-                let name = self.scalar(&meta, &k)?.as_str()?.to_string();
-                Some((device, name))
-            })
-            .collect()
-    }
-
     /// Names a device (`actor`: its actor id in hex) for people: `devices`
     /// lists it and `conflicts` labels its values with it. Commit and save
     /// as any edit.
@@ -449,14 +552,6 @@ impl VaultDoc {
         }
         self.doc.put(&meta, key, name)?;
         Ok(())
-    }
-
-    pub fn schema_version(&self) -> Option<i64> {
-        if let Some(v) = &self.view {
-            return v.schema;
-        }
-        let meta = self.obj(&ROOT, "meta")?;
-        self.scalar(&meta, "schema").and_then(|v| v.as_i64())
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
@@ -592,18 +687,14 @@ impl VaultDoc {
         if !doc.get_missing_deps(&[]).is_empty() {
             return Err(DocError::MissingChanges(doc.get_missing_deps(&[]).len()));
         }
-        Ok(VaultDoc { doc, view: None })
+        Ok(VaultDoc { doc })
     }
 
     /// Merges raw document bytes (an `export --format automerge` from another
     /// device of the same vault).
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), DocError> {
         let mut other = AutoCommit::load(bytes)?;
-        let theirs = VaultDoc {
-            doc: other.fork(),
-            view: None,
-        }
-        .vault_id();
+        let theirs = VaultDoc { doc: other.fork() }.vault_id();
         let ours = self.vault_id();
         if theirs != ours {
             return Err(DocError::OtherVault {
@@ -663,296 +754,6 @@ impl VaultDoc {
             Ok(ObjType::Text) => Value::String(self.doc.text(obj).unwrap_or_default()),
             Err(_) => Value::Null,
         }
-    }
-
-    /// One record, deleted or not.
-    pub fn record(&self, kind: Kind, id: &str) -> Option<Record> {
-        if self.view.is_some() {
-            return match self.view_kind(kind)?.get(id)? {
-                Value::Object(fields) => Some(Record {
-                    kind,
-                    id: id.to_string(),
-                    fields: fields.clone(),
-                }),
-                _ => None,
-            };
-        }
-        let map = self.kind_map(kind).ok()?;
-        let obj = self.obj(&map, id)?;
-        match self.read(&obj) {
-            Value::Object(fields) => Some(Record {
-                kind,
-                id: id.to_string(),
-                fields,
-            }),
-            _ => None,
-        }
-    }
-
-    /// Every record of a kind, deleted ones included, oldest first.
-    pub fn records(&self, kind: Kind) -> Vec<Record> {
-        if self.view.is_some() {
-            return self
-                .view_kind(kind)
-                .into_iter()
-                .flatten()
-                .filter_map(|(id, v)| match v {
-                    Value::Object(fields) => Some(Record {
-                        kind,
-                        id: id.clone(),
-                        fields: fields.clone(),
-                    }),
-                    _ => None,
-                })
-                .collect();
-        }
-        let Ok(map) = self.kind_map(kind) else {
-            return Vec::new();
-        };
-        self.doc
-            .map_range(&map, ..)
-            .filter_map(|item| {
-                let id = item.key.to_string();
-                let obj = item.id();
-                match (item.value.into_value(), self.read(&obj)) {
-                    (automerge::Value::Object(_), Value::Object(fields)) => {
-                        Some(Record { kind, id, fields })
-                    }
-                    _ => None,
-                }
-            })
-            .collect()
-    }
-
-    /// Live records of a kind whose `field` holds the string `value`. Only
-    /// those are read in full, which on a big vault is much cheaper than
-    /// filtering [`Self::live`].
-    pub fn live_with(&self, kind: Kind, field: &str, value: &str) -> Vec<Record> {
-        if self.view.is_some() {
-            let mut v = self.live(kind);
-            v.retain(|r| r.str(field) == Some(value));
-            return v;
-        }
-        let Ok(map) = self.kind_map(kind) else {
-            return Vec::new();
-        };
-        let mut out: Vec<Record> = self
-            .doc
-            .map_range(&map, ..)
-            .filter(|item| {
-                self.scalar(&item.id(), field)
-                    .is_some_and(|v| v.as_str() == Some(value))
-            })
-            .filter_map(|item| match self.read(&item.id()) {
-                Value::Object(fields) => Some(Record {
-                    kind,
-                    id: item.key.to_string(),
-                    fields,
-                }),
-                _ => None,
-            })
-            .collect();
-        out.retain(|r| !r.is_deleted());
-        out
-    }
-
-    /// Records of a kind that are not deleted.
-    pub fn live(&self, kind: Kind) -> Vec<Record> {
-        let mut v = self.records(kind);
-        v.retain(|r| !r.is_deleted());
-        v
-    }
-
-    /// The record whose id starts with `prefix` (case-insensitive), among `kinds`.
-    pub fn find(&self, prefix: &str, kinds: &[Kind]) -> Result<Record, DocError> {
-        let p = prefix.trim().to_ascii_uppercase();
-        let what = match kinds {
-            [k] => k.name().to_string(),
-            _ => "record".to_string(),
-        };
-        if p.is_empty() {
-            return Err(DocError::NotFound {
-                what,
-                prefix: prefix.into(),
-            });
-        }
-        let mut hits: Vec<(Kind, String)> = Vec::new();
-        for &kind in kinds {
-            for key in self.ids(kind) {
-                if key.to_ascii_uppercase().starts_with(&p) {
-                    hits.push((kind, key));
-                }
-            }
-        }
-        match hits.len() {
-            0 => Err(DocError::NotFound {
-                what,
-                prefix: prefix.into(),
-            }),
-            1 => {
-                let (kind, id) = hits.remove(0);
-                self.record(kind, &id).ok_or(DocError::NotFound {
-                    what,
-                    prefix: prefix.into(),
-                })
-            }
-            count => Err(DocError::Ambiguous {
-                prefix: prefix.into(),
-                count,
-                examples: hits
-                    .iter()
-                    .take(3)
-                    .map(|(k, id)| format!("{k} {id}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-
-    /// The shortest prefix of each id that no other id in the vault shares,
-    /// at least [`crate::model::SHORT_ID_MIN`] characters: what tables show.
-    pub fn short_ids(&self) -> crate::model::ShortIds {
-        let mut ids = Vec::new();
-        for kind in Kind::ALL {
-            ids.extend(self.ids(kind));
-        }
-        crate::model::ShortIds::new(ids)
-    }
-
-    /// The ids of every record of a kind, deleted ones included.
-    fn ids(&self, kind: Kind) -> Vec<String> {
-        if self.view.is_some() {
-            return self
-                .view_kind(kind)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-        }
-        match self.kind_map(kind) {
-            Ok(map) => self.doc.keys(&map).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// The live record of `kind` whose name (or an alias) matches, ignoring
-    /// case; the oldest when several do. Where picking one of several would
-    /// be a guess, use [`Self::find_one_by_name`].
-    pub fn find_by_name(&self, kind: Kind, name: &str) -> Option<Record> {
-        self.find_all_by_name(kind, name).into_iter().next()
-    }
-
-    /// Every live record of `kind` whose name (or an alias) matches,
-    /// ignoring case, oldest first.
-    pub fn find_all_by_name(&self, kind: Kind, name: &str) -> Vec<Record> {
-        let want = name.trim().to_lowercase();
-        if want.is_empty() {
-            return Vec::new();
-        }
-        let mut found = self.live(kind);
-        found.retain(|r| {
-            r.str(kind.title_field())
-                .is_some_and(|n| n.trim().to_lowercase() == want)
-                || r.set("aliases").iter().any(|a| a.to_lowercase() == want)
-        });
-        found
-    }
-
-    /// The one live record of `kind` named `name` (or with that alias),
-    /// ignoring case; `None` when no record is. When several are, the
-    /// answer is [`DocError::AmbiguousName`], listing each with its short id
-    /// and, for a contact, where they work.
-    pub fn find_one_by_name(&self, kind: Kind, name: &str) -> Result<Option<Record>, DocError> {
-        let mut found = self.find_all_by_name(kind, name);
-        if found.len() <= 1 {
-            return Ok(found.pop());
-        }
-        Err(DocError::AmbiguousName {
-            kinds: kind.root_key().to_string(),
-            name: name.trim().to_string(),
-            count: found.len(),
-            candidates: self.describe_candidates(&found),
-        })
-    }
-
-    /// The record among `kinds` named `raw` (companies, contacts and
-    /// questions have names; an alias counts), else the one whose id starts
-    /// with `raw`. A name several records share is refused, listing them.
-    pub fn find_by_name_or_id(&self, raw: &str, kinds: &[Kind]) -> Result<Record, DocError> {
-        let mut named = Vec::new();
-        for &kind in kinds {
-            if matches!(kind, Kind::Company | Kind::Contact | Kind::Question) {
-                named.extend(self.find_all_by_name(kind, raw));
-            }
-        }
-        match named.len() {
-            0 => self.find(raw, kinds),
-            1 => Ok(named.remove(0)),
-            count => Err(DocError::AmbiguousName {
-                kinds: if named.iter().all(|r| r.kind == named[0].kind) {
-                    named[0].kind.root_key().to_string()
-                } else {
-                    "records".to_string()
-                },
-                name: raw.trim().to_string(),
-                count,
-                candidates: self.describe_candidates(&named),
-            }),
-        }
-    }
-
-    /// "short-id (Acme), short-id (Globex)": records told apart for a person
-    /// who has to pick one.
-    pub fn describe_candidates(&self, records: &[Record]) -> String {
-        let ids = self.short_ids();
-        records
-            .iter()
-            .map(|r| {
-                let id = ids.get(&r.id).to_string();
-                let place = match r.kind {
-                    Kind::Contact => r.current_employer(),
-                    _ => r.str("company"),
-                }
-                .and_then(|c| self.record(Kind::Company, c))
-                .map(|c| c.title());
-                match place {
-                    Some(place) => format!("{id} ({place})"),
-                    None => id,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    pub fn profile(&self) -> Map<String, Value> {
-        if let Some(v) = &self.view {
-            return match v.json.get("profile") {
-                Some(Value::Object(m)) => m.clone(),
-                _ => Map::new(),
-            };
-        }
-        match self.obj(&ROOT, "profile").map(|p| self.read(&p)) {
-            Some(Value::Object(m)) => m,
-            _ => Map::new(),
-        }
-    }
-
-    /// The journal as JSON: profile and every record, keys sorted. Identical
-    /// on every device that holds the same changes.
-    pub fn to_json(&self) -> Value {
-        if let Some(v) = &self.view {
-            return Value::Object(v.json.clone());
-        }
-        let mut out = Map::new();
-        out.insert("schema".into(), Value::from(SCHEMA_VERSION));
-        out.insert("profile".into(), Value::Object(self.profile()));
-        for kind in Kind::ALL {
-            let records: Map<String, Value> = self
-                .records(kind)
-                .into_iter()
-                .map(|r| (r.id, Value::Object(r.fields)))
-                .collect();
-            out.insert(kind.root_key().into(), Value::Object(records));
-        }
-        Value::Object(out)
     }
 
     /// Every field that holds concurrent values from different devices.
@@ -1274,6 +1075,128 @@ fn json_to_scalar(v: &Value) -> ScalarValue {
             _ => ScalarValue::Null,
         },
         _ => ScalarValue::Null,
+    }
+}
+
+impl ReadJournal for VaultDoc {
+    fn vault_id(&self) -> Option<String> {
+        let meta = self.obj(&ROOT, "meta")?;
+        self.scalar(&meta, "vault_id")
+            .and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    fn schema_version(&self) -> Option<i64> {
+        let meta = self.obj(&ROOT, "meta")?;
+        self.scalar(&meta, "schema").and_then(|v| v.as_i64())
+    }
+
+    /// One record, deleted or not.
+    fn record(&self, kind: Kind, id: &str) -> Option<Record> {
+        let map = self.kind_map(kind).ok()?;
+        let obj = self.obj(&map, id)?;
+        match self.read(&obj) {
+            Value::Object(fields) => Some(Record {
+                kind,
+                id: id.to_string(),
+                fields,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Every record of a kind, deleted ones included, oldest first.
+    fn records(&self, kind: Kind) -> Vec<Record> {
+        let Ok(map) = self.kind_map(kind) else {
+            return Vec::new();
+        };
+        self.doc
+            .map_range(&map, ..)
+            .filter_map(|item| {
+                let id = item.key.to_string();
+                let obj = item.id();
+                match (item.value.into_value(), self.read(&obj)) {
+                    (automerge::Value::Object(_), Value::Object(fields)) => {
+                        Some(Record { kind, id, fields })
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Live records of a kind whose `field` holds the string `value`. Only
+    /// those are read in full, which on a big vault is much cheaper than
+    /// filtering [`Self::live`].
+    fn live_with(&self, kind: Kind, field: &str, value: &str) -> Vec<Record> {
+        let Ok(map) = self.kind_map(kind) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Record> = self
+            .doc
+            .map_range(&map, ..)
+            .filter(|item| {
+                self.scalar(&item.id(), field)
+                    .is_some_and(|v| v.as_str() == Some(value))
+            })
+            .filter_map(|item| match self.read(&item.id()) {
+                Value::Object(fields) => Some(Record {
+                    kind,
+                    id: item.key.to_string(),
+                    fields,
+                }),
+                _ => None,
+            })
+            .collect();
+        out.retain(|r| !r.is_deleted());
+        out
+    }
+
+    /// The ids of every record of a kind, deleted ones included.
+    fn ids(&self, kind: Kind) -> Vec<String> {
+        match self.kind_map(kind) {
+            Ok(map) => self.doc.keys(&map).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn profile(&self) -> Map<String, Value> {
+        match self.obj(&ROOT, "profile").map(|p| self.read(&p)) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The journal as JSON: profile and every record, keys sorted. Identical
+    /// on every device that holds the same changes.
+    fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("schema".into(), Value::from(SCHEMA_VERSION));
+        out.insert("profile".into(), Value::Object(self.profile()));
+        for kind in Kind::ALL {
+            let records: Map<String, Value> = self
+                .records(kind)
+                .into_iter()
+                .map(|r| (r.id, Value::Object(r.fields)))
+                .collect();
+            out.insert(kind.root_key().into(), Value::Object(records));
+        }
+        Value::Object(out)
+    }
+
+    /// Each device's name (see [`Self::set_device_name`]), by actor id in
+    /// hex (the wire's device id). Empty in a view.
+    fn device_names(&self) -> std::collections::BTreeMap<String, String> {
+        let Some(meta) = self.obj(&ROOT, "meta") else {
+            return Default::default();
+        };
+        self.doc
+            .keys(&meta)
+            .filter_map(|k| {
+                let device = k.strip_prefix(DEVICE_NAME_PREFIX)?.to_string();
+                let name = self.scalar(&meta, &k)?.as_str()?.to_string();
+                Some((device, name))
+            })
+            .collect()
     }
 }
 

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::doc::{DocError, VaultDoc};
+use crate::doc::{DocError, ReadJournal, VaultDoc};
 use crate::model::{comp_amount, fields, FieldType, Kind, Record, SCHEMA_VERSION};
 use crate::report::ref_title;
 use crate::time::stored_zoned;
@@ -101,7 +101,7 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
 /// columns have their currency beside them, and entry maps
 /// are counted. Money is in major units (`120000.50`) with its currency in
 /// the `_currency` column beside it, and instants are RFC 3339.
-pub fn csv(doc: &VaultDoc, kind: Kind) -> Result<String, csv::Error> {
+pub fn csv(doc: &dyn ReadJournal, kind: Kind) -> Result<String, csv::Error> {
     let mut header = vec!["id".to_string()];
     let specs: Vec<_> = fields(kind).collect();
     for spec in &specs {
@@ -194,7 +194,7 @@ const UID_DOMAIN: &str = "journal";
 /// unless `real_titles`: the user's calendar may be visible at work. Even
 /// then, an interview at a company flagged sensitive
 /// ([`Record::is_sensitive`]) keeps its neutral title and no description.
-pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
+pub fn ics(doc: &dyn ReadJournal, real_titles: bool) -> String {
     let mut out =
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n");
     let stamp = jiff::Timestamp::now()
@@ -246,7 +246,7 @@ pub fn ics(doc: &VaultDoc, real_titles: bool) -> String {
 
 /// Whether an interview is at a company flagged sensitive: its own
 /// company, or its opportunity's when it has none.
-fn at_sensitive_company(doc: &VaultDoc, interview: &Record) -> bool {
+fn at_sensitive_company(doc: &dyn ReadJournal, interview: &Record) -> bool {
     let company = interview.str("company").map(str::to_string).or_else(|| {
         let opp = doc.record(Kind::Opportunity, interview.str("opportunity")?)?;
         opp.str("company").map(str::to_string)
@@ -257,7 +257,7 @@ fn at_sensitive_company(doc: &VaultDoc, interview: &Record) -> bool {
 }
 
 /// "Interview: Acme (technical)".
-pub fn interview_title(doc: &VaultDoc, r: &Record) -> String {
+pub fn interview_title(doc: &dyn ReadJournal, r: &Record) -> String {
     let company = r
         .str("company")
         .map(|c| ref_title(doc, c))

@@ -18,6 +18,11 @@
 //! - [`store`] (feature `vault`): the storage trait, its sled and in-memory
 //!   implementations, and [`store::Vault`], which ties a document to a store
 //!   with flushed, append-only writes and atomic compaction.
+//! - [`files`] (feature `vault`): owner-only files beside the store.
+//! - [`journal`] (feature `vault`): the operations users perform (log an
+//!   interview, add, edit or delete a record, a retro, a negotiation
+//!   round…), each a typed request in and a typed result out. Both shells
+//!   call these.
 //! - [`report`] (feature `vault`): `today`, `stats` and `search`.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
 //! - [`redact`] (feature `vault`): the journal with names, contact details
@@ -45,6 +50,10 @@ pub mod doc;
 #[cfg(feature = "vault")]
 pub mod export;
 #[cfg(feature = "vault")]
+pub mod files;
+#[cfg(feature = "vault")]
+pub mod journal;
+#[cfg(feature = "vault")]
 pub mod model;
 #[cfg(feature = "vault")]
 pub mod redact;
@@ -56,7 +65,7 @@ pub mod store;
 pub mod time;
 
 #[cfg(feature = "vault")]
-pub use doc::{DocError, VaultDoc};
+pub use doc::{DocError, ReadJournal, VaultDoc, VaultView};
 #[cfg(feature = "vault")]
 pub use model::{Kind, Record};
 #[cfg(feature = "vault")]

@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::doc::VaultDoc;
+use crate::doc::{ReadJournal, VaultView};
 use crate::model::{
     Kind, CLOSED_BY, CONTACT_KINDS, DECISIONS, FOLLOWUP_KINDS, INTERVIEW_FORMATS, INTERVIEW_KINDS,
     INTERVIEW_STATUSES, PERIODS, PRIORITIES, PURPOSES, SENSITIVITIES, SOURCES, STAGES,
@@ -330,15 +330,15 @@ fn pseudonym(kind: Kind, n: usize) -> String {
 /// The journal with nothing that identifies anyone, as a read-only view
 /// (see the module documentation for what is kept). Reads, exports and
 /// reports over it work as over any view; it cannot be written or saved.
-pub fn redacted(doc: &VaultDoc) -> VaultDoc {
+pub fn redacted(doc: &dyn ReadJournal) -> VaultView {
     let json = match doc.to_json() {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    VaultDoc::from_json(redact_json(&json))
+    VaultView::from_json(redact_json(&json))
 }
 
-/// [`redacted`] on a journal's JSON (the shape of [`VaultDoc::to_json`]).
+/// [`redacted`] on a journal's JSON (the shape of [`ReadJournal::to_json`]).
 pub fn redact_json(json: &Map<String, Value>) -> Map<String, Value> {
     let mut r = Redactor::default();
     let mut out = Map::new();
@@ -499,6 +499,7 @@ fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::VaultDoc;
     use crate::model::{fields, FieldType, PROFILE as PROFILE_FIELDS};
     use serde_json::json;
 
@@ -794,7 +795,7 @@ mod tests {
         assert_eq!(profile["role"], PLACEHOLDER);
         assert_eq!(profile["work_start"], "09:00");
         assert!(r.device_names().is_empty());
-        assert_eq!(r.relay(), None);
+        assert!(r.to_json().get("meta").is_none(), "no meta: no relay");
         assert_eq!(r.vault_id(), None);
     }
 

@@ -10,7 +10,7 @@ use jiff::{ToSpan, Zoned};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::doc::VaultDoc;
+use crate::doc::ReadJournal;
 use crate::model::{comp_amount, Kind, Money, Record, STAGES};
 use crate::time::{stored_date, stored_zoned};
 
@@ -54,7 +54,7 @@ pub struct InterviewRow {
 }
 
 /// The title of the record an id points to, or the id if it is gone.
-pub fn ref_title(doc: &VaultDoc, id: &str) -> String {
+pub fn ref_title(doc: &dyn ReadJournal, id: &str) -> String {
     Kind::ALL
         .iter()
         .find_map(|k| doc.record(*k, id))
@@ -62,12 +62,12 @@ pub fn ref_title(doc: &VaultDoc, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-fn company_name(doc: &VaultDoc, r: &Record) -> Option<String> {
+fn company_name(doc: &dyn ReadJournal, r: &Record) -> Option<String> {
     r.str("company").map(|c| ref_title(doc, c))
 }
 
 /// Due follow-ups, overdue contacts and today's interviews.
-pub fn today(doc: &VaultDoc, today: Date) -> Today {
+pub fn today(doc: &dyn ReadJournal, today: Date) -> Today {
     let mut followups: Vec<DueFollowUp> = doc
         .live(Kind::FollowUp)
         .into_iter()
@@ -232,7 +232,7 @@ pub fn annual_total(comp: &Map<String, Value>) -> Option<Money> {
 }
 
 /// Builds the stats over the last `months` months up to `now`.
-pub fn stats(doc: &VaultDoc, now: &Zoned, months: usize) -> Stats {
+pub fn stats(doc: &dyn ReadJournal, now: &Zoned, months: usize) -> Stats {
     let profile = doc.profile();
     let goal = profile.get("monthly_goal").and_then(Value::as_i64);
     let interviews = doc.live(Kind::Interview);
@@ -393,7 +393,7 @@ pub struct Hit {
 
 /// Every live record with a string value (or set member) containing `text`,
 /// ignoring case.
-pub fn search(doc: &VaultDoc, text: &str) -> Vec<Hit> {
+pub fn search(doc: &dyn ReadJournal, text: &str) -> Vec<Hit> {
     let needle = text.to_lowercase();
     let mut hits = Vec::new();
     for kind in Kind::ALL {
@@ -491,6 +491,7 @@ pub fn working_hours_warning(profile: &Map<String, Value>, start: &Zoned) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::VaultDoc;
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {

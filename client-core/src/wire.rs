@@ -169,6 +169,23 @@ pub enum Frame {
     Error { code: String, message: String },
 }
 
+impl Frame {
+    /// A hello at this protocol version, offering no capabilities and
+    /// carrying no invite: the plainest a client may say. Tests and tools
+    /// that speak to a relay directly start here.
+    pub fn hello(vault: &str, device: &str, token: &[u8], register: bool) -> Frame {
+        Frame::Hello {
+            version: PROTOCOL_VERSION,
+            capabilities: vec![],
+            vault: vault.into(),
+            device: device.into(),
+            token: ByteBuf::from(token.to_vec()),
+            register,
+            invite: None,
+        }
+    }
+}
+
 /// Error codes a relay sends in [`Frame::Error`].
 pub mod codes {
     pub const VERSION: &str = "version_mismatch";

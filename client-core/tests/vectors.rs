@@ -8,6 +8,7 @@
 //! `doc-ts.json` the same way (see docs/phone.md).
 #![cfg(feature = "sync")]
 
+use interlog_core::ReadJournal as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use interlog_core::wire::{self, codes, Frame, Record, RecordKind, PROTOCOL_VERSION};
+use interlog_core::wire::{self, codes, Frame, Record, RecordKind};
 use interlog_relay::settings::Settings;
 use interlog_relay::store::MemoryRelayStore;
 use serde_bytes::ByteBuf;
@@ -69,16 +69,9 @@ async fn recv(ws: &mut Ws) -> Option<Frame> {
     }
 }
 
+/// A hello whose token is 32 bytes of `token`.
 fn hello(vault: &str, device: &str, token: u8, register: bool) -> Frame {
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        capabilities: vec![],
-        vault: vault.into(),
-        device: device.into(),
-        token: ByteBuf::from(vec![token; 32]),
-        register,
-        invite: None,
-    }
+    Frame::hello(vault, device, &[token; 32], register)
 }
 
 fn record(device: &str, seq: u64) -> Frame {

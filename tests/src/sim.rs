@@ -7,6 +7,7 @@
 //! they skip process start-up; the suites that need real processes (kill -9)
 //! use [`crate::Device`] and [`crate::TestRelay`] instead.
 
+use interlog_core::ReadJournal as _;
 use std::sync::Arc;
 
 use interlog_core::crypto::VaultKey;

@@ -339,10 +339,13 @@ fn cli_killed_mid_join_then_join_again_works_or_says_what_to_do() {
                 told_to_sync += 1;
             }
         }
+        // A joined device's only change of its own is its name, which
+        // it sends at its first sync (none when the kill came before the
+        // join named it).
         let report = d.json(&["sync"]);
-        assert_eq!(
-            report["pushed"], 0,
-            "a device that only joined has nothing of its own to send"
+        assert!(
+            report["pushed"].as_u64() <= Some(1),
+            "a device that only joined sent more than its name: {report}"
         );
         devices.push(d);
     }
@@ -350,7 +353,7 @@ fn cli_killed_mid_join_then_join_again_works_or_says_what_to_do() {
     let rounds = sync_until_quiet(&all, 4);
     assert_converged(&all, &ids);
     eprintln!(
-        "join kills: {kills} attempted in a {:.0} ms join, {landed} landed mid-join; then {rejoined} joined again, {told_to_sync} were told to run `interlog sync`; no device sent anything back; quiet after {rounds} round(s); {:.1}s",
+        "join kills: {kills} attempted in a {:.0} ms join, {landed} landed mid-join; then {rejoined} joined again, {told_to_sync} were told to run `interlog sync`; none sent more than its name; quiet after {rounds} round(s); {:.1}s",
         span.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64()
     );

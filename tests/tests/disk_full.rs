@@ -63,6 +63,9 @@ fn a_real_full_disk_under_the_relay() {
     let code = laptop.json(&["pair"])["code"].as_str().unwrap().to_string();
     let phone = Device::new();
     phone.ok(&["join", &code]);
+    // The phone's name goes out now, so that it has nothing to send
+    // while the disk is full.
+    phone.ok(&["sync"]);
 
     // Fill the disk, leaving a little room.
     let ballast = disk.path().join("ballast");

@@ -5,6 +5,7 @@
 //! after they sync again, with identical exports. Results and commands:
 //! docs/reliability.md.
 
+use interlog_core::ReadJournal as _;
 use std::sync::Arc;
 
 use interlog_core::store::{MemoryStorage, StoreError};

@@ -68,16 +68,13 @@ async fn honest_device(url: &str) -> (SimDevice, Session) {
     (good, session)
 }
 
+/// A hello at `version` whose token is 32 bytes of `token`.
 fn hello(vault: &str, device: &str, token: u8, register: bool, version: u32) -> Frame {
-    Frame::Hello {
-        version,
-        capabilities: vec![],
-        vault: vault.into(),
-        device: device.into(),
-        token: ByteBuf::from(vec![token; 32]),
-        register,
-        invite: None,
+    let mut f = Frame::hello(vault, device, &[token; 32], register);
+    if let Frame::Hello { version: v, .. } = &mut f {
+        *v = version;
     }
+    f
 }
 
 fn record(device: &str, seq: u64, size: usize) -> Record {
@@ -104,15 +101,12 @@ async fn abuse(url: &str, good: &sync::Membership, rng: &mut Rng, n: u64) {
     let me = format!("dev-{n}");
     let mut msgs: Vec<Message> = Vec::new();
     let member_hello = |device: &str| {
-        bin(&Frame::Hello {
-            version: PROTOCOL_VERSION,
-            capabilities: vec![],
-            vault: good_vault.clone(),
-            device: device.into(),
-            token: ByteBuf::from(good.key.derive().token.to_vec()),
-            register: false,
-            invite: None,
-        })
+        bin(&Frame::hello(
+            good_vault,
+            device,
+            &good.key.derive().token,
+            false,
+        ))
     };
     match rng.below(13) {
         // A hello under a new device id, and nothing else.
@@ -538,15 +532,7 @@ async fn member(m: &sync::Membership, device: &str) -> (Ws, Option<Frame>) {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/v1/sync", m.relay))
         .await
         .expect("connect");
-    let hello = Frame::Hello {
-        version: PROTOCOL_VERSION,
-        capabilities: vec![],
-        vault: m.vault.clone(),
-        device: device.into(),
-        token: ByteBuf::from(m.key.derive().token.to_vec()),
-        register: false,
-        invite: None,
-    };
+    let hello = Frame::hello(&m.vault, device, &m.key.derive().token, false);
     ws.send(bin(&hello)).await.expect("send hello");
     let answer = next_frame(&mut ws).await;
     (ws, answer)

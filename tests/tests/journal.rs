@@ -222,7 +222,10 @@ fn opportunities_offers_and_followups_flow_into_today_and_stats() {
         "115k",
     ]);
     let o = d.json(&["show", offer]);
-    assert_eq!(o["comp"]["base"], 11_000_000);
+    assert_eq!(
+        o["comp"]["base"], 11_500_000,
+        "the round's offered base becomes the package"
+    );
     assert_eq!(o["comp"]["currency"], "EUR");
     assert_eq!(o["decision"], "negotiating");
 
@@ -258,8 +261,9 @@ fn opportunities_offers_and_followups_flow_into_today_and_stats() {
 
     let stats = d.json(&["stats"]);
     let o = &stats["offers"][0];
-    assert_eq!(o["annual_total"], 12_000_000);
-    assert_eq!(o["vs_current_pct"], 20.0);
+    // 115k base after the round, plus the 10k bonus, against 100k now.
+    assert_eq!(o["annual_total"], 12_500_000);
+    assert_eq!(o["vs_current_pct"], 25.0);
     let referral = stats["funnel"]
         .as_array()
         .unwrap()

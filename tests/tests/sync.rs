@@ -60,7 +60,9 @@ fn an_up_to_date_device_still_sends_its_next_change_and_gets_others_changes() {
     let laptop = first_device(&relay);
     let phone = joined(&laptop);
     laptop.ok(&["sync"]);
+    // The phone sends its name; the laptop takes it.
     phone.ok(&["sync"]);
+    laptop.ok(&["sync"]);
     let idle = laptop.json(&["sync"]);
     assert_eq!(
         (idle["pushed"].as_u64(), idle["pulled"].as_u64()),

@@ -4,13 +4,14 @@ use std::io::{IsTerminal, Read, Write as _};
 
 use anyhow::{bail, Context, Result};
 use interlog_core::model::Kind;
+use interlog_core::ReadJournal;
 use interlog_core::Vault;
 use interlog_core::{export, redact};
 use serde_json::json;
 
-use super::{save, Ctx};
+use super::Ctx;
 use crate::args::{ExportArgs, ExportFormat, ImportArgs, ImportFormat, InitArgs};
-use crate::{home, out};
+use crate::out;
 
 pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
     // Read the seed first, so a missing file stops us before the store exists.
@@ -20,18 +21,18 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
         ),
         None => None,
     };
-    let storage = home::create_store(&ctx.home)?;
+    let storage = ctx.home.create_store()?;
     let mut v = match seed {
         None => Vault::init(storage)?,
         // A bad seed is refused before anything is written; a store that
         // already holds a vault is refused and left as it is.
         Some(bytes) => Vault::join(storage, &bytes)?,
     };
-    save(&mut v, "init")?;
-    super::name_device(&mut v, a.name.as_deref())?;
+    ctx.save(&mut v, "init")?;
+    super::name_device(ctx, &mut v, a.name.as_deref())?;
     let vault_id = v.vault_id();
     if ctx.json {
-        return out::json(&json!({"vault_id": vault_id, "home": ctx.home}));
+        return out::json(&json!({"vault_id": vault_id, "home": &*ctx.home}));
     }
     println!("Created vault {vault_id} in {}", ctx.home.display());
     println!("Next: `interlog log Acme --role \"Staff Engineer\" --kind technical --rating 4`");
@@ -42,23 +43,9 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<()> {
 fn write_out(a: &ExportArgs, bytes: &[u8]) -> Result<()> {
     match &a.out {
         Some(path) => {
-            // Exports hold the whole journal: owner-only, written then renamed.
-            let tmp = path.with_extension("interlog-tmp");
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts
-                .open(&tmp)
-                .with_context(|| format!("could not write {}", tmp.display()))?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("could not write {}", path.display()))?;
-            Ok(())
+            // Exports hold the whole journal: owner-only, whole or not at all.
+            interlog_core::files::replace(path, bytes)
+                .with_context(|| format!("could not write {}", path.display()))
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -81,7 +68,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<()> {
         bail!("the automerge format is the whole document with its history and cannot be redacted; use --format json --redact (or csv, ics)");
     }
     let redacted;
-    let doc = if a.redact {
+    let doc: &dyn ReadJournal = if a.redact {
         redacted = redact::redacted(&v.doc);
         &redacted
     } else {
@@ -135,7 +122,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
             json!({"merged": true})
         }
     };
-    save(&mut v, "import")?;
+    ctx.save(&mut v, "import")?;
     if ctx.json {
         return out::json(&summary);
     }

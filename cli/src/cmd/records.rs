@@ -1,13 +1,14 @@
 //! Generic record commands: show, list, edit, delete, restore, fields.
 
-use anyhow::{bail, Result};
-use interlog_core::doc::VaultDoc;
+use anyhow::Result;
+use interlog_core::journal;
 use interlog_core::model::{self, comp_amount, short, FieldType, Kind, Record};
 use interlog_core::report::{annual_total, ref_title};
-use interlog_core::time::stored_zoned;
+use interlog_core::time::{now, stored_zoned};
+use interlog_core::ReadJournal;
 use serde_json::{json, Map, Value};
 
-use super::{apply, live, parse_sets, save, Ctx};
+use super::Ctx;
 use crate::args::EditArgs;
 use crate::out;
 
@@ -35,7 +36,7 @@ pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
 }
 
 /// A record for `--json`: its fields plus its kind and id.
-pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
+pub fn record_json(_doc: &dyn ReadJournal, r: &Record) -> Value {
     let mut m = r.fields.clone();
     m.insert("id".into(), Value::String(r.id.clone()));
     m.insert("record".into(), Value::String(r.kind.name().into()));
@@ -43,7 +44,7 @@ pub fn record_json(_doc: &VaultDoc, r: &Record) -> Value {
 }
 
 /// A field as text for people; `None` when empty.
-fn field_text(doc: &VaultDoc, r: &Record, name: &str, ty: FieldType) -> Option<String> {
+fn field_text(doc: &dyn ReadJournal, r: &Record, name: &str, ty: FieldType) -> Option<String> {
     let text = match ty {
         FieldType::Ref(_) | FieldType::AnyRef => {
             let id = r.str(name)?;
@@ -117,7 +118,7 @@ pub fn comp_text(c: &Map<String, Value>) -> Option<String> {
     Some(text)
 }
 
-fn entries_text(doc: &VaultDoc, r: &Record, name: &str) -> String {
+fn entries_text(doc: &dyn ReadJournal, r: &Record, name: &str) -> String {
     let s = |m: &Map<String, Value>, k: &str| {
         m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
     };
@@ -232,7 +233,7 @@ fn sort(records: &mut [Record]) {
     }
 }
 
-type Cols = fn(&VaultDoc, &Record) -> Vec<String>;
+type Cols = fn(&dyn ReadJournal, &Record) -> Vec<String>;
 
 fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
     fn s(r: &Record, f: &str) -> String {
@@ -241,7 +242,7 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
     fn i(r: &Record, f: &str) -> String {
         r.int(f).map(|n| n.to_string()).unwrap_or_default()
     }
-    fn company(doc: &VaultDoc, r: &Record) -> String {
+    fn company(doc: &dyn ReadJournal, r: &Record) -> String {
         r.str("company")
             .map(|c| ref_title(doc, c))
             .unwrap_or_default()
@@ -339,73 +340,16 @@ fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
 }
 
 pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
-    if a.set.is_empty() && a.unset.is_empty() {
-        bail!("nothing to change; give --set FIELD=VALUE or --unset FIELD (`interlog fields KIND` lists the fields)");
-    }
     let mut v = ctx.open()?;
-    let r = live(&v.doc, &a.id, kinds)?;
-    let writes = parse_sets(&v.doc, Some(r.kind), &a.set)?;
-    let mut unsets = Vec::new();
-    for f in &a.unset {
-        let spec = model::field(Some(r.kind), f)?;
-        if matches!(spec.name, "created_at" | "deleted_at") {
-            bail!("{} is kept by interlog itself", spec.name);
-        }
-        match spec.ty {
-            // A set is emptied, not removed: its map must stay, or a device
-            // adding to it concurrently would race to create a new one.
-            FieldType::Set | FieldType::EnumSet(_) | FieldType::RefSet(_) => {
-                unsets.push(super::Write::Set(spec.name.into(), Vec::new()))
-            }
-            ty if ty.is_container() => {
-                bail!(
-                    "{} cannot be removed with --unset; use its own command",
-                    spec.name
-                )
-            }
-            _ => {}
-        }
-    }
-    apply(&mut v.doc, r.kind, &r.id, writes)?;
-    apply(&mut v.doc, r.kind, &r.id, unsets)?;
-    for f in &a.unset {
-        if !model::field(Some(r.kind), f)?.ty.is_container() {
-            v.doc.unset(r.kind, &r.id, &[f.as_str()])?;
-        }
-    }
-    save(&mut v, &format!("edit {} {}", r.kind, r.id))?;
-    let updated = v.doc.record(r.kind, &r.id).unwrap_or(r);
+    let (change, updated) = journal::edit(&mut v.doc, &a.id, kinds, &a.set, &a.unset)?;
+    ctx.save(&mut v, &change.commit)?;
     done(ctx, &updated, "updated")
 }
 
 pub fn delete(ctx: &Ctx, id: &str, kinds: &[Kind], delete: bool) -> Result<()> {
     let mut v = ctx.open()?;
-    let r = v.doc.find(id, kinds)?;
-    if delete {
-        if r.is_deleted() {
-            bail!("{} {} is already deleted", r.kind, r.id);
-        }
-        let mut patch = Map::new();
-        patch.insert(
-            "deleted_at".into(),
-            Value::String(interlog_core::time::now().to_string()),
-        );
-        v.doc.update(r.kind, &r.id, &patch)?;
-    } else {
-        if !r.is_deleted() {
-            bail!("{} {} is not deleted", r.kind, r.id);
-        }
-        v.doc.unset(r.kind, &r.id, &["deleted_at"])?;
-    }
-    save(
-        &mut v,
-        &format!(
-            "{} {} {}",
-            if delete { "delete" } else { "restore" },
-            r.kind,
-            r.id
-        ),
-    )?;
+    let (change, r) = journal::delete(&mut v.doc, id, kinds, delete, &now())?;
+    ctx.save(&mut v, &change.commit)?;
     done(ctx, &r, if delete { "deleted" } else { "restored" })
 }
 

@@ -7,10 +7,12 @@ use interlog_core::doc::{conflict_codes, Conflict};
 use interlog_core::model::{short, Money};
 use interlog_core::report;
 use interlog_core::time::{now, stored_zoned};
+use interlog_core::ReadJournal;
 use serde_json::{json, Value};
 
-use super::{hex_id, save, Ctx};
+use super::{hex_id, Ctx};
 use crate::args::ConflictCmd;
+use crate::home::DeviceVault;
 use crate::out;
 
 pub fn today(ctx: &Ctx) -> Result<()> {
@@ -205,7 +207,7 @@ fn value_text(v: &Value) -> String {
 }
 
 /// "interview 01M8... (technical)", or "profile".
-fn describe(doc: &interlog_core::VaultDoc, c: &Conflict) -> String {
+fn describe(doc: &dyn ReadJournal, c: &Conflict) -> String {
     match c.kind {
         Some(kind) => {
             let title = doc
@@ -222,15 +224,15 @@ fn kind_name(c: &Conflict) -> &'static str {
     c.kind.map_or("profile", |k| k.name())
 }
 
-fn sorted_conflicts(doc: &interlog_core::VaultDoc) -> Vec<Conflict> {
-    let mut c = doc.conflicts();
+fn sorted_conflicts(v: &DeviceVault) -> Vec<Conflict> {
+    let mut c = v.doc.conflicts();
     c.sort_by(|a, b| (a.kind, &a.id, &a.path).cmp(&(b.kind, &b.id, &b.path)));
     c
 }
 
 pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
     let mut v = ctx.open()?;
-    let list = sorted_conflicts(&v.doc);
+    let list = sorted_conflicts(&v);
     let codes = conflict_codes(&list);
     let names = v.doc.device_names();
     let me = hex_id(v.device_id());
@@ -268,7 +270,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
                 )
             })?;
             v.doc.resolve(c, value)?;
-            save(
+            ctx.save(
                 &mut v,
                 &format!("resolve conflict {} {}", c.id, c.path.join(".")),
             )?;
@@ -325,7 +327,7 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
             }
             out::print_table(&t, "");
             if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-                pick_interactively(&mut v, &list, &codes)
+                pick_interactively(ctx, &mut v, &list, &codes)
             } else {
                 println!("Keep one value with `interlog conflicts pick <id> <value number>`.");
                 Ok(())
@@ -335,7 +337,8 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
 }
 
 fn pick_interactively(
-    v: &mut crate::home::DeviceVault,
+    ctx: &Ctx,
+    v: &mut DeviceVault,
     list: &[Conflict],
     codes: &[String],
 ) -> Result<()> {
@@ -370,7 +373,7 @@ fn pick_interactively(
         }
     }
     if picked > 0 {
-        save(v, "resolve conflicts")?;
+        ctx.save(v, "resolve conflicts")?;
         println!("resolved {picked} conflict(s)");
     }
     Ok(())

@@ -12,12 +12,13 @@ use interlog_core::sync::{
 };
 use interlog_core::tls::{self, Pin};
 use interlog_core::wire::{Frame, Record};
+use interlog_core::ReadJournal as _;
 use serde_json::json;
 
 use super::Ctx;
 use crate::args::{SyncArgs, SyncCmd};
-use crate::home::{self, DeviceVault};
-use crate::out;
+use crate::home::{self, DeviceVault, Home};
+use crate::{lending, out};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -180,16 +181,13 @@ impl LastSync {
         // ext4 writes a file's data out at once when either replaces it
         // (auto_da_alloc), a tenth of a no-op sync's time. A torn file
         // reads as "never synced" until the next sync.
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(home::last_sync_file(&ctx.home))
-            .and_then(|mut f| {
+        let _ = interlog_core::files::owner_only(&home::last_sync_file(&ctx.home), false).and_then(
+            |mut f| {
                 use std::io::Write;
                 f.write_all(&bytes)?;
                 f.set_len(bytes.len() as u64)
-            });
+            },
+        );
     }
 }
 
@@ -247,7 +245,7 @@ fn one_shot(
     let (mut first, vault_id) = match &stamp {
         Some(s) => (None, s.vault.clone()),
         None => {
-            let (storage, id) = home::open_store(&ctx.home)?;
+            let (storage, id) = ctx.home.open_store()?;
             (Some(storage), id)
         }
     };
@@ -255,7 +253,8 @@ fn one_shot(
     let home = ctx.home.clone();
     let open = move || match first.take() {
         Some(storage) => Ok(storage),
-        None => home::open_store(&home)
+        None => home
+            .open_store()
             .map(|(storage, _)| storage)
             .map_err(|e| SyncError::Other(format!("{e:#}"))),
     };
@@ -412,7 +411,7 @@ fn print_sync(ctx: &Ctx, m: &Membership, report: &sync::Report) -> Result<()> {
 fn record_relay(ctx: &Ctx, url: &str, pin: Option<&str>) -> Result<()> {
     let mut v = ctx.open()?;
     v.doc.set_relay(url, pin)?;
-    super::save(&mut v, "the vault moved to another relay")
+    ctx.save(&mut v, "the vault moved to another relay")
 }
 
 /// `interlog sync move URL`: registers the vault on the new relay with
@@ -488,8 +487,8 @@ pub fn move_relay(ctx: &Ctx, url: &str, pin: Option<&str>, invite: Option<&str>)
 async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result<()> {
     let mut backoff = Duration::from_millis(250);
     let mut invite = invite;
-    let mut wake = marker_wakeups(&ctx.home);
-    let lender = Lender::bind(&ctx.home)?;
+    let mut wake = lending::marker_wakeups(&ctx.home);
+    let lender = lending::Lender::bind(&ctx.home)?;
     loop {
         let started = std::time::Instant::now();
         let err = match watch_once(ctx, chosen, invite.take(), &mut wake, &lender).await {
@@ -529,196 +528,10 @@ async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result
 /// store.
 const MAX_WAITING: usize = 1024;
 
-/// Lends the store to other commands while `sync --watch` holds it between
-/// events (see `home::watch_socket`). Without one (not on Unix, or the
-/// socket could not be made), the watcher holds the store only while it
-/// works on an event, and other commands wait for that to end.
-struct Lender {
-    #[cfg(unix)]
-    listener: Option<(tokio::net::UnixListener, std::path::PathBuf)>,
-}
-
-impl Lender {
-    #[cfg(unix)]
-    fn bind(home: &std::path::Path) -> Result<Lender> {
-        home::become_watcher();
-        let path = home::watch_socket(home);
-        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-            bail!(
-                "another `interlog sync --watch` is already running for {}; stop it first (one watcher per device is enough)",
-                home.display()
-            );
-        }
-        // A socket file nobody listens on is left from a watcher that died.
-        let _ = std::fs::remove_file(&path);
-        let bound = tokio::net::UnixListener::bind(&path).and_then(|l| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            Ok(l)
-        });
-        let listener = match bound {
-            Ok(l) => Some((l, path)),
-            Err(e) => {
-                out::warn(&format!(
-                    "could not listen on {} ({e}); other commands will wait while the watcher works",
-                    path.display()
-                ));
-                None
-            }
-        };
-        Ok(Lender { listener })
-    }
-
-    #[cfg(not(unix))]
-    fn bind(_home: &std::path::Path) -> Result<Lender> {
-        home::become_watcher();
-        Ok(Lender {})
-    }
-
-    /// Whether the watcher may hold the store between events.
-    fn holds(&self) -> bool {
-        #[cfg(unix)]
-        return self.listener.is_some();
-        #[cfg(not(unix))]
-        false
-    }
-
-    /// The next command asking for the store; never, without a socket.
-    async fn request(&self) -> Borrower {
-        #[cfg(unix)]
-        if let Some((l, _)) = &self.listener {
-            loop {
-                if let Ok((s, _)) = l.accept().await {
-                    return Borrower {
-                        stream: s,
-                        sent: Vec::new(),
-                    };
-                }
-            }
-        }
-        std::future::pending().await
-    }
-}
-
-#[cfg(unix)]
-impl Drop for Lender {
-    fn drop(&mut self) {
-        if let Some((_, path)) = &self.listener {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// A command that has the store: it gives it back by exiting.
-struct Borrower {
-    #[cfg(unix)]
-    stream: tokio::net::UnixStream,
-    /// What the command sent so far.
-    #[cfg(unix)]
-    sent: Vec<u8>,
-}
-
-impl Borrower {
-    /// Tells the command the store is free (best effort: if it is gone,
-    /// [`Self::returned`] ends at once).
-    async fn lend(&mut self) {
-        #[cfg(unix)]
-        {
-            use tokio::io::AsyncWriteExt;
-            let _ = self.stream.write_all(b"!").await;
-        }
-    }
-
-    /// Ends when the command closes its end, by exiting, with the record it
-    /// staged for this watcher to send, if any (see
-    /// `home::stage_for_watcher`).
-    async fn returned(&mut self) -> Option<Record> {
-        #[cfg(unix)]
-        {
-            use tokio::io::AsyncReadExt;
-            // At most one frame; anything longer is not a staged record.
-            // What arrived is kept in `self`: this future may be dropped
-            // (by the watcher's select) and called again.
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = self.stream.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                if self.sent.len() + n <= interlog_core::wire::MAX_FRAME_BYTES {
-                    self.sent.extend_from_slice(&buf[..n]);
-                }
-            }
-            match interlog_core::wire::decode(&self.sent) {
-                Ok(Frame::Append { record }) => Some(record),
-                _ => None,
-            }
-        }
-        #[cfg(not(unix))]
-        None
-    }
-}
-
-/// While the store is lent out, the end of the loan; otherwise never.
-async fn returned(borrower: &mut Option<Borrower>) -> Option<Record> {
-    match borrower {
-        Some(b) => b.returned().await,
-        None => std::future::pending().await,
-    }
-}
-
 fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
     std::fs::metadata(home::changed_marker(&ctx.home))
         .and_then(|m| m.modified())
         .ok()
-}
-
-/// Wakes the watcher as soon as a command touches the home's `changed`
-/// marker, instead of at the next 50 ms tick: on Linux through inotify on
-/// the home directory (any event there is only a hint; the marker's time
-/// decides). Elsewhere, or if inotify is unavailable, the tick alone.
-fn marker_wakeups(home: &std::path::Path) -> tokio::sync::mpsc::Receiver<()> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    #[cfg(target_os = "linux")]
-    inotify_wakeups(home, tx);
-    #[cfg(not(target_os = "linux"))]
-    let _ = (home, tx);
-    rx
-}
-
-#[cfg(target_os = "linux")]
-fn inotify_wakeups(home: &std::path::Path, tx: tokio::sync::mpsc::Sender<()>) {
-    use std::os::unix::ffi::OsStrExt;
-    use tokio::sync::mpsc::error::TrySendError;
-    let Ok(dir) = std::ffi::CString::new(home.as_os_str().as_bytes()) else {
-        return;
-    };
-    // SAFETY: inotify_init1 has no preconditions; the descriptor is ours.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-    if fd < 0 {
-        return;
-    }
-    let mask = libc::IN_CLOSE_WRITE | libc::IN_ATTRIB | libc::IN_MOVED_TO | libc::IN_CREATE;
-    // SAFETY: `dir` is a valid C string and `fd` an inotify descriptor.
-    if unsafe { libc::inotify_add_watch(fd, dir.as_ptr(), mask) } < 0 {
-        // SAFETY: closing the descriptor opened above, once.
-        unsafe { libc::close(fd) };
-        return;
-    }
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reading into a buffer of the given length.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            if let Err(TrySendError::Closed(_)) = tx.try_send(()) {
-                break;
-            }
-        }
-        // SAFETY: closing the descriptor this thread owns, once.
-        unsafe { libc::close(fd) };
-    });
 }
 
 async fn watch_once(
@@ -726,14 +539,14 @@ async fn watch_once(
     chosen: &mut Chosen,
     invite: Option<String>,
     wake: &mut tokio::sync::mpsc::Receiver<()>,
-    lender: &Lender,
+    lender: &lending::Lender,
 ) -> Result<()> {
     // The document stays loaded throughout. The store stays open between
     // events too, and is lent to any command that asks for it; without a
     // lender it is closed after each event instead.
     let home = ctx.home.clone();
     let mut held = sync::Reopening::new(move || {
-        home::open_store(&home)
+        home.open_store()
             .map(|(storage, _)| storage)
             .map_err(|e| SyncError::Other(format!("{e:#}")))
     });
@@ -787,7 +600,7 @@ async fn watch_once(
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     // Live records that arrive while the store is lent out wait here.
     let mut waiting: Vec<Record> = Vec::new();
-    let mut borrower: Option<Borrower> = None;
+    let mut borrower: Option<lending::Borrower> = None;
     loop {
         let check = async {
             tokio::select! {
@@ -813,7 +626,7 @@ async fn watch_once(
                 b.lend().await;
                 borrower = Some(b);
             }
-            staged = returned(&mut borrower) => {
+            staged = lending::returned(&mut borrower) => {
                 // The command that had the store may have written; if it
                 // staged its change, it is on its way before the store is
                 // even open again (the push below awaits its ack).
@@ -996,7 +809,7 @@ fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool, name: Option<&str>) -> 
     let _ = std::fs::remove_file(home::join_marker(home));
     LastSync::record(ctx, None);
     // The vault is this device's now; its name is an ordinary change.
-    super::name_device(&mut v, name)?;
+    super::name_device(ctx, &mut v, name)?;
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }
@@ -1109,21 +922,13 @@ fn remind_words(ctx: &Ctx) {
 }
 
 fn words_reminded(ctx: &Ctx) {
-    // Owner-only, as everything in a home is, whatever the umask.
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = opts.open(home::words_marker(&ctx.home));
+    let _ = interlog_core::files::owner_only(&home::words_marker(&ctx.home), true);
 }
 
 /// The join proper, into a home that holds only its marker.
-fn join_into(home: &std::path::Path, code: &JoinCode) -> Result<(DeviceVault, sync::Report)> {
+fn join_into(home: &Home, code: &JoinCode) -> Result<(DeviceVault, sync::Report)> {
     let rt = runtime()?;
-    let storage = home::create_store(home)?;
+    let storage = home.create_store()?;
     // The key file before the vault: a join killed after the vault is
     // committed has its key.
     code.membership().save(&home::key_file(home))?;
@@ -1141,7 +946,7 @@ fn check_home_for_join(ctx: &Ctx, code: &JoinCode, names: &[String]) -> Result<(
     // The whole vault, document and all: a store whose vault id reads but
     // whose document does not load does not open either.
     let held = if names.iter().any(|n| n == "store") {
-        Some(home::open(home).map(|v| v.vault_id()))
+        Some(home.open().map(|v| v.vault_id()))
     } else {
         None
     };
@@ -1217,10 +1022,10 @@ fn mark_joining(home: &std::path::Path) -> Result<()> {
 /// when it began, or only an interrupted join's files), the marker last, so
 /// a join stopped in here is still known as one. Not a store that holds a
 /// vault: a join that got that far is complete. Best effort.
-fn undo_join(home: &std::path::Path, created: bool) {
+fn undo_join(home: &Home, created: bool) {
     let store = home::store_path(home);
     if store.exists() {
-        match home::open_store(home) {
+        match home.open_store() {
             Ok(_) => {
                 let _ = std::fs::remove_file(home::join_marker(home));
                 return;

@@ -21,6 +21,111 @@
 
 use serde_json::{Map, Value};
 
+use super::{DocError, ReadJournal};
+use crate::model::{Kind, Record};
+
+/// A read-only journal: the rendering of a document that a view cache
+/// holds (see [`crate::store::open_view`]). Every read answers as the
+/// document it was rendered from would; it has no history, so it holds no
+/// conflicts, and it has no way to be written to or saved.
+pub struct VaultView {
+    view: View,
+}
+
+impl VaultView {
+    pub(super) fn new(view: View) -> VaultView {
+        VaultView { view }
+    }
+
+    /// A view from [`super::VaultDoc::to_view`]'s bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<VaultView, DocError> {
+        decode(bytes)
+            .map(VaultView::new)
+            .ok_or(DocError::Malformed("view"))
+    }
+
+    /// A view showing `json`, shaped like [`super::VaultDoc::to_json`]'s
+    /// map, with no vault id, no heads and no `meta` (device names, relay):
+    /// what [`crate::redact::redacted`] hands out.
+    pub(crate) fn from_json(json: Map<String, Value>) -> VaultView {
+        VaultView::new(View {
+            vault_id: None,
+            schema: json.get("schema").and_then(Value::as_i64),
+            heads: Vec::new(),
+            json,
+        })
+    }
+
+    /// The view as bytes again, as one base (see [`needs_folding`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(&self.view)
+    }
+
+    fn kind(&self, kind: Kind) -> Option<&Map<String, Value>> {
+        self.view
+            .json
+            .get(kind.root_key())
+            .and_then(Value::as_object)
+    }
+}
+
+impl ReadJournal for VaultView {
+    fn vault_id(&self) -> Option<String> {
+        self.view.vault_id.clone()
+    }
+
+    fn schema_version(&self) -> Option<i64> {
+        self.view.schema
+    }
+
+    fn record(&self, kind: Kind, id: &str) -> Option<Record> {
+        match self.kind(kind)?.get(id)? {
+            Value::Object(fields) => Some(Record {
+                kind,
+                id: id.to_string(),
+                fields: fields.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn records(&self, kind: Kind) -> Vec<Record> {
+        self.kind(kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, v)| match v {
+                Value::Object(fields) => Some(Record {
+                    kind,
+                    id: id.clone(),
+                    fields: fields.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ids(&self, kind: Kind) -> Vec<String> {
+        self.kind(kind)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn profile(&self) -> Map<String, Value> {
+        match self.view.json.get("profile") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Object(self.view.json.clone())
+    }
+
+    fn device_names(&self) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
+}
+
 /// The parsed view a read-only [`super::VaultDoc`] answers from.
 pub(super) struct View {
     pub vault_id: Option<String>,

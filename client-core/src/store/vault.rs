@@ -1,5 +1,6 @@
 //! [`Vault`]: one device's document bound to its storage.
 
+use crate::doc::ReadJournal as _;
 use automerge::ChangeHash;
 
 use super::{Storage, StoreError};

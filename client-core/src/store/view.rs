@@ -5,7 +5,7 @@
 //! record through it takes well over 100 ms, while the same records as JSON
 //! parse in a fraction of that. Commands that only read (`list`, `show`,
 //! `today`, `stats`, `search`) therefore go through [`open_view`]: it keeps
-//! a rendering of the document ([`VaultDoc::to_view`]) in a cache file next
+//! a rendering of the document ([`crate::doc::VaultDoc::to_view`]) in a cache file next
 //! to the store, keyed by a hash of everything stored, and answers from it
 //! while the store is unchanged. Any write changes the stored bytes and so
 //! the key. A command that writes brings the cache up to date itself
@@ -38,14 +38,14 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use super::{Storage, StoreError, Stored, Vault};
-use crate::doc::VaultDoc;
+use crate::doc::{ReadJournal, VaultView};
 
 /// Starts every cache file, before the key.
 const MAGIC: &[u8; 8] = b"ILVIEW4\n";
 
 /// A read-only document of the vault in `store` (see the module docs).
 /// The caller holds the store open, so no write can happen meanwhile.
-pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreError> {
+pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultView, StoreError> {
     let path = store.location();
     let Some(vault_id) = store.get_meta("vault_id")? else {
         return Err(StoreError::NoVault { path });
@@ -56,14 +56,12 @@ pub fn open_view<S: Storage>(store: &S, cache: &Path) -> Result<VaultDoc, StoreE
     let rendered = old.as_deref().and_then(parse);
     if let Some((old_key, view)) = rendered {
         if old_key == key.as_slice() {
-            if let Ok(doc) = VaultDoc::from_view(view) {
+            if let Ok(doc) = VaultView::from_bytes(view) {
                 if doc.vault_id().as_deref().map(str::as_bytes) == Some(vault_id.as_slice()) {
                     // Writers append patches (see `refresh_view`); once they
                     // add up, this read writes the view back as one piece.
                     if crate::doc::needs_folding(view) {
-                        if let Some(bytes) = doc.view_bytes() {
-                            let _ = write(cache, &key, &bytes);
-                        }
+                        let _ = write(cache, &key, &doc.to_bytes());
                     }
                     return Ok(doc);
                 }
@@ -163,14 +161,7 @@ fn key(vault_id: &[u8], stored: &Stored) -> [u8; KEY_LEN] {
 fn write(cache: &Path, key: &[u8], view: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = cache.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
+    let mut f = crate::files::owner_only(&tmp, true)?;
     f.write_all(MAGIC)?;
     f.write_all(key)?;
     f.write_all(&checksum(key, view))?;
@@ -371,7 +362,6 @@ mod tests {
 
         // The first read renders the cache, and reads like the document.
         let view = open_view(v.storage(), &cache).unwrap();
-        assert!(view.is_view());
         assert_eq!(view.to_json(), v.doc.to_json());
         assert_eq!(view.vault_id(), v.doc.vault_id());
         assert_eq!(view.find(&id[..12], &Kind::ALL).unwrap().id, id);
@@ -477,7 +467,7 @@ mod tests {
             .unwrap();
         v.save("add").unwrap();
         open_view(v.storage(), &cache).unwrap();
-        let name = |doc: &VaultDoc| {
+        let name = |doc: &dyn ReadJournal| {
             doc.record(Kind::Company, &acme)
                 .unwrap()
                 .str("name")

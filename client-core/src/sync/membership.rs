@@ -83,25 +83,12 @@ impl Membership {
     pub fn save(&self, path: &Path) -> Result<(), SyncError> {
         let text = serde_json::to_string_pretty(&KeyFile::of(self))
             .map_err(|e| SyncError::Other(e.to_string()))?;
-        let tmp = path.with_extension("tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let io = |e: std::io::Error| {
+        crate::files::replace(path, text.as_bytes()).map_err(|e| {
             SyncError::Other(format!(
                 "could not write the key file {}: {e}",
                 path.display()
             ))
-        };
-        use std::io::Write;
-        let mut f = opts.open(&tmp).map_err(io)?;
-        f.write_all(text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
+        })?;
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ pub mod envelope;
 mod membership;
 mod state;
 
+use crate::doc::ReadJournal as _;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
