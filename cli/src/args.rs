@@ -561,9 +561,15 @@ pub struct ExportArgs {
     /// For csv: which records [default: interviews]
     #[arg(long)]
     pub kind: Option<String>,
-    /// For ics: use real titles ("Interview: Acme") instead of neutral ones
+    /// For ics: use real titles ("Interview: Acme") instead of neutral ones;
+    /// companies flagged sensitive keep neutral titles
     #[arg(long)]
     pub real_titles: bool,
+    /// Something to show a coach or a friend: names become pseudonyms
+    /// ("Company 7"), contact details and prose become "[redacted]";
+    /// numbers, dates, ratings and stages are kept (json, csv, ics)
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -22,6 +22,10 @@ pub enum ImportError {
     Shape(String),
     #[error("this export is from schema {0}, newer than this build understands ({SCHEMA_VERSION}); upgrade interlog first")]
     TooNew(i64),
+    /// Its names and notes are placeholders; merged into a vault with the
+    /// same ids, they would overwrite the real ones.
+    #[error("this is a redacted export (`export --redact`): its names and notes are placeholders, and importing it would overwrite your records with them; nothing was imported. Import an export made without --redact")]
+    Redacted,
     #[error(transparent)]
     Doc(#[from] DocError),
 }
@@ -45,6 +49,12 @@ pub fn import_json(doc: &mut VaultDoc, export: &Value) -> Result<ImportSummary, 
         .ok_or_else(|| ImportError::Shape("it has no \"schema\" number".into()))?;
     if schema > SCHEMA_VERSION {
         return Err(ImportError::TooNew(schema));
+    }
+    if root
+        .get(crate::redact::MARKER)
+        .is_some_and(|v| v != &Value::Bool(false))
+    {
+        return Err(ImportError::Redacted);
     }
     let mut plan: Vec<(Kind, &str, &Map<String, Value>)> = Vec::new();
     for kind in Kind::ALL {
@@ -174,12 +184,19 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// The calendar's PRODID, and the domain of each event's UID. Neither
+/// names Interlog: a calendar shared with work shows its events' source,
+/// and "an interview journal" is exactly the signal to avoid.
+const PRODID: &str = "-//journal//EN";
+const UID_DOMAIN: &str = "journal";
+
 /// The interviews as an iCalendar file. Titles are neutral ("Appointment")
-/// unless `real_titles`: the user's calendar may be visible at work.
+/// unless `real_titles`: the user's calendar may be visible at work. Even
+/// then, an interview at a company flagged sensitive
+/// ([`Record::is_sensitive`]) keeps its neutral title and no description.
 pub fn ics(doc: &dyn ReadJournal, real_titles: bool) -> String {
-    let mut out = String::from(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Interlog//Interlog//EN\r\nCALSCALE:GREGORIAN\r\n",
-    );
+    let mut out =
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n");
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
@@ -197,13 +214,14 @@ pub fn ics(doc: &dyn ReadJournal, real_titles: bool) -> String {
         else {
             continue;
         };
-        let (summary, description) = if real_titles {
+        let real = real_titles && !at_sensitive_company(doc, &r);
+        let (summary, description) = if real {
             (interview_title(doc, &r), r.str("notes").map(str::to_string))
         } else {
             ("Appointment".to_string(), None)
         };
         out.push_str("BEGIN:VEVENT\r\n");
-        fold(&mut out, &format!("UID:{}@interlog", r.id));
+        fold(&mut out, &format!("UID:{}@{UID_DOMAIN}", r.id));
         fold(&mut out, &format!("DTSTAMP:{stamp}"));
         fold(
             &mut out,
@@ -217,13 +235,25 @@ pub fn ics(doc: &dyn ReadJournal, real_titles: bool) -> String {
         if let Some(d) = description {
             fold(&mut out, &format!("DESCRIPTION:{}", escape(&d)));
         }
-        if !real_titles {
+        if !real {
             out.push_str("CLASS:PRIVATE\r\n");
         }
         out.push_str("END:VEVENT\r\n");
     }
     out.push_str("END:VCALENDAR\r\n");
     out
+}
+
+/// Whether an interview is at a company flagged sensitive: its own
+/// company, or its opportunity's when it has none.
+fn at_sensitive_company(doc: &dyn ReadJournal, interview: &Record) -> bool {
+    let company = interview.str("company").map(str::to_string).or_else(|| {
+        let opp = doc.record(Kind::Opportunity, interview.str("opportunity")?)?;
+        opp.str("company").map(str::to_string)
+    });
+    company
+        .and_then(|c| doc.record(Kind::Company, &c))
+        .is_some_and(|c| c.is_sensitive())
 }
 
 /// "Interview: Acme (technical)".
@@ -286,12 +316,81 @@ mod tests {
         let neutral = ics(&d, false);
         assert!(neutral.contains("SUMMARY:Appointment\r\n"));
         assert!(!neutral.contains("Sensitive"));
-        assert!(neutral.contains(&format!("UID:{id}@interlog")));
+        assert!(neutral.contains(&format!("UID:{id}@journal")));
         assert!(neutral.contains("DTSTART:20261120T130000Z"));
         assert!(neutral.contains("DTEND:20261120T134500Z"));
         let real = ics(&d, true);
         assert!(real.contains("SUMMARY:Interview: Sensitive\\, Inc. (technical)"));
         assert!(real.contains("DESCRIPTION:line one\\nline two"));
+    }
+
+    #[test]
+    fn the_calendar_does_not_name_interlog() {
+        let (d, _) = doc_with_interview();
+        for real in [false, true] {
+            let text = ics(&d, real);
+            assert!(text.contains("PRODID:-//journal//EN\r\n"), "{text}");
+            assert!(!text.to_lowercase().contains("interlog"), "{text}");
+        }
+    }
+
+    #[test]
+    fn sensitive_companies_keep_neutral_titles_even_with_real_titles() {
+        let (mut d, open_id) = doc_with_interview();
+        let mut ids = Vec::new();
+        for level in ["caution", "high"] {
+            let co = d
+                .create(
+                    Kind::Company,
+                    &obj(json!({"name": format!("Secret {level}"), "sensitivity": level})),
+                )
+                .unwrap();
+            let opp = d
+                .create(
+                    Kind::Opportunity,
+                    &obj(json!({"company": co, "role": "Spy"})),
+                )
+                .unwrap();
+            // One with its company, one reaching it only through its opportunity.
+            for fields in [
+                json!({"company": co, "kind": "technical", "notes": "hush"}),
+                json!({"opportunity": opp, "kind": "panel", "notes": "hush"}),
+            ] {
+                let mut fields = obj(fields);
+                fields.insert(
+                    "start".into(),
+                    json!("2026-11-21T10:00:00+01:00[Europe/Paris]"),
+                );
+                ids.push(d.create(Kind::Interview, &fields).unwrap());
+            }
+        }
+        let real = ics(&d, true);
+        assert!(!real.contains("Secret") && !real.contains("hush"), "{real}");
+        assert!(real.contains("SUMMARY:Interview: Sensitive\\, Inc. (technical)"));
+        for id in ids {
+            let event = real
+                .split("BEGIN:VEVENT")
+                .find(|e| e.contains(&id))
+                .unwrap();
+            assert!(event.contains("SUMMARY:Appointment\r\n"), "{event}");
+            assert!(event.contains("CLASS:PRIVATE\r\n"), "{event}");
+        }
+        let event = real
+            .split("BEGIN:VEVENT")
+            .find(|e| e.contains(&open_id))
+            .unwrap();
+        assert!(!event.contains("CLASS:PRIVATE"), "{event}");
+    }
+
+    #[test]
+    fn a_redacted_export_is_not_imported() {
+        let (d, _) = doc_with_interview();
+        let export = crate::redact::redacted(&d).to_json();
+        let mut target = VaultDoc::new_vault("v", b"device-a").unwrap();
+        let before = target.to_json();
+        let err = import_json(&mut target, &export).unwrap_err();
+        assert!(matches!(err, ImportError::Redacted), "{err}");
+        assert_eq!(target.to_json(), before);
     }
 
     #[test]

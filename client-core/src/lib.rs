@@ -26,6 +26,9 @@
 //! - [`report`] (feature `vault`): `today`, `stats` and `search`, and the
 //!   HTML report of a period with its inline SVG charts.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
+//! - [`redact`] (feature `vault`): the journal with names, contact details
+//!   and prose replaced, numbers and dates kept, for `--redact` exports and
+//!   reports.
 //! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
 //!   what a failed handshake means; the relay uses it too.
 //! - [`crypto`] (feature `sync`): the vault key, key derivation and sealing.
@@ -53,6 +56,8 @@ pub mod files;
 pub mod journal;
 #[cfg(feature = "vault")]
 pub mod model;
+#[cfg(feature = "vault")]
+pub mod redact;
 #[cfg(feature = "vault")]
 pub mod report;
 #[cfg(feature = "vault")]

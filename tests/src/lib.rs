@@ -10,6 +10,7 @@ pub mod browser;
 pub mod faults;
 pub mod liar;
 pub mod png;
+pub mod redaction;
 pub mod sim;
 pub mod tls;
 

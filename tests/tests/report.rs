@@ -426,16 +426,6 @@ fn since_sets_the_period_and_bad_periods_say_what_to_type() {
 }
 
 #[test]
-fn redact_is_refused_until_it_exists() {
-    let d = Device::init();
-    let out_dir = tempfile::tempdir().unwrap();
-    let page = out_dir.path().join("r.html");
-    let err = d.fails(&["report", "--redact", "--out", page.to_str().unwrap()]);
-    assert!(err.contains("--redact is not yet"), "{err}");
-    assert!(!page.exists(), "nothing is written with real names");
-}
-
-#[test]
 fn stats_show_sparklines_resume_items_and_why_an_offer_is_not_compared() {
     let d = journal("Initech");
     let s = d.json(&["stats"]);

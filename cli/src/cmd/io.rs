@@ -4,10 +4,10 @@ use std::io::{IsTerminal, Read, Write as _};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use interlog_core::export;
 use interlog_core::model::Kind;
-use interlog_core::ReadJournal as _;
+use interlog_core::ReadJournal;
 use interlog_core::Vault;
+use interlog_core::{export, redact};
 use serde_json::json;
 
 use super::Ctx;
@@ -65,17 +65,27 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<()> {
     if a.real_titles && a.format != ExportFormat::Ics {
         bail!("--real-titles applies to --format ics only");
     }
+    if a.redact && a.format == ExportFormat::Automerge {
+        bail!("the automerge format is the whole document with its history and cannot be redacted; use --format json --redact (or csv, ics)");
+    }
+    let redacted;
+    let doc: &dyn ReadJournal = if a.redact {
+        redacted = redact::redacted(&v.doc);
+        &redacted
+    } else {
+        &v.doc
+    };
     let bytes = match a.format {
         ExportFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&v.doc.to_json())?;
+            let mut s = serde_json::to_string_pretty(&doc.to_json())?;
             s.push('\n');
             s.into_bytes()
         }
         ExportFormat::Csv => {
             let kind = Kind::parse(a.kind.as_deref().unwrap_or("interviews"))?;
-            export::csv(&v.doc, kind)?.into_bytes()
+            export::csv(doc, kind)?.into_bytes()
         }
-        ExportFormat::Ics => export::ics(&v.doc, a.real_titles).into_bytes(),
+        ExportFormat::Ics => export::ics(doc, a.real_titles).into_bytes(),
         ExportFormat::Automerge => {
             if a.out.is_none() && std::io::stdout().is_terminal() {
                 bail!("the automerge format is binary; write it to a file with --out FILE");

@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use interlog_core::report::{html, period};
 use interlog_core::time::now;
+use interlog_core::{redact, ReadJournal};
 use serde_json::json;
 
 use super::io::write_private;
@@ -18,14 +19,15 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     let now = now();
     let period = period::period_for(a.since.as_deref(), now.date()).context("--since")?;
     let v = ctx.read()?;
-    // redact: wired at merge. `interlog_core::redact` turns the whole
-    // document into a pseudonymized, read-only VaultDoc view; with
-    // `--redact` the page is built from that view instead of `v.doc`, and
-    // nothing else here changes.
-    if a.redact {
-        bail!("--redact is not yet in this build: the page would show real names; run without --redact, or wait for the release that pseudonymizes exports");
-    }
-    let doc = &v.doc;
+    // With --redact the page is built from the pseudonymized view, and
+    // nothing else changes.
+    let redacted;
+    let doc: &dyn ReadJournal = if a.redact {
+        redacted = redact::redacted(&v.doc);
+        &redacted
+    } else {
+        &v.doc
+    };
     let page = html::page(doc, &now, period);
     let to_stdout = a.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let path = match a.out {

@@ -44,6 +44,18 @@ impl VaultView {
             .ok_or(DocError::Malformed("view"))
     }
 
+    /// A view showing `json`, shaped like [`super::VaultDoc::to_json`]'s
+    /// map, with no vault id, no heads and no `meta` (device names, relay):
+    /// what [`crate::redact::redacted`] hands out.
+    pub(crate) fn from_json(json: Map<String, Value>) -> VaultView {
+        VaultView::new(View {
+            vault_id: None,
+            schema: json.get("schema").and_then(Value::as_i64),
+            heads: Vec::new(),
+            json,
+        })
+    }
+
     /// The view as bytes again, as one base (see [`needs_folding`]).
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(&self.view)

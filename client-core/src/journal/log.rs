@@ -115,7 +115,8 @@ pub fn log_interview(doc: &mut VaultDoc, r: &LogRequest, now: &Zoned) -> Result<
 
     let mut warnings = Vec::new();
     if let Some(c) = doc.record(Kind::Company, &company) {
-        if let Some(level @ ("caution" | "high")) = c.str("sensitivity") {
+        if c.is_sensitive() {
+            let level = c.str("sensitivity").unwrap_or_default();
             let why = c
                 .str("sensitivity_reason")
                 .map(|r| format!(": {r}"))

@@ -72,6 +72,13 @@ impl Record {
             .unwrap_or_default()
     }
 
+    /// Whether a company is flagged sensitive (`caution`, `high`, or a
+    /// level a newer version added): its interviews keep neutral calendar
+    /// titles and draw a warning.
+    pub fn is_sensitive(&self) -> bool {
+        self.str("sensitivity").is_some_and(|s| s != "none")
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.str("deleted_at").is_some()
     }
