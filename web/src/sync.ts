@@ -841,6 +841,7 @@ export class Syncer {
   /** Ends every session for good and deletes this phone's copy of the vault. */
   async leave(): Promise<void> {
     await this.stop();
+    await this.vault.close();
     await this.vault.store.clear();
   }
 
