@@ -139,6 +139,34 @@ export function live(doc: Doc, kind: Kind): Rec[] {
   return records(doc, kind).filter((r) => !str(r.fields, "deleted_at"));
 }
 
+/**
+ * Live records of a kind with only the named fields read: on a five-year
+ * journal, converting every record whole (questions, stages and all) is
+ * what makes a list slow. Key order, like {@link records}.
+ */
+export function liveFields(doc: Doc, kind: Kind, keys: string[]): Rec[] {
+  const map = doc?.[ROOT_KEY[kind]];
+  if (!map || typeof map !== "object") return [];
+  const out: Rec[] = [];
+  for (const id of Object.keys(map).sort()) {
+    const o = map[id];
+    if (!o || typeof o !== "object" || Array.isArray(o)) continue;
+    const deleted = plain(o.deleted_at);
+    if (typeof deleted === "string" && deleted !== "") continue;
+    const fields: Fields = {};
+    for (const k of keys) if (o[k] !== undefined) fields[k] = plain(o[k]);
+    out.push({ kind, id, fields });
+  }
+  return out;
+}
+
+/** Every company's name by id, for lists that name the company of many records. */
+export function companyNames(doc: Doc): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const c of records(doc, "company")) names.set(c.id, str(c.fields, "name") ?? c.id);
+  return names;
+}
+
 export function record(doc: Doc, kind: Kind, id: string): Rec | undefined {
   const raw = doc?.[ROOT_KEY[kind]]?.[id];
   const fields = raw === undefined ? null : plain(raw);
@@ -278,7 +306,7 @@ export function setRelay(doc: Doc, url: string, pin: string | null, now = new Da
 /** Finds a live company by name or alias, ignoring case. */
 export function companyByName(doc: Doc, name: string): Rec | undefined {
   const want = name.trim().toLowerCase();
-  return live(doc, "company").find(
+  return liveFields(doc, "company", ["name", "aliases"]).find(
     (c) => str(c.fields, "name")?.toLowerCase() === want || members(c.fields, "aliases").some((a) => a.toLowerCase() === want),
   );
 }
@@ -286,11 +314,11 @@ export function companyByName(doc: Doc, name: string): Rec | undefined {
 /** Company names for suggestions, most recently used first. */
 export function companySuggestions(doc: Doc): string[] {
   const lastUsed = new Map<string, string>();
-  for (const i of live(doc, "interview")) {
+  for (const i of liveFields(doc, "interview", ["company"])) {
     const c = str(i.fields, "company");
     if (c && (lastUsed.get(c) ?? "") < i.id) lastUsed.set(c, i.id);
   }
-  return live(doc, "company")
+  return liveFields(doc, "company", ["name"])
     .sort((a, b) => (lastUsed.get(b.id) ?? b.id).localeCompare(lastUsed.get(a.id) ?? a.id))
     .map((c) => str(c.fields, "name"))
     .filter((n): n is string => !!n);
@@ -332,8 +360,9 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
   const next = A.change(doc, commitOptions("log interview", now), (d: any) => {
     let company = companyByName(doc, name)?.id;
     if (!company) company = createIn(d, "company", { name }, now);
-    const open = live(doc, "opportunity")
+    const open = liveFields(doc, "opportunity", ["company", "role"])
       .filter((o) => str(o.fields, "company") === company)
+      .map((o) => record(doc, "opportunity", o.id)!)
       .filter((o) => !CLOSED.has(currentStage(o.fields) ?? ""))
       .filter((o) => !role || str(o.fields, "role")?.toLowerCase() === role.toLowerCase())
       .sort((a, b) => b.id.localeCompare(a.id));
@@ -397,6 +426,8 @@ export function conflictedFields(doc: Doc, kind: Kind, id: string): string[] {
 
 export interface Today {
   date: string;
+  /** How many contacts are due when `reconnect` holds only the first of them (a stored view). */
+  reconnectTotal?: number;
   followups: { id: string; due: string; kind?: string; target?: string; note?: string; daysOverdue: number }[];
   reconnect: { id: string; name: string; lastContact?: string; intervalDays: number; daysOverdue: number }[];
   interviews: { id: string; start?: string; company?: string; kind?: string }[];
@@ -404,7 +435,7 @@ export interface Today {
 
 /** Due follow-ups, contacts past their keep-in-touch interval, today's interviews (report.rs). */
 export function today(doc: Doc, date: string): Today {
-  const followups = live(doc, "followup")
+  const followups = liveFields(doc, "followup", ["done", "snoozed_until", "due", "target", "kind", "note"])
     .filter((f) => f.fields.done !== true)
     .filter((f) => {
       const s = storedDate(str(f.fields, "snoozed_until"));
@@ -427,14 +458,14 @@ export function today(doc: Doc, date: string): Today {
     })
     .sort((a, b) => a.due.localeCompare(b.due) || a.id.localeCompare(b.id));
 
-  const interviews = live(doc, "interview");
+  const interviews = liveFields(doc, "interview", ["start", "interviewers", "company", "kind"]);
   const lastMet = new Map<string, string>();
   for (const i of interviews) {
     const d = storedDate(str(i.fields, "start"));
     if (!d || d > date) continue;
     for (const c of members(i.fields, "interviewers")) if ((lastMet.get(c) ?? "") < d) lastMet.set(c, d);
   }
-  const reconnect = live(doc, "contact")
+  const reconnect = liveFields(doc, "contact", ["name", "keep_in_touch_days", "last_contacted", "created_at"])
     .flatMap((c) => {
       const interval = int(c.fields, "keep_in_touch_days");
       if (interval === undefined) return [];

@@ -75,7 +75,10 @@ export class DocStore {
     const increments = entries.map(([, v]) => v);
     let doc: Doc;
     try {
-      doc = A.load(concat([base, ...increments]), { actor });
+      // Unchecked: these bytes are this phone's own saves of changes it
+      // verified on arrival; checking the hash chain again costs a third of
+      // the load on a big journal.
+      doc = A.load(concat([base, ...increments]), { actor, unchecked: true });
     } catch {
       // One increment that does not load must not cost the others.
       doc = A.load(base, { actor });

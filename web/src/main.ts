@@ -9,6 +9,7 @@ import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { initializeWasm } from "@automerge/automerge/slim";
 
 import "./style.css";
+import { localDate } from "./doc";
 import { noOfflineReason, registrationFailed } from "./offline";
 import { openStore, type Store } from "./store";
 import { checkRelayUrl, endpoint, join, recover, Syncer, syncUrl, webSocketDial } from "./sync";
@@ -26,8 +27,9 @@ import {
   settingsScreen,
   statusText,
   todayScreen,
+  todayView,
 } from "./ui";
-import { Vault } from "./vault";
+import { peek, Vault } from "./vault";
 
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
@@ -112,7 +114,11 @@ function showVault(vault: Vault): void {
   syncButton.onclick = () => syncer.wakeUp();
   window.addEventListener("online", () => syncer.wakeUp());
   window.addEventListener("offline", () => syncer.wentOffline());
-  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && syncer.wakeUp());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") syncer.wakeUp();
+    // The view the next start shows first, with whatever changed since Today was last shown.
+    else vault.storeView().catch(() => {});
+  });
   vault.subscribe(() => {
     if (!editing()) render(vault, relay);
   });
@@ -155,11 +161,28 @@ async function boot(): Promise<void> {
   const reason = noOfflineReason({ secureContext: window.isSecureContext, serviceWorker: "serviceWorker" in navigator, protocol: location.protocol });
   if (reason) showNoOffline(reason);
   else navigator.serviceWorker.register("./sw.js", { scope: "./" }).catch((e) => showNoOffline(registrationFailed(e)));
-  await initializeWasm(wasmUrl);
+  // Automerge's wasm compiles while the store is read and the first screen shows.
+  const wasm = initializeWasm(wasmUrl);
   const store = await openStore();
+  const first = await peek(store);
+  if (first?.view?.today.date === localDate(new Date()) && /^(#\/?(today)?)?$/.test(location.hash)) {
+    // Today from the view stored beside the document, while the document loads.
+    nav.hidden = false;
+    syncButton.textContent = "Opening…";
+    main.replaceChildren(todayView(first.view.today));
+    document.body.dataset.ready = "view";
+    await nextFrame();
+  }
+  await wasm;
   const vault = await Vault.open(store);
   if (vault) showVault(vault);
   else showJoin(store);
+  document.body.dataset.ready = "doc";
+}
+
+/** Resolves after the browser has painted what is on screen. */
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 boot().catch((e) => {

@@ -5,6 +5,7 @@
  */
 import {
   companyName,
+  companyNames,
   companySuggestions,
   CONTACT_KINDS,
   conflictedFields,
@@ -18,6 +19,7 @@ import {
   INTERVIEW_STATUSES,
   type Kind,
   live,
+  liveFields,
   localDate,
   logInterview,
   record,
@@ -25,10 +27,11 @@ import {
   str,
   title,
   today,
+  type Today,
   updateRecord,
 } from "./doc";
 import type { Status } from "./sync";
-import type { Vault } from "./vault";
+import { shownToday, type Vault } from "./vault";
 
 type Child = Node | string | null | undefined | false;
 
@@ -61,11 +64,15 @@ export function statusText(s: Status): string {
   }
 }
 
+// One formatter for every date shown: making one per call is what costs.
+let whenFormat: Intl.DateTimeFormat | null = null;
+
 function when(v: string | undefined): string {
   if (!v) return "";
   const t = Date.parse(v.replace(/\[.*\]$/, ""));
   if (Number.isNaN(t)) return v;
-  return new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  whenFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return whenFormat.format(new Date(t));
 }
 
 function stars(n: number | undefined): string {
@@ -334,8 +341,14 @@ export function logScreen(c: Ctx): HTMLElement {
 }
 
 export function todayScreen(c: Ctx): HTMLElement {
-  const doc = c.vault.doc;
-  const t = today(doc, localDate(new Date()));
+  const t = shownToday(today(c.vault.doc, localDate(new Date())));
+  // The next start shows this before the document loads.
+  c.vault.storeView(t).catch(() => {});
+  return todayView(t);
+}
+
+/** The Today screen of `t`, from the document or from the inputs stored beside it (the first screen at start). */
+export function todayView(t: Today): HTMLElement {
   return h(
     "section",
     {},
@@ -359,6 +372,9 @@ export function todayScreen(c: Ctx): HTMLElement {
       ),
       "Nobody is waiting to hear from you.",
     ),
+    t.reconnectTotal && t.reconnectTotal > t.reconnect.length
+      ? h("p", { class: "muted", "data-testid": "reconnect-more" }, `…and ${t.reconnectTotal - t.reconnect.length} more, in `, h("a", { href: "#/contacts" }, "People"), ".")
+      : null,
     h("h2", {}, "Interviews today"),
     list(
       t.interviews.map((i) => rowLink(`#/interviews/${i.id}`, [i.company, i.kind && human(i.kind)].filter(Boolean).join(" · "), when(i.start), "interview")),
@@ -367,12 +383,41 @@ export function todayScreen(c: Ctx): HTMLElement {
   );
 }
 
+/** Rows a long list shows at first, and adds at each "Show more". */
+export const LIST_PAGE = 50;
+
+/** A list of `rows` built a page at a time: a five-year journal has more rows than a phone should build at once. */
+function pagedList(rows: (() => HTMLElement)[], empty: string): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "empty" }, empty);
+  const ul = h("ul", { class: "list" });
+  const box = h("div", {}, ul);
+  let shown = 0;
+  const more = h("button", { type: "button", class: "secondary more" }) as HTMLButtonElement;
+  const page = () => {
+    const next = rows.slice(shown, shown + LIST_PAGE);
+    ul.append(...next.map((r) => h("li", {}, r())));
+    shown += next.length;
+    more.textContent = `Show more (${rows.length - shown} of ${rows.length} not shown)`;
+    more.hidden = shown >= rows.length;
+  };
+  more.addEventListener("click", page);
+  page();
+  box.append(more);
+  return box;
+}
+
 export function interviewsScreen(c: Ctx): HTMLElement {
   const doc = c.vault.doc;
-  const items = live(doc, "interview")
+  const names = companyNames(doc);
+  const rows = liveFields(doc, "interview", ["start", "company", "kind", "rating"])
     .sort((a, b) => (str(b.fields, "start") ?? b.id).localeCompare(str(a.fields, "start") ?? a.id))
-    .map((i) => rowLink(`#/interviews/${i.id}`, title(doc, i), [when(str(i.fields, "start")), stars(int(i.fields, "rating"))].filter(Boolean).join(" · "), "interview"));
-  return h("section", {}, h("h1", {}, "Interviews"), list(items, "No interviews yet. Tap + Log after your next one."));
+    .map((i) => () => {
+      const company = str(i.fields, "company");
+      const kind = str(i.fields, "kind");
+      const name = [company && (names.get(company) ?? company), kind && human(kind)].filter(Boolean).join(" · ") || i.id;
+      return rowLink(`#/interviews/${i.id}`, name, [when(str(i.fields, "start")), stars(int(i.fields, "rating"))].filter(Boolean).join(" · "), "interview");
+    });
+  return h("section", {}, h("h1", {}, "Interviews"), pagedList(rows, "No interviews yet. Tap + Log after your next one."));
 }
 
 export function opportunitiesScreen(c: Ctx): HTMLElement {

@@ -5,7 +5,7 @@
  * network, and nothing acknowledged on screen is lost when the tab closes.
  */
 import type { Membership } from "./crypto";
-import type { Doc } from "./doc";
+import { type Doc, localDate, type Today, today } from "./doc";
 import { type CompactionPolicy, DocStore } from "./docstore";
 import type { Store } from "./store";
 import type { Cursors, WireRecord } from "./wire";
@@ -107,6 +107,35 @@ export interface StoreOptions {
   compactAfterMs?: number;
 }
 
+/**
+ * What the first screen shows, stored beside the document under `view` so
+ * that a start shows Today before the document loads (seconds, on a
+ * five-year journal on a phone). A cache, written off the edit's path:
+ * whenever Today is shown from the document, and when the app goes to the
+ * background, each time only if it differs. It may be a few changes behind;
+ * it is shown only on the day it was computed for, and replaced on screen by
+ * the document as soon as that has loaded.
+ */
+export interface StoredView {
+  today: Today;
+}
+
+/** Contacts to get back in touch with that Today lists; the rest are counted. */
+export const RECONNECT_SHOWN = 20;
+
+/** Today as the first screen shows it: the most overdue contacts only. */
+export function shownToday(t: Today): Today {
+  if (t.reconnect.length <= RECONNECT_SHOWN) return t;
+  return { ...t, reconnect: t.reconnect.slice(0, RECONNECT_SHOWN), reconnectTotal: t.reconnect.length };
+}
+
+/** What a start needs before the document: whether this phone joined a vault, and the first screen's view. */
+export async function peek(store: Store): Promise<{ view: StoredView | null; state: SyncState } | null> {
+  const [membership, state, view] = await Promise.all([store.get<Membership>("membership"), store.get<SyncState>("sync"), store.get<StoredView>("view")]);
+  if (!membership || !state) return null;
+  return { view: view ?? null, state: upgradeState(state) };
+}
+
 export class Vault {
   private listeners = new Set<() => void>();
   /** Called after every local change is saved (the syncer pushes it). */
@@ -114,6 +143,8 @@ export class Vault {
   /** Writes run one at a time, in call order (see docstore.ts). */
   private writes: Promise<unknown> = Promise.resolve();
   private compaction: ReturnType<typeof setTimeout> | null = null;
+  /** The view last stored, as JSON, so an unchanged one is not written again. */
+  private storedView = "";
   private closed = false;
   /** Bytes of the last increment stored, for tests and the benchmark. */
   lastIncrement = 0;
@@ -130,15 +161,18 @@ export class Vault {
 
   /** The vault in `store`, or `null` when this phone has not joined one. */
   static async open(store: Store, opts: StoreOptions = {}): Promise<Vault | null> {
-    const [membership, device, state] = await Promise.all([
+    const [membership, device, state, view] = await Promise.all([
       store.get<Membership>("membership"),
       store.get<string>("device"),
       store.get<SyncState>("sync"),
+      store.get<StoredView>("view"),
     ]);
     if (!membership || !device || !state) return null;
     const opened = await DocStore.open(store, device, opts.policy);
     if (!opened) return null;
-    return new Vault(store, membership, device, opened.doc, upgradeState(state), opened.docs, opts.compactAfterMs);
+    const v = new Vault(store, membership, device, opened.doc, upgradeState(state), opened.docs, opts.compactAfterMs);
+    v.storedView = view ? JSON.stringify(view) : "";
+    return v;
   }
 
   /** Stores a freshly joined vault: membership last, so a half-written join is no vault. */
@@ -174,6 +208,20 @@ export class Vault {
   async save(): Promise<void> {
     this.lastIncrement = await this.serial(() => this.docs.save(this.doc, { sync: structuredClone(this.state) }));
     this.scheduleCompaction();
+  }
+
+  /**
+   * Stores `t` as the first screen's view (see {@link StoredView}), unless
+   * the stored one is the same; without `t`, Today of the document now.
+   */
+  async storeView(t?: Today): Promise<void> {
+    await this.serial(async () => {
+      const view: StoredView = { today: shownToday(t ?? today(this.doc, localDate(new Date()))) };
+      const json = JSON.stringify(view);
+      if (json === this.storedView) return;
+      await this.store.put({ view });
+      this.storedView = json;
+    });
   }
 
   /** The same as {@link save}: the state never goes to the store ahead of the document it describes. */

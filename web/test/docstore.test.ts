@@ -1,13 +1,14 @@
 // The document in IndexedDB as a base and increments (src/docstore.ts):
 // what an edit writes on a big journal, reloads after many edits and after
-// interrupted writes, and compaction.
+// interrupted writes, and compaction; and the first screen's view stored
+// beside it (src/vault.ts).
 import * as A from "@automerge/automerge/slim";
 import { describe, expect, it } from "vitest";
 
 import { BASE_KEY, type CompactionPolicy, INCREMENT_PREFIX } from "../src/docstore";
-import { logInterview, records, toJson, updateRecord } from "../src/doc";
+import { localDate, logInterview, records, toJson, updateRecord } from "../src/doc";
 import type { Store } from "../src/store";
-import { freshState, Vault } from "../src/vault";
+import { freshState, peek, RECONNECT_SHOWN, shownToday, Vault } from "../src/vault";
 import { fresh, LAPTOP, laptopDoc, VAULT, waitFor } from "./helpers";
 
 const DEVICE = "bb".repeat(16);
@@ -96,7 +97,7 @@ describe("the document in IndexedDB", () => {
     }
     expect(Math.max(...perEdit)).toBeLessThan(4096);
     expect(v.storedSizes()).toMatchObject({ base, increments: 20 });
-  });
+  }, 30_000);
 
   it("reloads after many edits to the same document", async () => {
     const { v, store } = await vaultWith(laptopDoc());
@@ -208,5 +209,35 @@ describe("the document in IndexedDB", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await store.get(BASE_KEY)).toBeUndefined();
     await expect(v.save()).rejects.toThrow(/closed/);
+  });
+});
+
+describe("the first screen's view", () => {
+  it("stores Today beside the document, only when it changed, and a start reads it before the document", async () => {
+    const { v, store, w } = await vaultWith(laptopDoc());
+    expect((await peek(store))!.view).toBeNull();
+    await v.storeView();
+    const first = (await peek(store))!.view!;
+    expect(first.today.date).toBe(localDate(new Date()));
+    // Logged today: among today's interviews.
+    expect(first.today.interviews).toHaveLength(1);
+    const writes = w.writes;
+    await v.storeView();
+    expect(w.writes).toBe(writes);
+    await v.edit((d) => logInterview(d, { company: "Globex" }).doc);
+    await v.storeView();
+    expect((await peek(store))!.view!.today.interviews).toHaveLength(2);
+    // A reopened vault knows what is stored, and does not write it again.
+    const again = (await Vault.open(store))!;
+    const before = w.writes;
+    await again.storeView();
+    expect(w.writes).toBe(before);
+  });
+
+  it("keeps the most overdue contacts to get back in touch with, and counts the rest", () => {
+    const reconnect = Array.from({ length: RECONNECT_SHOWN + 5 }, (_, i) => ({ id: `c${i}`, name: `C ${i}`, intervalDays: 30, daysOverdue: 100 - i }));
+    const t = shownToday({ date: "2026-12-02", followups: [], reconnect, interviews: [] });
+    expect(t.reconnect.map((r) => r.id)).toEqual(reconnect.slice(0, RECONNECT_SHOWN).map((r) => r.id));
+    expect(t.reconnectTotal).toBe(RECONNECT_SHOWN + 5);
   });
 });
