@@ -86,7 +86,11 @@ function showVault(vault: Vault): void {
   nav.hidden = false;
   settingsLink.hidden = false;
   const here = syncUrl(location);
-  const syncer = new Syncer(vault, webSocketDial(here), { online: () => navigator.onLine, here });
+  const syncer = new Syncer(vault, webSocketDial(here), {
+    online: () => navigator.onLine,
+    here,
+    schedulePush: (push) => void nextFrame().then(push),
+  });
   const relay: RelayActions = {
     url: () => syncer.relayUrl(),
     inviteNeeded: () => syncer.inviteNeeded,

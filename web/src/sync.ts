@@ -728,6 +728,12 @@ export interface SyncerOptions {
   here?: string;
   /** Connections to another relay, after a move or a recovery from another relay. */
   dialTo?: (relay: string) => Dial;
+  /**
+   * When to push a local change: at once by default; the app waits until the
+   * screen that follows the edit is painted, so sealing and sending never
+   * delay it.
+   */
+  schedulePush?: (push: () => void) => void;
 }
 
 /** Said, until dismissed, while the phone registers a vault the relay lost. */
@@ -748,7 +754,7 @@ export class Syncer {
   private sleeper: (() => void) | null = null;
   private readonly keys: Keys;
   private readonly online: () => boolean;
-  private readonly opts: Required<Omit<SyncerOptions, "online">>;
+  private readonly opts: Required<Omit<SyncerOptions, "online" | "schedulePush">>;
   /** The last seq the relay holds of each device: its welcome, then its acks and the records it served. */
   private held: Cursors = {};
   /** Registering the vault again, or resending what the relay lost. */
@@ -779,7 +785,8 @@ export class Syncer {
       dialTo: opts.dialTo ?? ((relay) => webSocketDial(endpoint(relay))),
     };
     this.reader = new LogReader(this.keys, vault.membership.vault, vault.device);
-    vault.onLocalChange = () => this.kick();
+    const schedule = opts.schedulePush ?? ((push) => push());
+    vault.onLocalChange = () => schedule(() => this.kick());
   }
 
   onStatus(fn: (s: Status) => void): () => void {
