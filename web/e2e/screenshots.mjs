@@ -41,6 +41,7 @@ try {
   await page.getByRole("link", { name: "+ Log" }).click();
   await page.getByLabel("Company").fill("Initech");
   await page.getByLabel("Role").fill("Principal Engineer");
+  await page.getByRole("button", { name: "An hour ago", exact: true }).click();
   await page.getByRole("button", { name: "Technical" }).click();
   await page.locator(".rating").getByRole("button", { name: "4" }).click();
   await page.getByLabel("Note").fill("Graph problem, went fine. They use Rust.");
@@ -60,6 +61,25 @@ try {
   await page.getByTestId("interview").first().click();
   await page.getByRole("link", { name: "Edit" }).click();
   await shot("interview-edit");
+
+  // The retro of the same interview.
+  await page.evaluate(() => (location.hash = location.hash.replace(/\/edit$/, "/retro")));
+  await page.getByTestId("retro").waitFor();
+  await page.getByLabel("What went well").fill("Explained the trade-offs before coding");
+  await page.getByLabel("What to improve").fill("Ask about scale first");
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 1").fill("Shortest path with road closures");
+  await page.getByTestId("retro-question").nth(0).getByRole("button", { name: "4" }).click();
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 2").fill("Why are you looking?");
+  await page.getByTestId("retro-question").nth(1).getByRole("button", { name: "3" }).click();
+  await page.getByRole("button", { name: "Add a resume item" }).click();
+  await page.getByLabel("Resume item 1").fill("Routing service rewrite");
+  await page.getByRole("heading", { name: "Questions asked" }).scrollIntoViewIfNeeded();
+  await shot("retro");
+  await page.getByRole("button", { name: "Save retro" }).click();
+  await page.getByTestId("questions-asked").scrollIntoViewIfNeeded();
+  await shot("interview-retro");
 
   await page.getByRole("link", { name: "Opps" }).click();
   await page.getByTestId("opportunity").first().waitFor();

@@ -283,6 +283,8 @@ export interface LogInput {
   kind?: string;
   rating?: number;
   note?: string;
+  /** When it started; now when absent. Later than now: scheduled. */
+  start?: Date;
 }
 
 export class InputError extends Error {}
@@ -346,7 +348,8 @@ export function currentStage(f: Fields): string | undefined {
  * Logs an interview as `interlog log` does, in one change: the company by
  * name (or a new one), the open opportunity there (matching the role when
  * given, or a new one starting at `screen` or `interviewing`), then the
- * interview, done now.
+ * interview at `start` (now by default): done, or scheduled when it is
+ * later than now.
  */
 export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc: Doc; id: string } {
   const name = input.company.trim();
@@ -355,6 +358,8 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
   if (input.rating !== undefined && !(Number.isInteger(input.rating) && input.rating >= 1 && input.rating <= 5)) {
     throw new InputError("Rating must be 1 to 5.");
   }
+  const start = input.start ?? now;
+  if (Number.isNaN(start.getTime())) throw new InputError("The start time is not a time; pick it again.");
   const role = input.role?.trim() || undefined;
   let id = "";
   const next = A.change(doc, commitOptions("log interview", now), (d: any) => {
@@ -370,7 +375,7 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
     if (!opp) {
       opp = createIn(d, "opportunity", { company, role: role ?? null }, now);
       const stage = input.kind === "recruiter_screen" || input.kind === "informational" ? "screen" : "interviewing";
-      d.opportunities[opp].stages[newId(now.getTime())] = { stage: scalar(stage), at: scalar(zoned(now)) };
+      d.opportunities[opp].stages[newId(now.getTime())] = { stage: scalar(stage), at: scalar(zoned(start)) };
     }
     id = createIn(
       d,
@@ -378,8 +383,8 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
       {
         company,
         opportunity: opp,
-        start: zoned(now),
-        status: "done",
+        start: zoned(start),
+        status: start.getTime() > now.getTime() ? "scheduled" : "done",
         kind: input.kind ?? null,
         rating: input.rating ?? null,
         notes: input.note?.trim() ? input.note : null,
@@ -412,6 +417,108 @@ export function updateRecord(doc: Doc, kind: Kind, id: string, patch: Record<str
       if (v === null || v === "") delete o[k];
       else o[k] = scalar(v);
     }
+  });
+}
+
+// ----- retro ----------------------------------------------------------------
+
+/** The retro of an interview, as `interlog retro` edits it. */
+export interface Retro {
+  rating: number | null;
+  went_well: string;
+  improve: string;
+  looking_for: string;
+  /** Questions asked, by wording, with your 1-5 rating or null. */
+  questions: [string, number | null][];
+  /** Resume items they probed. */
+  resumeItems: string[];
+}
+
+export const RETRO_PROSE = ["went_well", "improve", "looking_for"] as const;
+
+const isRating = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 5;
+
+/** The retro an interview holds now. */
+export function retroOf(doc: Doc, id: string): Retro {
+  const r = record(doc, "interview", id);
+  if (!r) throw new InputError(`No interview ${id}.`);
+  const f = r.fields;
+  const q = f.questions && typeof f.questions === "object" && !Array.isArray(f.questions) ? f.questions : {};
+  const questions = Object.keys(q)
+    .map((qid): [string, number | null] => {
+      const wording = str(record(doc, "question", qid)?.fields ?? {}, "wording") ?? qid;
+      return [wording, isRating(q[qid]) ? (q[qid] as number) : null];
+    })
+    .sort((a, b) => a[0].localeCompare(b[0]));
+  return {
+    rating: int(f, "rating") ?? null,
+    went_well: str(f, "went_well") ?? "",
+    improve: str(f, "improve") ?? "",
+    looking_for: str(f, "looking_for") ?? "",
+    questions,
+    resumeItems: members(f, "resume_items").sort(),
+  };
+}
+
+/** Finds a live question by its wording, ignoring case and surrounding spaces. */
+export function questionByWording(doc: Doc, wording: string): Rec | undefined {
+  const want = wording.trim().toLowerCase();
+  return liveFields(doc, "question", ["wording"]).find((q) => str(q.fields, "wording")?.trim().toLowerCase() === want);
+}
+
+/**
+ * Writes what changed between the retro the screen started from (`before`)
+ * and the one saved (`after`), and nothing else, in one change, as
+ * `interlog retro` does: a field edited on another device meanwhile keeps
+ * that edit unless this retro changed it too. A question is found by its
+ * wording (or added to the bank); one left out is taken off the interview.
+ * Returns the same document when nothing changed.
+ */
+export function writeRetro(doc: Doc, id: string, before: Retro, after: Retro, now = new Date()): Doc {
+  const obj = doc?.interviews?.[id];
+  if (!obj) throw new InputError(`No interview ${id}.`);
+  const deleted = plain(obj.deleted_at);
+  if (typeof deleted === "string" && deleted !== "") throw new InputError("This interview is deleted; restore it first.");
+  if (after.rating !== null && !isRating(after.rating)) throw new InputError("Rating must be 1 to 5.");
+  const key = (w: string) => w.trim().toLowerCase();
+  const asked = after.questions.filter(([w]) => w.trim() !== "");
+  const seen = new Set<string>();
+  for (const [w, r] of asked) {
+    if (r !== null && !isRating(r)) throw new InputError(`The rating of "${w.trim()}" must be 1 to 5.`);
+    if (seen.has(key(w))) throw new InputError(`"${w.trim()}" is listed twice; keep one.`);
+    seen.add(key(w));
+  }
+  const items = [...new Set(after.resumeItems.map((i) => i.trim()).filter(Boolean))];
+  const oldQ = new Map(before.questions.map(([w, r]) => [key(w), r]));
+  const prose = RETRO_PROSE.filter((f) => after[f].trim() !== before[f].trim());
+  const rating = after.rating !== before.rating;
+  const gone = [...oldQ.keys()].filter((w) => !seen.has(w));
+  const changedQ = asked.filter(([w, r]) => !oldQ.has(key(w)) || oldQ.get(key(w)) !== r);
+  const removedItems = before.resumeItems.filter((i) => !items.includes(i));
+  const addedItems = items.filter((i) => !before.resumeItems.includes(i));
+  if (!prose.length && !rating && !gone.length && !changedQ.length && !removedItems.length && !addedItems.length) return doc;
+  return A.change(doc, commitOptions(`retro ${id}`, now), (d: any) => {
+    const o = d.interviews[id];
+    for (const f of prose) {
+      if (after[f].trim() === "") delete o[f];
+      else o[f] = scalar(after[f]);
+    }
+    if (rating) {
+      if (after.rating === null) delete o.rating;
+      else o.rating = after.rating;
+    }
+    if (!o.questions) o.questions = {};
+    for (const w of gone) {
+      const q = questionByWording(doc, w);
+      if (q && o.questions[q.id] !== undefined) delete o.questions[q.id];
+    }
+    for (const [w, r] of changedQ) {
+      const qid = questionByWording(doc, w)?.id ?? createIn(d, "question", { wording: w.trim() }, now);
+      o.questions[qid] = r;
+    }
+    if (!o.resume_items) o.resume_items = {};
+    for (const i of removedItems) if (o.resume_items[i] !== undefined) delete o.resume_items[i];
+    for (const i of addedItems) o.resume_items[i] = true;
   });
 }
 

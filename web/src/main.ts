@@ -24,6 +24,7 @@ import {
   opportunitiesScreen,
   type RelayActions,
   renderNotices,
+  retroScreen,
   settingsScreen,
   statusText,
   todayScreen,
@@ -58,7 +59,8 @@ function render(vault: Vault, relay: RelayActions): void {
       screen = logScreen(ctx);
       break;
     case "interviews":
-      screen = id ? detailScreen(ctx, "interview", id, mode === "edit") : interviewsScreen(ctx);
+      if (id && mode === "retro") screen = retroScreen(ctx, id);
+      else screen = id ? detailScreen(ctx, "interview", id, mode === "edit") : interviewsScreen(ctx);
       break;
     case "opportunities":
       screen = id ? detailScreen(ctx, "opportunity", id, mode === "edit") : opportunitiesScreen(ctx);
@@ -79,7 +81,7 @@ function render(vault: Vault, relay: RelayActions): void {
 
 /** A form being filled in is never replaced by a remote change. */
 function editing(): boolean {
-  return location.hash.startsWith("#/log") || location.hash.endsWith("/edit");
+  return location.hash.startsWith("#/log") || location.hash.endsWith("/edit") || location.hash.endsWith("/retro");
 }
 
 function showVault(vault: Vault): void {

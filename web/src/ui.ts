@@ -13,6 +13,7 @@ import {
   type Doc,
   type Fields,
   human,
+  InputError,
   int,
   INTERVIEW_FORMATS,
   INTERVIEW_KINDS,
@@ -24,11 +25,15 @@ import {
   logInterview,
   record,
   refTitle,
+  type Retro,
+  RETRO_PROSE,
+  retroOf,
   str,
   title,
   today,
   type Today,
   updateRecord,
+  writeRetro,
 } from "./doc";
 import type { Status } from "./sync";
 import { shownToday, type Vault } from "./vault";
@@ -291,6 +296,27 @@ async function scan(area: HTMLElement, target: HTMLTextAreaElement, msg: HTMLEle
   tick();
 }
 
+/** When an interview started, as the Log screen offers it; "earlier" shows a time picker. */
+const WHEN_CHOICES = ["now", "half_an_hour_ago", "an_hour_ago", "two_hours_ago", "earlier"];
+const AGO_MIN: Record<string, number> = { now: 0, half_an_hour_ago: 30, an_hour_ago: 60, two_hours_ago: 120 };
+
+/** The start a choice means, `undefined` for now. */
+function startOf(choice: string, picked: string): Date | undefined {
+  if (choice === "earlier") {
+    if (!picked) throw new InputError("Pick when it started, or choose Now.");
+    // A datetime-local value is local time.
+    return new Date(picked);
+  }
+  const min = AGO_MIN[choice] ?? 0;
+  return min ? new Date(Date.now() - min * 60_000) : undefined;
+}
+
+/** A date as a datetime-local input shows it (local time, minutes). */
+function localInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${localDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 export function logScreen(c: Ctx): HTMLElement {
   const doc = c.vault.doc;
   const company = h("input", { name: "company", list: "companies", autocomplete: "off", required: true, enterkeyhint: "next" }) as HTMLInputElement;
@@ -301,6 +327,10 @@ export function logScreen(c: Ctx): HTMLElement {
   const note = h("textarea", { name: "note" }) as HTMLTextAreaElement;
   let kind: string | undefined;
   let rating: number | undefined;
+  let when = "now";
+  const at = h("input", { name: "start", type: "datetime-local" }) as HTMLInputElement;
+  const atField = field("Started at", at);
+  atField.hidden = true;
   const msg = h("div", { role: "alert" });
   return h(
     "form",
@@ -308,9 +338,10 @@ export function logScreen(c: Ctx): HTMLElement {
       onsubmit: async (e: Event) => {
         e.preventDefault();
         try {
+          const start = startOf(when, at.value);
           let id = "";
           await c.vault.edit((d) => {
-            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value });
+            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value, start });
             id = r.id;
             return r.doc;
           });
@@ -330,6 +361,13 @@ export function logScreen(c: Ctx): HTMLElement {
         })
       : null,
     field("Role", role),
+    h("label", {}, "When"),
+    chips(WHEN_CHOICES, "now", (v) => {
+      when = v ?? "now";
+      atField.hidden = when !== "earlier";
+      if (when === "earlier" && !at.value) at.value = localInput(new Date(Date.now() - 3 * 3600_000));
+    }),
+    atField,
     h("label", {}, "Kind"),
     chips(["recruiter_screen", "hiring_manager", "technical", "system_design", "behavioral", "panel", "informational", "other"], undefined, (v) => (kind = v)),
     h("label", {}, "How did it go?"),
@@ -340,15 +378,50 @@ export function logScreen(c: Ctx): HTMLElement {
   );
 }
 
+/** What Today's buttons do; the first screen, shown before the document loads, has none. */
+export interface TodayActions {
+  done(id: string): void;
+  snooze(id: string, days: number): void;
+  touched(id: string): void;
+}
+
 export function todayScreen(c: Ctx): HTMLElement {
   const t = shownToday(today(c.vault.doc, localDate(new Date())));
   // The next start shows this before the document loads.
   c.vault.storeView(t).catch(() => {});
-  return todayView(t);
+  const act = (what: (d: Doc) => Doc, said: string) => {
+    c.vault
+      .edit(what)
+      .then(() => {
+        c.flash(said);
+        c.go("#/today");
+      })
+      .catch((e) => {
+        c.flash("");
+        alertIn((e as Error).message);
+      });
+  };
+  return todayView(t, {
+    done: (id) => act((d) => updateRecord(d, "followup", id, { done: true }), "Follow-up done."),
+    snooze: (id, days) => {
+      const until = localDate(new Date(Date.now() + days * 86_400_000));
+      act((d) => updateRecord(d, "followup", id, { snoozed_until: until }), `Follow-up snoozed until ${until}.`);
+    },
+    touched: (id) => {
+      const name = title(c.vault.doc, record(c.vault.doc, "contact", id) ?? { kind: "contact", id, fields: {} });
+      act((d) => updateRecord(d, "contact", id, { last_contacted: localDate(new Date()) }), `Noted: in touch with ${name}.`);
+    },
+  });
 }
 
-/** The Today screen of `t`, from the document or from the inputs stored beside it (the first screen at start). */
-export function todayView(t: Today): HTMLElement {
+/** Shows an error at the top of the current screen. */
+function alertIn(message: string): void {
+  const main = document.getElementById("main");
+  main?.prepend(h("div", { class: "error", role: "alert" }, message));
+}
+
+/** The Today screen of `t`, from the document or from the view stored beside it (the first screen at start). */
+export function todayView(t: Today, actions?: TodayActions): HTMLElement {
   return h(
     "section",
     {},
@@ -361,6 +434,15 @@ export function todayView(t: Today): HTMLElement {
           { class: "row", "data-testid": "followup" },
           h("div", { class: "title" }, f.note ?? human(f.kind ?? "follow_up")),
           h("div", { class: "sub" }, [f.target, f.daysOverdue > 0 ? `${f.daysOverdue} day${f.daysOverdue === 1 ? "" : "s"} overdue` : "due today"].filter(Boolean).join(" · ")),
+          actions
+            ? h(
+                "div",
+                { class: "actions" },
+                h("button", { type: "button", onclick: () => actions.done(f.id) }, "Done"),
+                h("button", { type: "button", onclick: () => actions.snooze(f.id, 1) }, "Snooze a day"),
+                h("button", { type: "button", onclick: () => actions.snooze(f.id, 7) }, "Snooze a week"),
+              )
+            : null,
         ),
       ),
       "No follow-ups due.",
@@ -368,7 +450,12 @@ export function todayView(t: Today): HTMLElement {
     h("h2", {}, "Get back in touch"),
     list(
       t.reconnect.map((r) =>
-        rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
+        h(
+          "div",
+          { "data-testid": "reconnect-row" },
+          rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
+          actions ? h("div", { class: "actions inset" }, h("button", { type: "button", onclick: () => actions.touched(r.id) }, "In touch today")) : null,
+        ),
       ),
       "Nobody is waiting to hear from you.",
     ),
@@ -513,6 +600,8 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
       conflicts.length ? h("p", { class: "error" }, `Edited on two devices at once: ${conflicts.join(", ")}. Saving an edit here settles it; \`interlog conflicts\` shows both values.`) : null,
       h("dl", {}, ...facts(doc, kind, r.fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
       ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
+      ...(kind === "interview" ? retroFacts(doc, id) : []),
+      kind === "interview" && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/interviews/${id}/retro` }, "Retro") : null,
       editors.length ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
     );
   }
@@ -691,5 +780,135 @@ function leaveSection(c: Ctx): HTMLElement {
     h("h2", {}, "Leave this vault"),
     h("p", { class: "muted" }, "Deletes the journal from this phone. Your other devices and the relay keep it; join again any time with a code from ", h("code", {}, "interlog pair"), " or your recovery words."),
     box,
+  );
+}
+
+// ----- retro ------------------------------------------------------------------
+
+/** The questions asked (with how each went) and the resume items probed, on an interview's screen. */
+function retroFacts(doc: Doc, id: string): HTMLElement[] {
+  const r = retroOf(doc, id);
+  const out: HTMLElement[] = [];
+  if (r.questions.length) {
+    out.push(
+      h("h2", {}, "Questions asked"),
+      h("ul", { class: "list", "data-testid": "questions-asked" }, ...r.questions.map(([w, n]) => h("li", {}, h("div", { class: "row" }, h("div", { class: "title" }, w), h("div", { class: "sub" }, n ? stars(n) : "not rated"))))),
+    );
+  }
+  if (r.resumeItems.length) {
+    out.push(h("h2", {}, "Resume items they probed"), h("ul", { class: "list", "data-testid": "resume-items" }, ...r.resumeItems.map((i) => h("li", {}, h("div", { class: "row" }, i)))));
+  }
+  return out;
+}
+
+/**
+ * The retro of an interview, as `interlog retro` has it: the rating, what
+ * went well, what to improve, what they seem to look for, the questions
+ * asked with how each went (from the question bank, or new), and the resume
+ * items they probed. Saving writes only what changed here.
+ */
+export function retroScreen(c: Ctx, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const r = record(doc, "interview", id);
+  if (!r || str(r.fields, "deleted_at")) {
+    return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This interview is not in the vault, or is deleted."), h("a", { class: "button", href: "#/interviews" }, "Back"));
+  }
+  const before = retroOf(doc, id);
+  let rating = before.rating;
+  const prose = {
+    went_well: h("textarea", { name: "went_well" }) as HTMLTextAreaElement,
+    improve: h("textarea", { name: "improve" }) as HTMLTextAreaElement,
+    looking_for: h("textarea", { name: "looking_for" }) as HTMLTextAreaElement,
+  };
+  for (const f of RETRO_PROSE) prose[f].value = before[f];
+  const bank = h("datalist", { id: "question-bank" }, ...liveFields(doc, "question", ["wording"]).map((q) => h("option", { value: str(q.fields, "wording") ?? "" })));
+
+  const questions = h("ul", { class: "list retro-list" });
+  const questionRows: { input: HTMLInputElement; rating: () => number | null }[] = [];
+  const addQuestion = (wording = "", n: number | null = null) => {
+    const input = h("input", { name: "question", list: "question-bank", autocomplete: "off", "aria-label": `Question ${questionRows.length + 1}` }) as HTMLInputElement;
+    input.value = wording;
+    let picked = n;
+    const row = { input, rating: () => picked };
+    questionRows.push(row);
+    const li = h(
+      "li",
+      { "data-testid": "retro-question" },
+      h(
+        "div",
+        { class: "row" },
+        input,
+        chips(["1", "2", "3", "4", "5"], n ? String(n) : undefined, (v) => (picked = v ? Number(v) : null), "rating"),
+        h("button", {
+          type: "button",
+          class: "link",
+          onclick: () => {
+            questionRows.splice(questionRows.indexOf(row), 1);
+            li.remove();
+          },
+        }, "Remove"),
+      ),
+    );
+    questions.append(li);
+    return input;
+  };
+  for (const [w, n] of before.questions) addQuestion(w, n);
+
+  const items = h("ul", { class: "list retro-list" });
+  const itemInputs: HTMLInputElement[] = [];
+  const addItem = (text = "") => {
+    const input = h("input", { name: "resume_item", autocomplete: "off", "aria-label": `Resume item ${itemInputs.length + 1}` }) as HTMLInputElement;
+    input.value = text;
+    itemInputs.push(input);
+    const li = h(
+      "li",
+      { "data-testid": "retro-item" },
+      h("div", { class: "row" }, input, h("button", { type: "button", class: "link", onclick: () => (itemInputs.splice(itemInputs.indexOf(input), 1), li.remove()) }, "Remove")),
+    );
+    items.append(li);
+    return input;
+  };
+  for (const i of before.resumeItems) addItem(i);
+
+  const msg = h("div", { role: "alert" });
+  return h(
+    "form",
+    {
+      "data-testid": "retro",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          const after: Retro = {
+            rating,
+            went_well: prose.went_well.value,
+            improve: prose.improve.value,
+            looking_for: prose.looking_for.value,
+            questions: questionRows.map((q) => [q.input.value, q.rating()]),
+            resumeItems: itemInputs.map((i) => i.value),
+          };
+          const changed = await c.vault.edit((d) => writeRetro(d, id, before, after));
+          c.flash(changed ? "Retro saved" : "Nothing changed");
+          c.go(`#/interviews/${id}`);
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, `Retro: ${title(doc, r)}`),
+    h("p", { class: "muted" }, when(str(r.fields, "start"))),
+    h("label", {}, "How did it go?"),
+    chips(["1", "2", "3", "4", "5"], rating ? String(rating) : undefined, (v) => (rating = v ? Number(v) : null), "rating"),
+    field("What went well", prose.went_well),
+    field("What to improve", prose.improve),
+    field("What they seem to look for", prose.looking_for),
+    h("h2", {}, "Questions asked"),
+    bank,
+    questions,
+    h("button", { type: "button", class: "big secondary", onclick: () => addQuestion().focus() }, "Add a question"),
+    h("h2", {}, "Resume items they probed"),
+    items,
+    h("button", { type: "button", class: "big secondary", onclick: () => addItem().focus() }, "Add a resume item"),
+    h("button", { class: "big", type: "submit" }, "Save retro"),
+    msg,
   );
 }
