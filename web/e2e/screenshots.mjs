@@ -93,6 +93,61 @@ try {
   await page.getByTestId("contact").first().click();
   await shot("contact");
 
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByRole("heading", { name: "More" }).waitFor();
+  await shot("more");
+  await page.getByTestId("more-kind").filter({ hasText: "Companies" }).click();
+  await page.getByRole("link", { name: "New company" }).click();
+  await page.getByLabel("Name").fill("Hooli");
+  await page.getByLabel("Industry").fill("Search");
+  await page.getByLabel("Sensitivity", { exact: true }).selectOption("high");
+  await page.getByLabel("Sensitivity reason").fill("our biggest client");
+  await shot("company-new");
+  await page.getByRole("button", { name: "Add the company" }).click();
+  await page.getByTestId("company-detail").waitFor();
+  await shot("company");
+  await page.getByRole("link", { name: "+ Log" }).click();
+  await page.getByLabel("Company").fill("Hooli");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("warning").first().waitFor();
+  await shot("log-warning");
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Offers" }).click();
+  await page.getByRole("link", { name: "New offer" }).click();
+  await page.getByLabel("Opportunity").selectOption({ label: "Acme — Staff Engineer" });
+  await page.getByLabel("Level", { exact: true }).fill("L6");
+  await page.getByLabel("Level delta").fill("1");
+  await page.getByRole("button", { name: "Add the offer" }).click();
+  await page.getByTestId("offer-detail").waitFor();
+  await shot("offer");
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Follow-ups" }).click();
+  await page.getByTestId("followup").first().waitFor();
+  await shot("followups");
+
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();
+  await page.getByLabel("Search every record").fill("acme");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByTestId("hit").first().waitFor();
+  await shot("search");
+
+  // A conflict: the laptop and the phone (offline) edit the same notes.
+  const [first] = laptop.json(["list", "interviews"]);
+  await context.setOffline(true);
+  await page.locator("#sync").getByText("Offline").waitFor();
+  await page.evaluate((id) => (location.hash = `#/interviews/${id}/edit`), first.id);
+  await page.getByLabel("Notes").fill("Ana: team of 8, platform work, on-call 1 week in 6");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("interview-detail").waitFor();
+  laptop.run(["edit", first.id, "--set", "notes=Ana: team of 8; they use Rust and Kafka"]);
+  laptop.run(["sync"]);
+  await context.setOffline(false);
+  await page.getByTestId("conflicted").waitFor({ timeout: 30_000 });
+  await page.getByTestId("conflicted").getByRole("link").click();
+  await page.getByTestId("conflict").first().waitFor();
+  await shot("conflicts");
+
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByRole("heading", { name: "Settings" }).waitFor();
   await shot("settings");

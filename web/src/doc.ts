@@ -403,7 +403,7 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
 export function updateRecord(doc: Doc, kind: Kind, id: string, patch: Record<string, Scalar>, now = new Date()): Doc {
   const obj = doc?.[ROOT_KEY[kind]]?.[id];
   if (!obj) throw new InputError(`No ${kind} ${id}.`);
-  if (str(plain(obj) as Fields, "deleted_at")) throw new InputError(`This ${kind} is deleted; restore it on the laptop first.`);
+  if (str(plain(obj) as Fields, "deleted_at")) throw new InputError(`This ${kind} is deleted; restore it first.`);
   const writes = Object.entries(patch).filter(([k, v]) => {
     if (Object.keys(A.getConflicts(obj, k) ?? {}).length > 1) return true;
     const cur = obj[k] === undefined ? null : plain(obj[k]);
@@ -520,6 +520,187 @@ export function writeRetro(doc: Doc, id: string, before: Retro, after: Retro, no
     for (const i of removedItems) if (o.resume_items[i] !== undefined) delete o.resume_items[i];
     for (const i of addedItems) o.resume_items[i] = true;
   });
+}
+
+// ----- any record: create, edit, delete, restore -----------------------------
+
+/** A field value to write: a scalar, a set (member → `true`), or `null` to remove it. */
+export type FieldValue = string | number | boolean | null | { [member: string]: true };
+
+function isSet(v: FieldValue): v is { [member: string]: true } {
+  return v !== null && typeof v === "object";
+}
+
+/** The first 12 characters of an id, as the CLI shows ids. */
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}
+
+/**
+ * Creates a record as the CLI's `add` commands do, in one change, with its
+ * containers: a company or a question whose name is taken is refused; a
+ * follow-up is due in 7 days unless said, of kind `follow_up`, not done; an
+ * offer takes its company from its opportunity, arrives today unless said,
+ * is `pending`, and moves the opportunity to the `offer` stage.
+ */
+export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldValue>, now = new Date()): { doc: Doc; id: string } {
+  const f: Record<string, FieldValue> = { ...fields };
+  const text = (k: string) => (typeof f[k] === "string" ? (f[k] as string).trim() : "");
+  const title = TITLE_FIELD[kind];
+  let stageFor: string | undefined;
+  if (kind === "company") {
+    if (!text("name")) throw new InputError("The company name is empty.");
+    const existing = companyByName(doc, text("name"));
+    if (existing) throw new InputError(`A company named '${str(existing.fields, "name") ?? text("name")}' already exists (${shortId(existing.id)}); edit it on its screen.`);
+  } else if (kind === "question") {
+    if (!text("wording")) throw new InputError("The question is empty: write its wording.");
+    const existing = questionByWording(doc, text("wording"));
+    if (existing) throw new InputError(`That question is already in the bank (${shortId(existing.id)}); edit it on its screen.`);
+  } else if (kind === "followup") {
+    if (!text("note")) throw new InputError("The follow-up is empty: say what to do.");
+    f.due ??= fromDayNumber(dayNumber(localDate(now)) + 7);
+    f.kind ??= "follow_up";
+    f.done = false;
+  } else if (kind === "offer") {
+    const opp = typeof f.opportunity === "string" ? record(doc, "opportunity", f.opportunity) : undefined;
+    if (!opp || str(opp.fields, "deleted_at")) throw new InputError("Pick the opportunity this offer is for.");
+    const company = str(opp.fields, "company");
+    if (company) f.company = company;
+    f.received ??= localDate(now);
+    f.decision = "pending";
+    if (currentStage(opp.fields) !== "offer") stageFor = opp.id;
+  } else if (kind === "contact") {
+    if (!text("name")) throw new InputError("The name is empty.");
+  } else if (title && !text(title)) {
+    throw new InputError(`The ${title} is empty.`);
+  }
+  let id = "";
+  const next = A.change(doc, commitOptions(`add ${kind}`, now), (d: any) => {
+    const scalars: Record<string, Scalar> = {};
+    for (const [k, v] of Object.entries(f)) if (!isSet(v)) scalars[k] = typeof v === "string" ? v.trim() : v;
+    id = createIn(d, kind, scalars, now);
+    for (const [k, v] of Object.entries(f)) if (isSet(v)) for (const m of Object.keys(v)) d[ROOT_KEY[kind]][id][k][m] = true;
+    if (stageFor) d.opportunities[stageFor].stages[newId(now.getTime())] = { stage: scalar("offer"), at: scalar(zoned(now)) };
+  });
+  return { doc: next, id };
+}
+
+/**
+ * Writes fields of one record, sets included: a scalar sets the field,
+ * `null` removes it, a set writes the members added and removes the members
+ * left out (as `set_members` does). Unchanged values are skipped, unless in
+ * conflict. Returns the same document when nothing changed.
+ */
+export function editRecord(doc: Doc, kind: Kind, id: string, patch: Record<string, FieldValue>, now = new Date()): Doc {
+  const scalars: Record<string, Scalar> = {};
+  const sets: [string, { [m: string]: true }][] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    if (isSet(v)) sets.push([k, v]);
+    else scalars[k] = v;
+  }
+  let next = Object.keys(scalars).length ? updateRecord(doc, kind, id, scalars, now) : doc;
+  const obj = next?.[ROOT_KEY[kind]]?.[id];
+  if (!obj) throw new InputError(`No ${kind} ${id}.`);
+  const changes = sets.flatMap(([k, want]) => {
+    const have = members(plain(obj) as Fields, k);
+    const add = Object.keys(want).filter((m) => !have.includes(m));
+    const drop = have.filter((m) => !want[m]);
+    return add.length || drop.length ? [{ k, add, drop }] : [];
+  });
+  if (!changes.length) return next;
+  next = A.change(next, commitOptions(`edit ${kind} ${id}`, now), (d: any) => {
+    const o = d[ROOT_KEY[kind]][id];
+    for (const { k, add, drop } of changes) {
+      if (!o[k]) o[k] = {};
+      for (const m of drop) delete o[k][m];
+      for (const m of add) o[k][m] = true;
+    }
+  });
+  return next;
+}
+
+/** Deletes a record, softly (`deleted_at`), as `interlog delete` does. */
+export function deleteRecord(doc: Doc, kind: Kind, id: string, now = new Date()): Doc {
+  const r = record(doc, kind, id);
+  if (!r) throw new InputError(`No ${kind} ${id}.`);
+  if (str(r.fields, "deleted_at")) throw new InputError(`${kind} ${id} is already deleted`);
+  return A.change(doc, commitOptions(`delete ${kind} ${id}`, now), (d: any) => {
+    d[ROOT_KEY[kind]][id].deleted_at = scalar(zoned(now));
+  });
+}
+
+/** Brings back a deleted record, as `interlog restore` does. */
+export function restoreRecord(doc: Doc, kind: Kind, id: string, now = new Date()): Doc {
+  const r = record(doc, kind, id);
+  if (!r) throw new InputError(`No ${kind} ${id}.`);
+  if (!str(r.fields, "deleted_at")) throw new InputError(`${kind} ${id} is not deleted`);
+  return A.change(doc, commitOptions(`restore ${kind} ${id}`, now), (d: any) => {
+    delete d[ROOT_KEY[kind]][id].deleted_at;
+  });
+}
+
+// ----- conflicts ------------------------------------------------------------
+
+/** A field two devices wrote at the same time, with each value and who wrote it (doc.rs, `Conflict`). */
+export interface Conflict {
+  kind: Kind;
+  id: string;
+  /** The field, or the path to it inside a nested map (`comp`, `base`). */
+  path: string[];
+  values: Json[];
+  /** The device (actor) that wrote each value. */
+  writers: string[];
+}
+
+/**
+ * Every field of every record that holds concurrent values, as `interlog
+ * conflicts` lists them: into nested maps, and leaving out values that
+ * agree (two devices adding the same set member).
+ */
+export function conflicts(doc: Doc): Conflict[] {
+  const out: Conflict[] = [];
+  const walk = (kind: Kind, id: string, obj: any, path: string[]) => {
+    if (!obj || typeof obj !== "object" || obj instanceof A.ImmutableString || Array.isArray(obj)) return;
+    for (const key of Object.keys(obj)) {
+      const all = A.getConflicts(obj, key);
+      const entries = all ? Object.entries(all) : [];
+      if (entries.length > 1) {
+        const values = entries.map(([, v]) => plain(v));
+        if (values.every((v) => JSON.stringify(v) === JSON.stringify(values[0]))) continue;
+        out.push({ kind, id, path: [...path, key], values, writers: entries.map(([op]) => op.split("@")[1] ?? "") });
+      } else {
+        const v = obj[key];
+        if (v && typeof v === "object" && !(v instanceof A.ImmutableString) && !(v instanceof Date) && !(v instanceof Uint8Array)) walk(kind, id, v, [...path, key]);
+      }
+    }
+  };
+  for (const kind of KINDS) {
+    const map = doc?.[ROOT_KEY[kind]];
+    if (!map || typeof map !== "object") continue;
+    for (const id of Object.keys(map).sort()) walk(kind, id, map[id], []);
+  }
+  return out;
+}
+
+/** Keeps `value` for a conflicted field: writing it settles the conflict on every device (doc.rs, `resolve`). */
+export function resolveConflict(doc: Doc, c: Conflict, value: Json, now = new Date()): Doc {
+  return A.change(doc, commitOptions(`resolve conflict ${c.id} ${c.path.join(".")}`, now), (d: any) => {
+    let o = d[ROOT_KEY[c.kind]][c.id];
+    for (const p of c.path.slice(0, -1)) {
+      if (!o[p] || typeof o[p] !== "object") o[p] = {};
+      o = o[p];
+    }
+    const last = c.path[c.path.length - 1];
+    o[last] = toStored(value);
+  });
+}
+
+/** A JSON value as the document stores it: strings as scalar strings, maps as maps. */
+function toStored(v: Json): unknown {
+  if (typeof v === "string") return new A.ImmutableString(v);
+  if (Array.isArray(v)) return v.map(toStored);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toStored(x)]));
+  return v;
 }
 
 /** Fields that hold concurrent values from different devices. */

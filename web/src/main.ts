@@ -30,6 +30,7 @@ import {
   todayScreen,
   todayView,
 } from "./ui";
+import { conflictsScreen, GENERIC, kindListScreen, moreScreen, recordForm, recordScreen, searchScreen } from "./ui-records";
 import { peek, Vault } from "./vault";
 
 const main = document.getElementById("main")!;
@@ -40,6 +41,7 @@ const syncNotes = document.getElementById("sync-notes")!;
 const settingsLink = document.getElementById("settings-link")!;
 
 let flashMessage = "";
+let flashWarnings: string[] = [];
 
 function render(vault: Vault, relay: RelayActions): void {
   const ctx: Ctx = {
@@ -50,6 +52,7 @@ function render(vault: Vault, relay: RelayActions): void {
       else location.hash = hash;
     },
     flash: (m) => (flashMessage = m),
+    warn: (ws) => (flashWarnings = ws),
   };
   const parts = location.hash.replace(/^#\/?/, "").split("/");
   const [tab, id, mode] = parts;
@@ -71,17 +74,49 @@ function render(vault: Vault, relay: RelayActions): void {
     case "settings":
       screen = settingsScreen(ctx);
       break;
+    case "more":
+      screen = moreScreen();
+      break;
+    case "conflicts":
+      screen = conflictsScreen(ctx);
+      break;
+    case "search": {
+      let q = "";
+      try {
+        q = decodeURIComponent(parts.slice(1).join("/"));
+      } catch {
+        /* a malformed address searches for nothing */
+      }
+      screen = searchScreen(ctx, q);
+      break;
+    }
+    case "r": {
+      // #/r/KIND, #/r/KIND/deleted, #/r/KIND/new, #/r/KIND/ID, #/r/KIND/ID/edit
+      const kind = GENERIC.find((g) => g.kind === id)?.kind;
+      const [, , which, how] = parts;
+      if (!kind) screen = moreScreen();
+      else if (!which || which === "deleted") screen = kindListScreen(ctx, kind, which === "deleted");
+      else if (which === "new") screen = recordForm(ctx, kind, null);
+      else screen = how === "edit" ? recordForm(ctx, kind, which) : recordScreen(ctx, kind, which);
+      break;
+    }
     default:
       screen = todayScreen(ctx);
   }
-  main.replaceChildren(flashMessage ? h("div", { class: "note", role: "status" }, flashMessage) : "", screen);
+  main.replaceChildren(
+    flashMessage ? h("div", { class: "note", role: "status" }, flashMessage) : "",
+    ...flashWarnings.map((w) => h("div", { class: "warning", role: "alert", "data-testid": "warning" }, `Warning: ${w}`)),
+    screen,
+  );
   flashMessage = "";
-  for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === (tab || "today"));
+  flashWarnings = [];
+  const active = tab === "r" || tab === "conflicts" || tab === "search" ? "more" : tab || "today";
+  for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === active);
 }
 
 /** A form being filled in is never replaced by a remote change. */
 function editing(): boolean {
-  return location.hash.startsWith("#/log") || location.hash.endsWith("/edit") || location.hash.endsWith("/retro");
+  return location.hash.startsWith("#/log") || /\/(edit|retro|new)$/.test(location.hash);
 }
 
 function showVault(vault: Vault): void {

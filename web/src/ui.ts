@@ -36,6 +36,8 @@ import {
   writeRetro,
 } from "./doc";
 import type { Status } from "./sync";
+import { logWarnings } from "./discretion";
+import { deleteRestore, sensitiveLabel } from "./ui-records";
 import { shownToday, type Vault } from "./vault";
 
 type Child = Node | string | null | undefined | false;
@@ -72,7 +74,7 @@ export function statusText(s: Status): string {
 // One formatter for every date shown: making one per call is what costs.
 let whenFormat: Intl.DateTimeFormat | null = null;
 
-function when(v: string | undefined): string {
+export function when(v: string | undefined): string {
   if (!v) return "";
   const t = Date.parse(v.replace(/\[.*\]$/, ""));
   if (Number.isNaN(t)) return v;
@@ -80,19 +82,19 @@ function when(v: string | undefined): string {
   return whenFormat.format(new Date(t));
 }
 
-function stars(n: number | undefined): string {
+export function stars(n: number | undefined): string {
   return n ? "★".repeat(n) + "☆".repeat(5 - n) : "";
 }
 
-function list(items: HTMLElement[], empty: string): HTMLElement {
+export function list(items: HTMLElement[], empty: string): HTMLElement {
   return items.length ? h("ul", { class: "list" }, ...items.map((i) => h("li", {}, i))) : h("p", { class: "empty" }, empty);
 }
 
-function rowLink(href: string, main: string, sub: string, testid: string): HTMLElement {
+export function rowLink(href: string, main: string, sub: string, testid: string): HTMLElement {
   return h("a", { href, "data-testid": testid }, h("div", { class: "title" }, main), sub ? h("div", { class: "sub" }, sub) : null);
 }
 
-function chips(values: string[], selected: string | undefined, onPick: (v: string | undefined) => void, cls = ""): HTMLElement {
+export function chips(values: string[], selected: string | undefined, onPick: (v: string | undefined) => void, cls = ""): HTMLElement {
   const box = h("div", { class: `chips ${cls}`.trim(), role: "group" });
   const buttons = values.map((v) => {
     const b = h("button", { type: "button", "aria-pressed": String(v === selected), "data-value": v }, cls === "rating" ? v : human(v));
@@ -108,13 +110,13 @@ function chips(values: string[], selected: string | undefined, onPick: (v: strin
   return box;
 }
 
-function field(labelText: string, input: HTMLElement): HTMLElement {
+export function field(labelText: string, input: HTMLElement): HTMLElement {
   const id = `f-${labelText.toLowerCase().replace(/[^a-z]+/g, "-")}`;
   input.id = id;
   return h("div", {}, h("label", { for: id }, labelText), input);
 }
 
-function select(name: string, options: string[], value: string | undefined): HTMLSelectElement {
+export function select(name: string, options: string[], value: string | undefined): HTMLSelectElement {
   const s = h("select", { name }) as HTMLSelectElement;
   s.append(h("option", { value: "" }, "—"));
   const all = value && !options.includes(value) ? [...options, value] : options;
@@ -129,6 +131,8 @@ export interface Ctx {
   vault: Vault;
   go: (hash: string) => void;
   flash: (msg: string) => void;
+  /** Warnings the next screen shows above its content (discretion). */
+  warn: (msgs: string[]) => void;
   relay: RelayActions;
 }
 
@@ -346,6 +350,8 @@ export function logScreen(c: Ctx): HTMLElement {
             return r.doc;
           });
           c.flash("Interview logged");
+          const logged = record(c.vault.doc, "interview", id);
+          c.warn(logWarnings(c.vault.doc, logged && str(logged.fields, "company"), start ?? new Date()));
           c.go(`#/interviews/${id}`);
         } catch (err) {
           msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
@@ -415,7 +421,7 @@ export function todayScreen(c: Ctx): HTMLElement {
 }
 
 /** Shows an error at the top of the current screen. */
-function alertIn(message: string): void {
+export function alertIn(message: string): void {
   const main = document.getElementById("main");
   main?.prepend(h("div", { class: "error", role: "alert" }, message));
 }
@@ -474,7 +480,7 @@ export function todayView(t: Today, actions?: TodayActions): HTMLElement {
 export const LIST_PAGE = 50;
 
 /** A list of `rows` built a page at a time: a five-year journal has more rows than a phone should build at once. */
-function pagedList(rows: (() => HTMLElement)[], empty: string): HTMLElement {
+export function pagedList(rows: (() => HTMLElement)[], empty: string): HTMLElement {
   if (rows.length === 0) return h("p", { class: "empty" }, empty);
   const ul = h("ul", { class: "list" });
   const box = h("div", {}, ul);
@@ -596,13 +602,17 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
       "section",
       { "data-testid": `${kind}-detail` },
       h("h1", {}, title(doc, r)),
-      str(r.fields, "deleted_at") ? h("p", { class: "error" }, "Deleted (restore it on the laptop).") : null,
-      conflicts.length ? h("p", { class: "error" }, `Edited on two devices at once: ${conflicts.join(", ")}. Saving an edit here settles it; \`interlog conflicts\` shows both values.`) : null,
+      sensitiveBadge(doc, kind === "contact" ? undefined : str(r.fields, "company")),
+      str(r.fields, "deleted_at") ? h("p", { class: "error" }, `Deleted ${when(str(r.fields, "deleted_at"))}.`) : null,
+      conflicts.length
+        ? h("p", { class: "error", "data-testid": "conflicted" }, `Edited on two devices at once: ${conflicts.join(", ")}. `, h("a", { href: "#/conflicts" }, "Pick the value to keep"), ".")
+        : null,
       h("dl", {}, ...facts(doc, kind, r.fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
       ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
       ...(kind === "interview" ? retroFacts(doc, id) : []),
       kind === "interview" && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/interviews/${id}/retro` }, "Retro") : null,
-      editors.length ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
+      editors.length && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
+      deleteRestore(c, kind, id, !!str(r.fields, "deleted_at"), back),
     );
   }
   const inputs = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
@@ -784,6 +794,15 @@ function leaveSection(c: Ctx): HTMLElement {
 }
 
 // ----- retro ------------------------------------------------------------------
+
+/** "Sensitive (high): why", when the record's company is flagged so. */
+function sensitiveBadge(doc: Doc, company: string | undefined): HTMLElement | null {
+  const c = company ? record(doc, "company", company) : undefined;
+  const label = c && sensitiveLabel(c.fields);
+  if (!c || !label) return null;
+  const why = str(c.fields, "sensitivity_reason");
+  return h("p", { class: "badge", "data-testid": "sensitive" }, `${label}${why ? `: ${why}` : ""}`);
+}
 
 /** The questions asked (with how each went) and the resume items probed, on an interview's screen. */
 function retroFacts(doc: Doc, id: string): HTMLElement[] {

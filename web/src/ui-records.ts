@@ -1,0 +1,435 @@
+/**
+ * Every kind of record on the phone, from the schema (`schema.ts`, the
+ * shared vector of the Rust field tables): lists, a record's screen, a form
+ * to create or edit one with the CLI's validation and messages, and delete
+ * and restore. Companies, offers, follow-ups and questions live here
+ * (`#/r/KIND…`, reached from More); interviews, opportunities and contacts
+ * keep their own screens and share the delete and restore buttons. Text
+ * only: every value goes on screen with `textContent`.
+ */
+import {
+  companyName,
+  conflicts,
+  createRecord,
+  currentStage,
+  deleteRecord,
+  type Doc,
+  editRecord,
+  type Fields,
+  type FieldValue,
+  human,
+  type Json,
+  type Kind,
+  live,
+  members,
+  record,
+  records,
+  refTitle,
+  resolveConflict,
+  restoreRecord,
+  str,
+  title,
+} from "./doc";
+import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput } from "./schema";
+import { search } from "./search";
+import { type Ctx, field, h, list, pagedList, rowLink, select, when } from "./ui";
+
+/** The kinds with their screens here, as More lists them. */
+export const GENERIC: { kind: Kind; plural: string }[] = [
+  { kind: "company", plural: "Companies" },
+  { kind: "offer", plural: "Offers" },
+  { kind: "followup", plural: "Follow-ups" },
+  { kind: "question", plural: "Questions" },
+];
+
+/** Where a record's screen is. */
+export function recordHref(kind: Kind, id: string): string {
+  switch (kind) {
+    case "interview":
+      return `#/interviews/${id}`;
+    case "opportunity":
+      return `#/opportunities/${id}`;
+    case "contact":
+      return `#/contacts/${id}`;
+    default:
+      return `#/r/${kind}/${id}`;
+  }
+}
+
+export function moreScreen(): HTMLElement {
+  return h(
+    "section",
+    {},
+    h("h1", {}, "More"),
+    list(
+      [
+        rowLink("#/search", "Search", "every record", "more-kind"),
+        ...GENERIC.map((g) => rowLink(`#/r/${g.kind}`, g.plural, "", "more-kind")),
+        rowLink("#/conflicts", "Conflicts", "fields changed on two devices at once", "more-kind"),
+      ],
+      "",
+    ),
+  );
+}
+
+/** A record's name in lists, with what tells it apart. */
+function subtitle(doc: Doc, kind: Kind, f: Fields): string {
+  switch (kind) {
+    case "company":
+      return [str(f, "industry"), str(f, "priority") && human(str(f, "priority")!), sensitiveLabel(f)].filter(Boolean).join(" · ");
+    case "offer":
+      return [companyName(doc, str(f, "company")), str(f, "decision") && human(str(f, "decision")!), str(f, "received")].filter(Boolean).join(" · ");
+    case "followup":
+      return [f.done === true ? "done" : str(f, "due") && `due ${str(f, "due")}`, str(f, "target") && refTitle(doc, str(f, "target")!)].filter(Boolean).join(" · ");
+    case "question":
+      return str(f, "category") ?? "";
+    default:
+      return "";
+  }
+}
+
+/** "Sensitive (high)" for a company flagged so, as `interlog company list` marks it. */
+export function sensitiveLabel(f: Fields): string | undefined {
+  const s = str(f, "sensitivity");
+  return s === "caution" || s === "high" ? `Sensitive (${s})` : undefined;
+}
+
+function sortKey(kind: Kind, doc: Doc, r: { id: string; fields: Fields }): string {
+  if (kind === "followup") return `${r.fields.done === true ? "1" : "0"}${str(r.fields, "due") ?? "9999"}`;
+  if (kind === "offer") return `${9e15 - Date.parse(str(r.fields, "received") ?? "1970-01-01")}`;
+  return title(doc, { kind, ...r }).toLowerCase();
+}
+
+/** The records of a kind; `deleted`: the deleted ones, to restore. */
+export function kindListScreen(c: Ctx, kind: Kind, deleted: boolean): HTMLElement {
+  const doc = c.vault.doc;
+  const plural = GENERIC.find((g) => g.kind === kind)?.plural ?? kind;
+  const all = records(doc, kind).filter((r) => !!str(r.fields, "deleted_at") === deleted);
+  const rows = all
+    .sort((a, b) => sortKey(kind, doc, a).localeCompare(sortKey(kind, doc, b)))
+    .map((r) => () => rowLink(recordHref(kind, r.id), title(doc, r), subtitle(doc, kind, r.fields), kind));
+  return h(
+    "section",
+    {},
+    h("h1", {}, deleted ? `Deleted ${plural.toLowerCase()}` : plural),
+    deleted ? null : h("a", { class: "button", href: `#/r/${kind}/new` }, `New ${kindName(kind)}`),
+    h("div", { class: "spaced" }, pagedList(rows, deleted ? "Nothing deleted." : `No ${plural.toLowerCase()} yet.`)),
+    h("p", {}, h("a", { href: deleted ? `#/r/${kind}` : `#/r/${kind}/deleted` }, deleted ? `Back to ${plural.toLowerCase()}` : `Deleted ${plural.toLowerCase()}`)),
+  );
+}
+
+/** A stored value as the screen shows it. */
+function shown(doc: Doc, spec: FieldSpec, v: Json): string {
+  if (v === null || v === undefined || v === "") return "";
+  switch (spec.type) {
+    case "enum":
+      return typeof v === "string" ? human(v) : String(v);
+    case "enumset":
+    case "set":
+      return v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).filter((k) => v[k] === true).map((m) => (spec.type === "enumset" ? human(m) : m)).join(", ") : "";
+    case "refset":
+      return v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).map((id) => refTitle(doc, id)).join(", ") : "";
+    case "ref":
+    case "anyref":
+      return typeof v === "string" ? refTitle(doc, v) : "";
+    case "bool":
+      return v === true ? "yes" : v === false ? "no" : "";
+    case "datetime":
+      return typeof v === "string" ? when(v) : "";
+    case "comp":
+      return compText(v);
+    case "entries":
+    case "ratings":
+    case "map":
+      return v && typeof v === "object" && !Array.isArray(v) ? `${Object.keys(v).length} entr${Object.keys(v).length === 1 ? "y" : "ies"}` : "";
+    default:
+      return typeof v === "object" ? "" : String(v);
+  }
+}
+
+/** A compensation package in one line: "EUR 95,000 base + 10,000 bonus / year". */
+export function compText(v: Json): string {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return "";
+  const cur = typeof v.currency === "string" ? v.currency : "";
+  const parts = ["base", "bonus", "signing", "equity"]
+    .filter((k) => typeof v[k] === "number")
+    .map((k) => `${((v[k] as number) / 100).toLocaleString("en", { maximumFractionDigits: 2 })} ${k}`);
+  if (!parts.length) return "";
+  return `${cur} ${parts.join(" + ")}${typeof v.period === "string" ? ` / ${v.period}` : ""}`.trim();
+}
+
+/** Delete or restore, for any record's screen. */
+export function deleteRestore(c: Ctx, kind: Kind, id: string, deleted: boolean, back: string): HTMLElement {
+  const name = kindName(kind);
+  const go = (what: (d: Doc) => Doc, said: string, to: string) => {
+    c.vault
+      .edit(what)
+      .then(() => {
+        c.flash(said);
+        c.go(to);
+      })
+      .catch((e) => {
+        c.flash((e as Error).message);
+        c.go(location.hash);
+      });
+  };
+  return deleted
+    ? h("button", { type: "button", class: "big secondary", onclick: () => go((d) => restoreRecord(d, kind, id), `Restored the ${name}.`, recordHref(kind, id)) }, "Restore")
+    : h("button", { type: "button", class: "big danger", onclick: () => go((d) => deleteRecord(d, kind, id), `Deleted the ${name}; its screen can restore it.`, back) }, "Delete");
+}
+
+export function recordScreen(c: Ctx, kind: Kind, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const r = record(doc, kind, id);
+  const back = `#/r/${kind}`;
+  if (!r) return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This record is not in the vault (yet)."), h("a", { class: "button", href: back }, "Back"));
+  const deleted = !!str(r.fields, "deleted_at");
+  const rows = fieldsOf(kind)
+    .filter((s) => s.name !== "deleted_at" && s.type !== "prose")
+    .map((s) => [human(s.name), shown(doc, s, r.fields[s.name] ?? null)] as const)
+    .filter(([, v]) => v !== "");
+  const prose = fieldsOf(kind).filter((s) => s.type === "prose" && str(r.fields, s.name));
+  return h(
+    "section",
+    { "data-testid": `${kind}-detail` },
+    h("h1", {}, title(doc, r)),
+    kind === "company" && sensitiveLabel(r.fields) ? h("p", { class: "badge", "data-testid": "sensitive" }, `${sensitiveLabel(r.fields)}${str(r.fields, "sensitivity_reason") ? `: ${str(r.fields, "sensitivity_reason")}` : ""}`) : null,
+    deleted ? h("p", { class: "error" }, `Deleted ${when(str(r.fields, "deleted_at"))}.`) : null,
+    h("dl", {}, ...rows.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
+    ...prose.flatMap((s) => [h("h2", {}, human(s.name)), h("div", { class: "prose", "data-field": s.name }, str(r.fields, s.name)!)]),
+    kind === "company" ? companyLinks(doc, id) : null,
+    deleted ? null : h("a", { class: "button", href: `#/r/${kind}/${id}/edit` }, "Edit"),
+    deleteRestore(c, kind, id, deleted, back),
+  );
+}
+
+/** A company's opportunities, with their stage. */
+function companyLinks(doc: Doc, id: string): HTMLElement | null {
+  const opps = live(doc, "opportunity").filter((o) => str(o.fields, "company") === id);
+  if (!opps.length) return null;
+  return h(
+    "div",
+    {},
+    h("h2", {}, "Opportunities"),
+    list(
+      opps.map((o) => rowLink(`#/opportunities/${o.id}`, str(o.fields, "role") ?? "role not set", human(currentStage(o.fields) ?? "no stage"), "company-opportunity")),
+      "",
+    ),
+  );
+}
+
+/** The fields a form offers for a kind: what `edit --set` takes, and not the bookkeeping. */
+function editable(kind: Kind, creating: boolean): FieldSpec[] {
+  return fieldsOf(kind).filter((s) => {
+    if (["created_at", "deleted_at"].includes(s.name)) return false;
+    if (creating && kind === "followup" && s.name === "done") return false;
+    if (creating && kind === "offer" && (s.name === "company" || s.name === "decision")) return false;
+    return ["text", "prose", "int", "bool", "date", "enum", "ref", "anyref", "set", "enumset"].includes(s.type);
+  });
+}
+
+type Input = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+/** The records a reference field can point to, as options: live ones, by title. */
+function refOptions(doc: Doc, kinds: Kind[]): [string, string][] {
+  return kinds.flatMap((k) => live(doc, k).map((r): [string, string] => [r.id, `${k === "opportunity" ? `${companyName(doc, str(r.fields, "company")) ?? "?"} — ` : ""}${title(doc, r)}${kinds.length > 1 ? ` (${kindName(k)})` : ""}`]));
+}
+
+function inputFor(doc: Doc, s: FieldSpec, cur: Json): { input: Input; raw: string } {
+  let input: Input;
+  let raw = "";
+  if (s.type === "enum") {
+    input = select(s.name, s.values, typeof cur === "string" ? cur : undefined);
+    raw = input.value;
+  } else if (s.type === "bool") {
+    input = h("select", { name: s.name }, h("option", { value: "" }, "—"), h("option", { value: "yes" }, "yes"), h("option", { value: "no" }, "no")) as HTMLSelectElement;
+    input.value = cur === true ? "yes" : cur === false ? "no" : "";
+    raw = input.value;
+  } else if (s.type === "ref" || s.type === "anyref") {
+    const kinds: Kind[] = s.type === "ref" ? [s.kind as Kind] : ["contact", "opportunity", "company"];
+    const sel = h("select", { name: s.name }, h("option", { value: "" }, "—")) as HTMLSelectElement;
+    const opts = refOptions(doc, kinds);
+    if (typeof cur === "string" && cur && !opts.some(([id]) => id === cur)) opts.push([cur, refTitle(doc, cur)]);
+    for (const [id, t] of opts) sel.append(h("option", { value: id }, t));
+    sel.value = typeof cur === "string" ? cur : "";
+    input = sel;
+    raw = sel.value;
+  } else if (s.type === "prose") {
+    input = h("textarea", { name: s.name }) as HTMLTextAreaElement;
+    raw = typeof cur === "string" ? cur : "";
+  } else {
+    const type = s.type === "int" ? "number" : s.type === "date" ? "date" : "text";
+    input = h("input", { name: s.name, type, autocomplete: "off", inputmode: s.type === "int" ? "numeric" : "text" }) as HTMLInputElement;
+    if (s.type === "int") {
+      input.setAttribute("min", String(s.min));
+      input.setAttribute("max", String(s.max));
+    }
+    if (s.type === "set" || s.type === "enumset") {
+      raw = cur && typeof cur === "object" && !Array.isArray(cur) ? members({ v: cur }, "v").join(", ") : "";
+      if (s.type === "enumset") input.setAttribute("placeholder", s.values.join(", "));
+    } else raw = cur === null || cur === undefined || typeof cur === "object" ? "" : String(cur);
+  }
+  if (!(input instanceof HTMLSelectElement)) input.value = raw;
+  return { input, raw };
+}
+
+/**
+ * The form that creates a record of `kind` (`id` null) or edits one: each
+ * field typed as the CLI reads it (`parseInput`, the same rules and
+ * messages), and, editing, only the fields changed here are written.
+ */
+export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
+  const doc = c.vault.doc;
+  const r = id ? record(doc, kind, id) : undefined;
+  if (id && (!r || str(r.fields, "deleted_at"))) return recordScreen(c, kind, id);
+  const specs = editable(kind, !id);
+  const inputs = specs.map((s) => ({ s, ...inputFor(doc, s, r?.fields[s.name] ?? null) }));
+  const msg = h("div", { role: "alert" });
+  const name = kindName(kind);
+  return h(
+    "form",
+    {
+      "data-testid": `${kind}-form`,
+      // The schema's rules check the input, with the CLI's messages; not the browser's.
+      novalidate: true,
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const values: Record<string, FieldValue> = {};
+        const problems: string[] = [];
+        for (const { s, input, raw } of inputs) {
+          const now = input.value;
+          if (id && now === raw) continue;
+          if (now.trim() === "") {
+            if (id) values[s.name] = null;
+            continue;
+          }
+          try {
+            values[s.name] = parseInput(s, now) as FieldValue;
+          } catch (err) {
+            if (err instanceof FieldError) problems.push(err.message);
+            else throw err;
+          }
+        }
+        if (problems.length) {
+          msg.replaceChildren(...problems.map((p) => h("div", { class: "error" }, p)));
+          return;
+        }
+        try {
+          let target = id ?? "";
+          const changed = await c.vault.edit((d) => {
+            if (id) return editRecord(d, kind, id, values);
+            const made = createRecord(d, kind, values);
+            target = made.id;
+            return made.doc;
+          });
+          c.flash(id ? (changed ? `Saved the ${name}.` : "Nothing changed.") : `Added the ${name}.`);
+          c.go(recordHref(kind, target));
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, id && r ? `Edit: ${title(doc, r)}` : `New ${name}`),
+    ...inputs.map(({ s, input }) => h("div", { title: s.help }, field(human(s.name), input), h("div", { class: "hint" }, s.help))),
+    h("button", { class: "big", type: "submit" }, id ? "Save" : `Add the ${name}`),
+    msg,
+  );
+}
+
+/** The title field of a kind; forms and lists name records by it. */
+export function titleOf(doc: Doc, kind: Kind, id: string): string {
+  const r = record(doc, kind, id);
+  return r ? title(doc, r) : id;
+}
+
+/** A value as `interlog conflicts` shows it. */
+function valueText(v: Json): string {
+  if (v === null) return "(removed)";
+  if (typeof v === "string") return `"${v}"`;
+  return JSON.stringify(v);
+}
+
+/**
+ * The fields two devices changed at the same time, each value with the
+ * device that wrote it, and a button to keep it (`interlog conflicts`, and
+ * `conflicts pick`).
+ */
+export function conflictsScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const all = conflicts(doc);
+  const me = c.vault.device;
+  const who = (w: string) => (w === me ? "this phone" : `device ${w.slice(0, 8)}`);
+  const items = all.map((k) => {
+    const r = record(doc, k.kind, k.id);
+    const name = `${kindName(k.kind)} ${r ? title(doc, r) : k.id}`;
+    return h(
+      "div",
+      { class: "row", "data-testid": "conflict" },
+      h("div", { class: "title" }, `${name} · ${k.path.join(".")}`),
+      ...k.values.map((v, i) =>
+        h(
+          "div",
+          { class: "conflict-value" },
+          h("span", {}, `${i + 1}) ${valueText(v)} `, h("span", { class: "muted" }, `[${who(k.writers[i])}]`)),
+          h(
+            "button",
+            {
+              type: "button",
+              onclick: () => {
+                c.vault
+                  .edit((d) => resolveConflict(d, k, v))
+                  .then(() => {
+                    c.flash(`Kept ${valueText(v)} for ${name} ${k.path.join(".")}.`);
+                    c.go("#/conflicts");
+                  })
+                  .catch((e) => {
+                    c.flash((e as Error).message);
+                    c.go("#/conflicts");
+                  });
+              },
+            },
+            "Keep this",
+          ),
+        ),
+      ),
+      h("a", { href: recordHref(k.kind, k.id), class: "muted" }, "Open the record"),
+    );
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Conflicts"),
+    h("p", { class: "muted" }, "Fields changed on two devices at the same time. Keep one value; every device then shows it."),
+    list(items, "No conflicts."),
+  );
+}
+
+/** Search across every record (`interlog search`): each match with its record, field and the text around it. */
+export function searchScreen(c: Ctx, query: string): HTMLElement {
+  const input = h("input", { name: "q", type: "search", autocomplete: "off", enterkeyhint: "search" }) as HTMLInputElement;
+  input.value = query;
+  const hits = query.trim() ? search(c.vault.doc, query) : [];
+  const results = query.trim()
+    ? pagedList(
+        hits.map((hit) => () => rowLink(recordHref(hit.kind, hit.id), `${hit.title}`, `${kindName(hit.kind)} · ${hit.field}: ${hit.snippet}`, "hit")),
+        "No matches.",
+      )
+    : null;
+  return h(
+    "form",
+    {
+      role: "search",
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const q = input.value.trim();
+        if (!q) return;
+        c.go(`#/search/${encodeURIComponent(q)}`);
+      },
+    },
+    h("h1", {}, "Search"),
+    field("Search every record", input),
+    h("button", { class: "big", type: "submit" }, "Search"),
+    query.trim() ? h("p", { class: "muted" }, `${hits.length} match${hits.length === 1 ? "" : "es"}`) : null,
+    results,
+  );
+}

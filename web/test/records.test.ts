@@ -1,0 +1,68 @@
+// Creating, editing, deleting and restoring any record as the CLI's commands
+// do (cli/src/cmd/kinds.rs `add`s, records.rs `edit`, `delete`, `restore`).
+import * as A from "@automerge/automerge/slim";
+import { describe, expect, it } from "vitest";
+
+import { createRecord, currentStage, deleteRecord, editRecord, logInterview, record, records, restoreRecord } from "../src/doc";
+
+function vault() {
+  return A.change(A.init<any>({ actor: "aa".repeat(16) }), (d: any) => {
+    d.meta = { schema: 1, vault_id: new A.ImmutableString("01VAULT") };
+    d.profile = { comp: {}, work_days: {} };
+    for (const k of ["companies", "contacts", "opportunities", "interviews", "offers", "followups", "questions"]) d[k] = {};
+  });
+}
+const now = new Date("2026-03-04T10:00:00Z");
+
+describe("any record", () => {
+  it("creates a company with its containers and a set, and refuses a name taken (ignoring case)", () => {
+    const { doc, id } = createRecord(vault(), "company", { name: " Acme ", sensitivity: "high", aliases: { "Acme Corp": true } }, now);
+    expect(record(doc, "company", id)!.fields).toMatchObject({ name: "Acme", sensitivity: "high", aliases: { "Acme Corp": true } });
+    expect((doc as any).companies[id].name).toBeInstanceOf(A.ImmutableString);
+    expect(() => createRecord(doc, "company", { name: "ACME" })).toThrow(/A company named 'Acme' already exists \(.{12}\); edit it on its screen\./);
+    expect(() => createRecord(doc, "company", { name: "acme corp" })).toThrow(/already exists/);
+    expect(() => createRecord(doc, "company", { name: "  " })).toThrow("The company name is empty.");
+  });
+
+  it("creates a follow-up due in 7 days, of kind follow_up, not done", () => {
+    const { doc, id } = createRecord(vault(), "followup", { note: "Call Ana" }, now);
+    expect(record(doc, "followup", id)!.fields).toMatchObject({ note: "Call Ana", due: "2026-03-11", kind: "follow_up", done: false });
+    expect(() => createRecord(doc, "followup", {})).toThrow(/empty/);
+  });
+
+  it("creates an offer from its opportunity: its company, received today, pending, and the offer stage", () => {
+    const logged = logInterview(vault(), { company: "Acme", role: "Staff" }, now);
+    const [opp] = records(logged.doc, "opportunity");
+    const later = new Date(now.getTime() + 86_400_000);
+    const { doc, id } = createRecord(logged.doc, "offer", { opportunity: opp.id, level: "L6" }, later);
+    expect(record(doc, "offer", id)!.fields).toMatchObject({ opportunity: opp.id, company: opp.fields.company, received: "2026-03-05", decision: "pending", comp: {}, rounds: {} });
+    expect(currentStage(record(doc, "opportunity", opp.id)!.fields)).toBe("offer");
+    expect(() => createRecord(doc, "offer", {})).toThrow("Pick the opportunity this offer is for.");
+  });
+
+  it("refuses a question already in the bank", () => {
+    const { doc } = createRecord(vault(), "question", { wording: "Why us?" }, now);
+    expect(() => createRecord(doc, "question", { wording: " why US? " })).toThrow(/already in the bank/);
+  });
+
+  it("edits scalars and sets, writing only the members that changed", () => {
+    const made = createRecord(vault(), "company", { name: "Acme", aliases: { A: true, B: true } }, now);
+    const heads = A.getHeads(made.doc);
+    const edited = editRecord(made.doc, "company", made.id, { industry: "Fintech", aliases: { B: true, C: true }, sensitivity: null }, now);
+    expect(record(edited, "company", made.id)!.fields.aliases).toEqual({ B: true, C: true });
+    expect(record(edited, "company", made.id)!.fields.industry).toBe("Fintech");
+    expect(A.getHeads(edited)).not.toEqual(heads);
+    expect(editRecord(edited, "company", made.id, { industry: "Fintech", aliases: { C: true, B: true } })).toBe(edited);
+  });
+
+  it("deletes softly and restores, with the CLI's messages when there is nothing to do", () => {
+    const made = createRecord(vault(), "question", { wording: "Why us?" }, now);
+    const deleted = deleteRecord(made.doc, "question", made.id, now);
+    expect(record(deleted, "question", made.id)!.fields.deleted_at).toMatch(/^2026-03-04T/);
+    expect(() => deleteRecord(deleted, "question", made.id)).toThrow(`question ${made.id} is already deleted`);
+    expect(() => editRecord(deleted, "question", made.id, { category: "x" })).toThrow(/deleted; restore it first/);
+    const back = restoreRecord(deleted, "question", made.id, now);
+    expect(record(back, "question", made.id)!.fields.deleted_at).toBeUndefined();
+    expect(() => restoreRecord(back, "question", made.id)).toThrow(`question ${made.id} is not deleted`);
+  });
+});
