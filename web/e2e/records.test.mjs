@@ -104,14 +104,41 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await question.getByRole("button", { name: "Restore" }).click();
   await page.getByText("Restored the question.").waitFor();
 
-  // 5. The laptop's interview, deleted on the phone.
+  // 5. A contact and an opportunity, created from their lists; the opportunity moves on, then I withdraw.
+  await page.getByRole("link", { name: "People" }).click();
+  await page.getByRole("link", { name: "New contact" }).click();
+  await page.getByLabel("Name").fill("Grace Hopper");
+  await page.getByLabel("Kind", { exact: true }).selectOption("recruiter");
+  await page.getByLabel("Keep in touch days").fill("60");
+  await page.getByRole("button", { name: "Add the contact" }).click();
+  await page.getByTestId("contact-detail").getByRole("heading", { name: "Grace Hopper" }).waitFor();
+  await page.getByRole("link", { name: "Opps" }).click();
+  await page.getByRole("link", { name: "New opportunity" }).click();
+  await page.getByLabel("Company").selectOption({ label: "Initech" });
+  await page.getByLabel("Role").fill("Principal Engineer");
+  await page.getByLabel("Purpose").fill("market value, network");
+  await page.getByLabel("Told recruiter").selectOption("exploring");
+  await page.getByRole("button", { name: "Add the opportunity" }).click();
+  const opp = page.getByTestId("opportunity-detail");
+  await opp.locator("dd").getByText("Lead", { exact: true }).waitFor();
+  await opp.getByLabel("Move to stage").selectOption("screen");
+  await opp.getByRole("button", { name: "Move" }).click();
+  await page.getByText("Moved to Screen.").waitFor();
+  await opp.getByRole("button", { name: "I withdraw" }).click();
+  await opp.getByRole("alert").getByText(/Say why you withdraw/).waitFor();
+  await opp.getByLabel("Reason").fill("the role is mostly management");
+  await opp.getByRole("button", { name: "I withdraw" }).click();
+  await page.getByText("Withdrawn.").waitFor();
+  await opp.getByText("by me: the role is mostly management (door open)").waitFor();
+
+  // 6. The laptop's interview, deleted on the phone.
   await page.getByRole("link", { name: "Interviews" }).click();
   await page.getByTestId("interview").filter({ hasText: "Acme" }).click();
   await page.getByTestId("interview-detail").getByRole("button", { name: "Delete" }).click();
   await page.getByText("Deleted the interview").waitFor();
   await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
 
-  // 6. The laptop reads it all.
+  // 7. The laptop reads it all.
   laptop.run(["sync"]);
   const ex = JSON.parse(laptop.run(["export", "--format", "json"]));
   const initech = Object.values(ex.companies).find((c) => c.name === "Initech");
@@ -132,8 +159,21 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
     ["Initech"],
   );
   assert.match(laptop.run(["list", "companies"]), /Initech/);
+  const grace = Object.values(ex.contacts).find((c) => c.name === "Grace Hopper");
+  assert.deepEqual([grace.kind, grace.keep_in_touch_days], ["recruiter", 60]);
+  const principal = Object.values(ex.opportunities).find((o) => o.role === "Principal Engineer");
+  assert.equal(principal.company, initechId);
+  assert.deepEqual(Object.keys(principal.purpose).sort(), ["market_value", "network"]);
+  assert.equal(principal.told_recruiter, "exploring");
+  assert.deepEqual(
+    Object.values(principal.stages).map((e) => e.stage),
+    ["lead", "screen", "withdrawn"],
+  );
+  assert.deepEqual([principal.close.by, principal.close.reason, principal.close.door_open], ["me", "the role is mostly management", true]);
+  const shownOpp = laptop.run(["show", Object.keys(ex.opportunities).find((k) => ex.opportunities[k] === principal)]);
+  assert.match(shownOpp, /withdrawn/);
 
-  // 7. Search finds what `interlog search` finds: the same records, fields and snippets.
+  // 8. Search finds what `interlog search` finds: the same records, fields and snippets.
   await page.getByRole("link", { name: "More" }).click();
   await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();
   await page.getByLabel("Search every record").fill("INITECH");

@@ -541,7 +541,8 @@ export function shortId(id: string): string {
  * containers: a company or a question whose name is taken is refused; a
  * follow-up is due in 7 days unless said, of kind `follow_up`, not done; an
  * offer takes its company from its opportunity, arrives today unless said,
- * is `pending`, and moves the opportunity to the `offer` stage.
+ * is `pending`, and moves the opportunity to the `offer` stage; an
+ * opportunity needs its company and starts at `lead`.
  */
 export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldValue>, now = new Date()): { doc: Doc; id: string } {
   const f: Record<string, FieldValue> = { ...fields };
@@ -571,6 +572,10 @@ export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldV
     if (currentStage(opp.fields) !== "offer") stageFor = opp.id;
   } else if (kind === "contact") {
     if (!text("name")) throw new InputError("The name is empty.");
+  } else if (kind === "opportunity") {
+    const company = typeof f.company === "string" ? record(doc, "company", f.company) : undefined;
+    if (!company || str(company.fields, "deleted_at")) throw new InputError("Pick the company.");
+    stageFor = "lead";
   } else if (title && !text(title)) {
     throw new InputError(`The ${title} is empty.`);
   }
@@ -580,7 +585,9 @@ export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldV
     for (const [k, v] of Object.entries(f)) if (!isSet(v)) scalars[k] = typeof v === "string" ? v.trim() : v;
     id = createIn(d, kind, scalars, now);
     for (const [k, v] of Object.entries(f)) if (isSet(v)) for (const m of Object.keys(v)) d[ROOT_KEY[kind]][id][k][m] = true;
-    if (stageFor) d.opportunities[stageFor].stages[newId(now.getTime())] = { stage: scalar("offer"), at: scalar(zoned(now)) };
+    // An offer moves its opportunity to `offer`; a new opportunity starts at `lead` (`opp add`'s default).
+    if (kind === "opportunity") d.opportunities[id].stages[newId(now.getTime())] = { stage: scalar("lead"), at: scalar(zoned(now)) };
+    else if (stageFor) d.opportunities[stageFor].stages[newId(now.getTime())] = { stage: scalar("offer"), at: scalar(zoned(now)) };
   });
   return { doc: next, id };
 }
@@ -636,6 +643,40 @@ export function restoreRecord(doc: Doc, kind: Kind, id: string, now = new Date()
   if (!str(r.fields, "deleted_at")) throw new InputError(`${kind} ${id} is not deleted`);
   return A.change(doc, commitOptions(`restore ${kind} ${id}`, now), (d: any) => {
     delete d[ROOT_KEY[kind]][id].deleted_at;
+  });
+}
+
+// ----- stages -----------------------------------------------------------------
+
+/** Moves an opportunity to `stage` now, as `interlog opp stage` does: a new stage event, with an optional note. */
+export function addStage(doc: Doc, oppId: string, stage: string, note: string | null, now = new Date()): Doc {
+  const o = record(doc, "opportunity", oppId);
+  if (!o || str(o.fields, "deleted_at")) throw new InputError(`No opportunity ${oppId} (deleted ones are restored first).`);
+  if (!STAGES.includes(stage)) throw new InputError(`'${stage}' is not a valid stage; use one of: ${STAGES.join(", ")}`);
+  return A.change(doc, commitOptions(`opportunity ${oppId} stage ${stage}`, now), (d: any) => {
+    const event: Record<string, unknown> = { stage: scalar(stage), at: scalar(zoned(now)) };
+    if (note?.trim()) event.note = scalar(note.trim());
+    d.opportunities[oppId].stages[newId(now.getTime())] = event;
+  });
+}
+
+/**
+ * Closes an opportunity as `interlog opp withdraw` (by me) and `opp
+ * rejected` (by them) do: the stage event, with the reason as its note, and
+ * `close` with who, the reason (always written, so an earlier one never
+ * lingers), whether the door stays open, and when.
+ */
+export function closeOpportunity(doc: Doc, oppId: string, how: "withdrawn" | "rejected", reason: string, doorOpen: boolean, now = new Date()): Doc {
+  const why = reason.trim();
+  if (how === "withdrawn" && !why) throw new InputError("Say why you withdraw: it is what you will want to remember when they call again.");
+  const staged = addStage(doc, oppId, how, why || null, now);
+  return A.change(staged, commitOptions(`${how === "withdrawn" ? "withdraw from" : "rejected"} ${oppId}`, now), (d: any) => {
+    const o = d.opportunities[oppId];
+    if (!o.close) o.close = {};
+    o.close.by = scalar(how === "withdrawn" ? "me" : "them");
+    o.close.door_open = doorOpen;
+    o.close.at = scalar(zoned(now));
+    o.close.reason = why ? scalar(why) : null;
   });
 }
 

@@ -9,7 +9,7 @@ import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { initializeWasm } from "@automerge/automerge/slim";
 
 import "./style.css";
-import { localDate } from "./doc";
+import { type Kind, localDate } from "./doc";
 import { noOfflineReason, registrationFailed } from "./offline";
 import { openStore, type Store } from "./store";
 import { checkRelayUrl, endpoint, join, recover, Syncer, syncUrl, webSocketDial } from "./sync";
@@ -92,7 +92,8 @@ function render(vault: Vault, relay: RelayActions): void {
     }
     case "r": {
       // #/r/KIND, #/r/KIND/deleted, #/r/KIND/new, #/r/KIND/ID, #/r/KIND/ID/edit
-      const kind = GENERIC.find((g) => g.kind === id)?.kind;
+      // Contacts and opportunities are created here too; their screens are their own.
+      const kind = [...GENERIC.map((g) => g.kind), "contact", "opportunity"].find((k) => k === id) as Kind | undefined;
       const [, , which, how] = parts;
       if (!kind) screen = moreScreen();
       else if (!which || which === "deleted") screen = kindListScreen(ctx, kind, which === "deleted");

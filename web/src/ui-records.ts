@@ -8,6 +8,8 @@
  * only: every value goes on screen with `textContent`.
  */
 import {
+  addStage,
+  closeOpportunity,
   companyName,
   conflicts,
   createRecord,
@@ -27,6 +29,7 @@ import {
   refTitle,
   resolveConflict,
   restoreRecord,
+  STAGES,
   str,
   title,
 } from "./doc";
@@ -41,6 +44,11 @@ export const GENERIC: { kind: Kind; plural: string }[] = [
   { kind: "followup", plural: "Follow-ups" },
   { kind: "question", plural: "Questions" },
 ];
+
+/** Where the list of a kind is. */
+export function listHref(kind: Kind): string {
+  return { interview: "#/interviews", opportunity: "#/opportunities", contact: "#/contacts" }[kind as string] ?? `#/r/${kind}`;
+}
 
 /** Where a record's screen is. */
 export function recordHref(kind: Kind, id: string): string {
@@ -332,6 +340,7 @@ export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
     h("h1", {}, id && r ? `Edit: ${title(doc, r)}` : `New ${name}`),
     ...inputs.map(({ s, input }) => h("div", { title: s.help }, field(human(s.name), input), h("div", { class: "hint" }, s.help))),
     h("button", { class: "big", type: "submit" }, id ? "Save" : `Add the ${name}`),
+    h("a", { class: "button cancel", href: id ? recordHref(kind, id) : listHref(kind) }, "Cancel"),
     msg,
   );
 }
@@ -431,5 +440,41 @@ export function searchScreen(c: Ctx, query: string): HTMLElement {
     h("button", { class: "big", type: "submit" }, "Search"),
     query.trim() ? h("p", { class: "muted" }, `${hits.length} match${hits.length === 1 ? "" : "es"}`) : null,
     results,
+  );
+}
+
+/**
+ * An opportunity's stage, moved as `interlog opp stage` does, and its end:
+ * withdraw (a reason is asked) or rejected, with whether the door stays
+ * open, as `opp withdraw` and `opp rejected`.
+ */
+export function stageControls(c: Ctx, id: string): HTMLElement {
+  const stage = select("stage", STAGES, undefined);
+  const note = h("input", { name: "stage_note", autocomplete: "off" }) as HTMLInputElement;
+  const reason = h("input", { name: "close_reason", autocomplete: "off" }) as HTMLInputElement;
+  const door = h("input", { type: "checkbox", name: "door_open", id: "f-door-open" }) as HTMLInputElement;
+  door.checked = true;
+  const msg = h("div", { role: "alert" });
+  const act = (what: (d: Doc) => Doc, said: string) =>
+    c.vault
+      .edit(what)
+      .then(() => {
+        c.flash(said);
+        c.go(`#/opportunities/${id}`);
+      })
+      .catch((e) => msg.replaceChildren(h("div", { class: "error" }, (e as Error).message)));
+  return h(
+    "div",
+    { "data-testid": "stage-controls" },
+    h("h2", {}, "Stage"),
+    field("Move to stage", stage),
+    field("Stage note", note),
+    h("button", { type: "button", class: "big secondary", onclick: () => (stage.value ? act((d) => addStage(d, id, stage.value, note.value), `Moved to ${human(stage.value)}.`) : msg.replaceChildren(h("div", { class: "error" }, "Pick a stage."))) }, "Move"),
+    h("h2", {}, "How it ended"),
+    field("Reason", reason),
+    h("label", { class: "check", for: "f-door-open" }, door, " Keep the door open"),
+    h("button", { type: "button", class: "big secondary", onclick: () => act((d) => closeOpportunity(d, id, "withdrawn", reason.value, door.checked), "Withdrawn.") }, "I withdraw"),
+    h("button", { type: "button", class: "big secondary", onclick: () => act((d) => closeOpportunity(d, id, "rejected", reason.value, door.checked), "Marked rejected.") }, "They rejected it"),
+    msg,
   );
 }

@@ -21,6 +21,7 @@ import {
   type Kind,
   live,
   liveFields,
+  members,
   localDate,
   logInterview,
   record,
@@ -37,7 +38,7 @@ import {
 } from "./doc";
 import type { Status } from "./sync";
 import { logWarnings } from "./discretion";
-import { deleteRestore, sensitiveLabel } from "./ui-records";
+import { deleteRestore, recordForm, sensitiveLabel, stageControls } from "./ui-records";
 import { shownToday, type Vault } from "./vault";
 
 type Child = Node | string | null | undefined | false;
@@ -525,7 +526,7 @@ export function opportunitiesScreen(c: Ctx): HTMLElement {
         "opportunity",
       ),
     );
-  return h("section", {}, h("h1", {}, "Opportunities"), list(items, "No opportunities yet."));
+  return h("section", {}, h("h1", {}, "Opportunities"), h("a", { class: "button", href: "#/r/opportunity/new" }, "New opportunity"), h("div", { class: "spaced" }, list(items, "No opportunities yet.")));
 }
 
 export function contactsScreen(c: Ctx): HTMLElement {
@@ -533,7 +534,7 @@ export function contactsScreen(c: Ctx): HTMLElement {
   const items = live(doc, "contact")
     .sort((a, b) => title(doc, a).localeCompare(title(doc, b)))
     .map((p) => rowLink(`#/contacts/${p.id}`, title(doc, p), human(str(p.fields, "kind") ?? ""), "contact"));
-  return h("section", {}, h("h1", {}, "People"), list(items, "No contacts yet."));
+  return h("section", {}, h("h1", {}, "People"), h("a", { class: "button", href: "#/r/contact/new" }, "New contact"), h("div", { class: "spaced" }, list(items, "No contacts yet.")));
 }
 
 // ----- details and editing --------------------------------------------------
@@ -580,6 +581,12 @@ function facts(doc: Doc, kind: Kind, f: Fields): [string, string][] {
   } else if (kind === "opportunity") {
     rows.push(["Company", companyName(doc, str(f, "company"))], ["Role", str(f, "role")], ["Level", str(f, "level")], ["Stage", human(currentStage(f) ?? "none")]);
     rows.push(["Interest now", int(f, "interest_now")?.toString()], ["Source", str(f, "source") && human(str(f, "source")!)]);
+    rows.push(["Purpose", members(f, "purpose").map(human).join(", ")], ["Told the recruiter", str(f, "told_recruiter") && human(str(f, "told_recruiter")!)]);
+    const close = f.close && typeof f.close === "object" && !Array.isArray(f.close) ? (f.close as Fields) : undefined;
+    if (close && str(close, "by")) {
+      const reason = str(close, "reason");
+      rows.push(["Ended", `by ${str(close, "by") === "me" ? "me" : "them"}${reason ? `: ${reason}` : ""}${close.door_open === true ? " (door open)" : ""}`]);
+    }
   } else if (kind === "contact") {
     rows.push(["Role", str(f, "kind") && human(str(f, "kind")!)], ["Met", str(f, "met")], ["Keep in touch", int(f, "keep_in_touch_days") ? `every ${int(f, "keep_in_touch_days")} days` : undefined]);
     rows.push(["Last contacted", str(f, "last_contacted")]);
@@ -596,6 +603,7 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
   if (!r) return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This record is not in the vault (yet)."), h("a", { class: "button", href: back }, "Back"));
   const editors = EDITORS[kind] ?? [];
   const conflicts = conflictedFields(doc, kind, id);
+  // Editing: the form every kind shares (ui-records.ts), from the schema.
   if (!editing) {
     const prose = editors.filter((e) => e.type === "prose" && str(r.fields, e.name));
     return h(
@@ -610,65 +618,13 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
       h("dl", {}, ...facts(doc, kind, r.fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
       ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
       ...(kind === "interview" ? retroFacts(doc, id) : []),
+      kind === "opportunity" && !str(r.fields, "deleted_at") ? stageControls(c, id) : null,
       kind === "interview" && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/interviews/${id}/retro` }, "Retro") : null,
       editors.length && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
       deleteRestore(c, kind, id, !!str(r.fields, "deleted_at"), back),
     );
   }
-  const inputs = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
-  const msg = h("div", { role: "alert" });
-  const body = editors.map((e) => {
-    const cur = r.fields[e.name];
-    let input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
-    if (e.type === "enum") input = select(e.name, e.options, typeof cur === "string" ? cur : undefined);
-    else if (e.type === "prose") {
-      input = h("textarea", { name: e.name }) as HTMLTextAreaElement;
-      input.value = typeof cur === "string" ? cur : "";
-    } else {
-      input = h("input", { name: e.name, type: e.type === "int" ? "number" : e.type === "date" ? "date" : "text", inputmode: e.type === "int" ? "numeric" : "text" }) as HTMLInputElement;
-      if (e.type === "int") {
-        input.setAttribute("min", String(e.min));
-        input.setAttribute("max", String(e.max));
-      }
-      input.value = cur === null || cur === undefined ? "" : String(cur);
-    }
-    inputs.set(e.name, input);
-    return field(e.label, input);
-  });
-  const detailHash = `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}`;
-  return h(
-    "form",
-    {
-      onsubmit: async (ev: Event) => {
-        ev.preventDefault();
-        const patch: Record<string, string | number | null> = {};
-        for (const e of editors) {
-          const raw = inputs.get(e.name)!.value;
-          const v = e.type === "prose" ? raw : raw.trim();
-          if (e.type === "int" && v !== "") {
-            const n = Number(v);
-            if (!Number.isInteger(n) || n < e.min || n > e.max) {
-              msg.replaceChildren(h("div", { class: "error" }, `${e.label}: a whole number from ${e.min} to ${e.max}.`));
-              return;
-            }
-            patch[e.name] = n;
-          } else patch[e.name] = v === "" ? null : v;
-        }
-        try {
-          await c.vault.edit((d) => updateRecord(d, kind, id, patch));
-          c.flash("Saved");
-          c.go(detailHash);
-        } catch (err) {
-          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
-        }
-      },
-    },
-    h("h1", {}, `Edit ${title(doc, r)}`),
-    ...body,
-    h("button", { class: "big", type: "submit" }, "Save"),
-    h("a", { class: "button secondary", href: detailHash, style: "background:#e0e7ff;color:#1e3a8a" }, "Cancel"),
-    msg,
-  );
+  return recordForm(c, kind, id);
 }
 
 // ----- settings -----------------------------------------------------------------

@@ -66,3 +66,26 @@ describe("any record", () => {
     expect(() => restoreRecord(back, "question", made.id)).toThrow(`question ${made.id} is not deleted`);
   });
 });
+
+describe("opportunities", () => {
+  it("a new one needs its company and starts at lead; stages move; withdraw and rejected close it as the CLI does", async () => {
+    const { addStage, closeOpportunity } = await import("../src/doc");
+    const made = createRecord(vault(), "company", { name: "Acme" }, now);
+    expect(() => createRecord(made.doc, "opportunity", { role: "Staff" })).toThrow("Pick the company.");
+    const opp = createRecord(made.doc, "opportunity", { company: made.id, role: "Staff", purpose: { practice: true } }, now);
+    const o = record(opp.doc, "opportunity", opp.id)!.fields;
+    expect(currentStage(o)).toBe("lead");
+    expect(o).toMatchObject({ company: made.id, role: "Staff", purpose: { practice: true }, stages: expect.any(Object), close: {} });
+    const later = (days: number) => new Date(now.getTime() + days * 86_400_000);
+    const screened = addStage(opp.doc, opp.id, "screen", "with Ana", later(1));
+    expect(currentStage(record(screened, "opportunity", opp.id)!.fields)).toBe("screen");
+    expect(() => addStage(screened, opp.id, "party", null)).toThrow(/'party' is not a valid stage; use one of: lead, applied/);
+    expect(() => closeOpportunity(screened, opp.id, "withdrawn", " ", true)).toThrow(/Say why you withdraw/);
+    const withdrawn = closeOpportunity(A.clone(screened), opp.id, "withdrawn", "took another offer", true, later(2));
+    const w = record(withdrawn, "opportunity", opp.id)!.fields;
+    expect(currentStage(w)).toBe("withdrawn");
+    expect(w.close).toMatchObject({ by: "me", reason: "took another offer", door_open: true });
+    const rejected = closeOpportunity(A.clone(screened), opp.id, "rejected", "", false, later(2));
+    expect(record(rejected, "opportunity", opp.id)!.fields.close).toMatchObject({ by: "them", reason: null, door_open: false });
+  });
+});
