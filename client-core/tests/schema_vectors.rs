@@ -1,6 +1,7 @@
 //! The schema as a shared test vector, `tests/vectors/schema.json`: every
 //! kind's fields with their types, bounds and enum tables, the profile's,
-//! and what `parse_input` makes of typed input, messages included. The
+//! what `parse_input` makes of typed input, and what `parse_amount` and
+//! `parse_currency` make of typed money, messages included. The
 //! phone reads the same file (`web/src/schema.ts` builds its field tables
 //! from it, and `web/test/schema.test.ts` checks its input rules against the
 //! cases), so the two clients validate alike and cannot drift apart.
@@ -109,6 +110,49 @@ fn cases() -> Vec<Value> {
         .collect()
 }
 
+/// Amounts typed for a currency, and what `parse_amount` makes of them:
+/// minor units, or the message.
+const AMOUNTS: &[(&str, &str)] = &[
+    ("120000", "EUR"),
+    ("120,000.50", "EUR"),
+    ("95k", "EUR"),
+    ("1.5M", "USD"),
+    ("0.5", "EUR"),
+    ("-3", "EUR"),
+    ("120.505", "EUR"),
+    ("950000", "JPY"),
+    ("1.5", "JPY"),
+    ("1.234", "KWD"),
+    ("12_000", "GBP"),
+    ("abc", "EUR"),
+    ("", "EUR"),
+    (".", "EUR"),
+];
+
+const CURRENCY_INPUTS: &[&str] = &["eur", " Usd ", "EURO", "E1R", ""];
+
+fn money() -> Value {
+    let amounts: Vec<Value> = AMOUNTS
+        .iter()
+        .map(|(raw, cur)| match model::parse_amount(raw, cur) {
+            Ok(v) => json!({"input": raw, "currency": cur, "minor": v}),
+            Err(e) => json!({"input": raw, "currency": cur, "error": e}),
+        })
+        .collect();
+    let currencies: Vec<Value> = CURRENCY_INPUTS
+        .iter()
+        .map(|raw| match model::parse_currency(raw) {
+            Ok(v) => json!({"input": raw, "currency": v}),
+            Err(e) => json!({"input": raw, "error": e}),
+        })
+        .collect();
+    json!({
+        "exponents": model::CURRENCIES.iter().map(|(c, e)| json!([c, e])).collect::<Vec<_>>(),
+        "amounts": amounts,
+        "currencies": currencies,
+    })
+}
+
 fn schema() -> Value {
     let mut kinds = Map::new();
     for k in Kind::ALL {
@@ -129,6 +173,7 @@ fn schema() -> Value {
         "closed_stages": model::STAGES.iter().filter(|s| model::is_closed_stage(s)).collect::<Vec<_>>(),
         "comp_amounts": model::COMP_AMOUNTS,
         "cases": cases(),
+        "money": money(),
     })
 }
 
