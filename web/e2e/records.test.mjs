@@ -87,7 +87,21 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await page.getByRole("alert").getByText("level_delta must be a whole number from -3 to 3, not '5'").waitFor();
   await page.getByLabel("Level delta").fill("1");
   await page.getByRole("button", { name: "Add the offer" }).click();
-  await page.getByTestId("offer-detail").getByText("Pending").waitFor();
+  const offerScreen = page.getByTestId("offer-detail");
+  await offerScreen.getByText("Pending").waitFor();
+  // Its package, and a negotiation round, as `interlog offer comp` and `offer round`.
+  await offerScreen.getByLabel("Currency").fill("eur");
+  await offerScreen.getByLabel("Base", { exact: true }).fill("95k");
+  await offerScreen.getByLabel("Bonus").fill("10,000");
+  await offerScreen.getByRole("button", { name: "Save the package" }).click();
+  await page.getByText("Saved the package.").waitFor();
+  await offerScreen.getByText("EUR 95000.00 base + 10000.00 bonus / year").waitFor();
+  await offerScreen.getByLabel("You asked (base)").fill("120k");
+  await offerScreen.getByLabel("They offered (base)").fill("110.5k");
+  await offerScreen.getByRole("button", { name: "Add the round" }).click();
+  await page.getByText("Added the round.").waitFor();
+  await offerScreen.getByTestId("round").getByText("asked EUR 120000.00 · offered EUR 110500.00").waitFor();
+  await offerScreen.getByText("Negotiating").waitFor();
 
   // 4. A question: added, deleted, found among the deleted, restored.
   await more("Questions");
@@ -150,7 +164,12 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   const fu = Object.values(ex.followups).find((f) => f.note === "Send the case study");
   assert.deepEqual([fu.due, fu.kind, fu.done, fu.target], ["2030-01-15", "follow_up", false, initechId]);
   const [offer] = Object.values(ex.offers);
-  assert.deepEqual([offer.level, offer.level_delta, offer.decision, offer.opportunity, offer.company], ["L6", 1, "pending", logged.opportunity, logged.company]);
+  assert.deepEqual([offer.level, offer.level_delta, offer.decision, offer.opportunity, offer.company], ["L6", 1, "negotiating", logged.opportunity, logged.company]);
+  assert.deepEqual(offer.comp, { currency: "EUR", base: 11_050_000, bonus: 1_000_000, period: "year" });
+  assert.deepEqual(
+    Object.values(offer.rounds).map((r) => [r.currency, r.asked, r.offered]),
+    [["EUR", 12_000_000, 11_050_000]],
+  );
   const q = Object.values(ex.questions).find((x) => x.wording === "Why Initech?");
   assert.equal(q.deleted_at, undefined);
   assert.match(ex.interviews[logged.id].deleted_at, /^\d{4}-/);

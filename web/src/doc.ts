@@ -8,6 +8,8 @@
  */
 import * as A from "@automerge/automerge/slim";
 
+import { parseAmount, parseCurrency } from "./money";
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Fields = { [k: string]: Json };
 // The document is whatever the vault holds; the layout is checked by reads.
@@ -643,6 +645,112 @@ export function restoreRecord(doc: Doc, kind: Kind, id: string, now = new Date()
   if (!str(r.fields, "deleted_at")) throw new InputError(`${kind} ${id} is not deleted`);
   return A.change(doc, commitOptions(`restore ${kind} ${id}`, now), (d: any) => {
     delete d[ROOT_KEY[kind]][id].deleted_at;
+  });
+}
+
+// ----- compensation ---------------------------------------------------------
+
+/** What the package form holds, as typed: each empty one is not given (the CLI's `--currency`, `--base` …). */
+export interface CompInput {
+  currency?: string;
+  period?: string;
+  base?: string;
+  bonus?: string;
+  signing?: string;
+  equity?: string;
+}
+
+export const COMP_AMOUNTS = ["base", "bonus", "signing", "equity"] as const;
+export const PERIODS = ["year", "month", "hour"];
+
+/**
+ * The keys a package form writes into a compensation map, as the CLI's
+ * `comp` makes them (cli/src/cmd/mod.rs): the currency given, or the
+ * package's, or the profile's; each amount given, in minor units; when the
+ * currency changes, the amounts not given are cleared; the period given, or
+ * `year` when the base is given. `null` when nothing is given.
+ */
+export function compPatch(doc: Doc, input: CompInput, existing: Fields | undefined): Record<string, Json> | null {
+  const given = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
+  if (!given(input.currency) && !given(input.period) && COMP_AMOUNTS.every((k) => !given(input[k]))) return null;
+  const existingCurrency = existing && typeof existing.currency === "string" ? existing.currency : undefined;
+  const profileCurrency = plain(doc?.profile?.comp?.currency);
+  let currency: string;
+  try {
+    currency = given(input.currency) ? parseCurrency(input.currency!) : (existingCurrency ?? (typeof profileCurrency === "string" ? profileCurrency : ""));
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  if (!currency) throw new InputError("Say which currency (EUR, say), or set one in your profile with `interlog profile set --currency EUR`.");
+  const changed = existingCurrency !== undefined && existingCurrency !== currency;
+  const m: Record<string, Json> = { currency };
+  for (const k of COMP_AMOUNTS) {
+    const raw = given(input[k]);
+    if (raw !== undefined) {
+      try {
+        m[k] = parseAmount(raw, currency);
+      } catch (e) {
+        throw new InputError(`${k}: ${(e as Error).message}`);
+      }
+    } else if (changed) m[k] = null;
+  }
+  if (given(input.period)) {
+    const p = input.period!.trim().toLowerCase();
+    if (!PERIODS.includes(p)) throw new InputError(`'${input.period}' is not a valid period; use one of: ${PERIODS.join(", ")}`);
+    m.period = p;
+  } else if (given(input.base)) m.period = "year";
+  return m;
+}
+
+/** Writes keys into a record's compensation map (`comp`, `posted_comp`, `asked_comp`), as `interlog offer comp` and `opp comp`. */
+function writeComp(d: any, kind: Kind, id: string, field: string, patch: Record<string, Json>): void {
+  const o = d[ROOT_KEY[kind]][id];
+  if (!o[field]) o[field] = {};
+  for (const [k, v] of Object.entries(patch)) o[field][k] = typeof v === "string" ? scalar(v) : v;
+}
+
+export function setComp(doc: Doc, kind: "offer" | "opportunity", id: string, field: string, input: CompInput, now = new Date()): Doc {
+  const r = record(doc, kind, id);
+  if (!r || str(r.fields, "deleted_at")) throw new InputError(`No ${kind} ${id} (deleted ones are restored first).`);
+  const existing = r.fields[field];
+  const patch = compPatch(doc, input, existing && typeof existing === "object" && !Array.isArray(existing) ? existing : undefined);
+  if (!patch) throw new InputError("Give the amounts: base, bonus, signing, equity, with the currency.");
+  return A.change(doc, commitOptions(`${kind} ${id} ${field}`, now), (d: any) => writeComp(d, kind, id, field, patch));
+}
+
+/**
+ * A negotiation round of an offer, as `interlog offer round`: dated today,
+ * in the package's currency, what you asked and what they offered (base
+ * pay); their figure becomes the package's base (a year, unless a period is
+ * set), and a pending offer is now negotiating.
+ */
+export function addRound(doc: Doc, offerId: string, asked: string, offered: string, note: string, now = new Date()): Doc {
+  const o = record(doc, "offer", offerId);
+  if (!o || str(o.fields, "deleted_at")) throw new InputError(`No offer ${offerId} (deleted ones are restored first).`);
+  const comp = o.fields.comp && typeof o.fields.comp === "object" && !Array.isArray(o.fields.comp) ? o.fields.comp : {};
+  const currency = typeof comp.currency === "string" ? comp.currency : undefined;
+  if (!currency) throw new InputError("This offer has no currency yet: save its package first.");
+  if (!asked.trim() && !offered.trim()) throw new InputError(`Give what you asked, what they offered, or both (base pay, in ${currency}).`);
+  const round: Record<string, Json> = { at: localDate(now), currency };
+  for (const [k, raw] of [["asked", asked], ["offered", offered]] as const) {
+    if (!raw.trim()) continue;
+    try {
+      round[k] = parseAmount(raw, currency);
+    } catch (e) {
+      throw new InputError(`${k}: ${(e as Error).message}`);
+    }
+  }
+  if (note.trim()) round.note = note.trim();
+  return A.change(doc, commitOptions(`offer ${offerId} round`, now), (d: any) => {
+    if (round.offered !== undefined) {
+      const c: Record<string, Json> = { base: round.offered };
+      if (comp.period === undefined) c.period = "year";
+      writeComp(d, "offer", offerId, "comp", c);
+    }
+    const entry: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(round)) entry[k] = typeof v === "string" ? scalar(v) : v;
+    d.offers[offerId].rounds[newId(now.getTime())] = entry;
+    if (str(o.fields, "decision") === "pending") d.offers[offerId].decision = scalar("negotiating");
   });
 }
 

@@ -8,7 +8,9 @@
  * only: every value goes on screen with `textContent`.
  */
 import {
+  addRound,
   addStage,
+  COMP_AMOUNTS,
   closeOpportunity,
   companyName,
   conflicts,
@@ -29,11 +31,13 @@ import {
   refTitle,
   resolveConflict,
   restoreRecord,
+  setComp,
   STAGES,
   str,
   title,
 } from "./doc";
 import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput } from "./schema";
+import { plainAmount } from "./money";
 import { search } from "./search";
 import { type Ctx, field, h, list, pagedList, rowLink, select, when } from "./ui";
 
@@ -155,13 +159,13 @@ function shown(doc: Doc, spec: FieldSpec, v: Json): string {
   }
 }
 
-/** A compensation package in one line: "EUR 95,000 base + 10,000 bonus / year". */
+/** A compensation package in one line: "EUR 95000.00 base + 10000.00 bonus / year". */
 export function compText(v: Json): string {
   if (!v || typeof v !== "object" || Array.isArray(v)) return "";
   const cur = typeof v.currency === "string" ? v.currency : "";
   const parts = ["base", "bonus", "signing", "equity"]
     .filter((k) => typeof v[k] === "number")
-    .map((k) => `${((v[k] as number) / 100).toLocaleString("en", { maximumFractionDigits: 2 })} ${k}`);
+    .map((k) => `${cur ? plainAmount(v[k] as number, cur) : v[k]} ${k}`);
   if (!parts.length) return "";
   return `${cur} ${parts.join(" + ")}${typeof v.period === "string" ? ` / ${v.period}` : ""}`.trim();
 }
@@ -206,6 +210,7 @@ export function recordScreen(c: Ctx, kind: Kind, id: string): HTMLElement {
     h("dl", {}, ...rows.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
     ...prose.flatMap((s) => [h("h2", {}, human(s.name)), h("div", { class: "prose", "data-field": s.name }, str(r.fields, s.name)!)]),
     kind === "company" ? companyLinks(doc, id) : null,
+    kind === "offer" && !deleted ? compControls(c, id) : null,
     deleted ? null : h("a", { class: "button", href: `#/r/${kind}/${id}/edit` }, "Edit"),
     deleteRestore(c, kind, id, deleted, back),
   );
@@ -475,6 +480,61 @@ export function stageControls(c: Ctx, id: string): HTMLElement {
     h("label", { class: "check", for: "f-door-open" }, door, " Keep the door open"),
     h("button", { type: "button", class: "big secondary", onclick: () => act((d) => closeOpportunity(d, id, "withdrawn", reason.value, door.checked), "Withdrawn.") }, "I withdraw"),
     h("button", { type: "button", class: "big secondary", onclick: () => act((d) => closeOpportunity(d, id, "rejected", reason.value, door.checked), "Marked rejected.") }, "They rejected it"),
+    msg,
+  );
+}
+
+/**
+ * An offer's package and its negotiation rounds, as `interlog offer comp`
+ * and `interlog offer round`: amounts typed in major units (`95k`,
+ * `120,000.50`), stored in minor units of the currency.
+ */
+function compControls(c: Ctx, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const o = record(doc, "offer", id)!;
+  const comp = (o.fields.comp && typeof o.fields.comp === "object" && !Array.isArray(o.fields.comp) ? o.fields.comp : {}) as Fields;
+  const cur = typeof comp.currency === "string" ? comp.currency : "";
+  const currency = h("input", { name: "currency", autocomplete: "off", maxlength: "3", placeholder: "EUR" }) as HTMLInputElement;
+  currency.value = cur;
+  const period = select("period", ["year", "month", "hour"], typeof comp.period === "string" ? comp.period : undefined);
+  const amounts = COMP_AMOUNTS.map((k) => {
+    const input = h("input", { name: k, autocomplete: "off", inputmode: "decimal" }) as HTMLInputElement;
+    input.value = typeof comp[k] === "number" && cur ? plainAmount(comp[k] as number, cur) : "";
+    return [k, input] as const;
+  });
+  const asked = h("input", { name: "asked", autocomplete: "off", inputmode: "decimal" }) as HTMLInputElement;
+  const offered = h("input", { name: "offered", autocomplete: "off", inputmode: "decimal" }) as HTMLInputElement;
+  const note = h("input", { name: "round_note", autocomplete: "off" }) as HTMLInputElement;
+  const msg = h("div", { role: "alert" });
+  const act = (what: (d: Doc) => Doc, said: string) =>
+    c.vault
+      .edit(what)
+      .then(() => {
+        c.flash(said);
+        c.go(`#/r/offer/${id}`);
+      })
+      .catch((e) => msg.replaceChildren(h("div", { class: "error" }, (e as Error).message)));
+  const rounds = Object.values((o.fields.rounds && typeof o.fields.rounds === "object" && !Array.isArray(o.fields.rounds) ? o.fields.rounds : {}) as Record<string, Json>)
+    .filter((r): r is Fields => !!r && typeof r === "object" && !Array.isArray(r))
+    .sort((a, b) => String(a.at ?? "").localeCompare(String(b.at ?? "")));
+  const money = (r: Fields, k: string) => (typeof r[k] === "number" && typeof r.currency === "string" ? `${r.currency} ${plainAmount(r[k] as number, r.currency)}` : "—");
+  return h(
+    "div",
+    { "data-testid": "comp-controls" },
+    h("h2", {}, "Package"),
+    field("Currency", currency),
+    field("Period", period),
+    ...amounts.map(([k, input]) => field(human(k), input)),
+    h("button", { type: "button", class: "big secondary", onclick: () => act((d) => setComp(d, "offer", id, "comp", { currency: currency.value, period: period.value, ...Object.fromEntries(amounts.map(([k, i]) => [k, i.value])) }), "Saved the package.") }, "Save the package"),
+    h("h2", {}, "Negotiation rounds"),
+    list(
+      rounds.map((r) => h("div", { class: "row", "data-testid": "round" }, h("div", { class: "title" }, `asked ${money(r, "asked")} · offered ${money(r, "offered")}`), h("div", { class: "sub" }, [typeof r.at === "string" ? r.at : "", typeof r.note === "string" ? r.note : ""].filter(Boolean).join(" · ")))),
+      "No rounds yet.",
+    ),
+    field("You asked (base)", asked),
+    field("They offered (base)", offered),
+    field("Round note", note),
+    h("button", { type: "button", class: "big secondary", onclick: () => act((d) => addRound(d, id, asked.value, offered.value, note.value), "Added the round.") }, "Add the round"),
     msg,
   );
 }

@@ -49,3 +49,20 @@ describe("the schema vector", () => {
     expect(() => parseDate("+x", today)).toThrow("'+x' is not a date; write it like 2026-11-20, today, tomorrow or +7");
   });
 });
+
+describe("money, from the same vector", () => {
+  it("reads amounts and currencies as money.rs does: the same minor units, or the same message", async () => {
+    const { parseAmount, parseCurrency, plainAmount } = await import("../src/money");
+    for (const c of schema.money.amounts as { input: string; currency: string; minor?: number; error?: string }[]) {
+      if (c.error !== undefined) expect(() => parseAmount(c.input, c.currency), `${c.input} ${c.currency}`).toThrow(c.error);
+      else expect(parseAmount(c.input, c.currency), `${c.input} ${c.currency}`).toBe(c.minor);
+    }
+    for (const c of schema.money.currencies as { input: string; currency?: string; error?: string }[]) {
+      if (c.error !== undefined) expect(() => parseCurrency(c.input)).toThrow(c.error);
+      else expect(parseCurrency(c.input)).toBe(c.currency);
+    }
+    expect(plainAmount(12000050, "EUR")).toBe("120000.50");
+    expect(plainAmount(-300, "EUR")).toBe("-3.00");
+    expect(plainAmount(950000, "JPY")).toBe("950000");
+  });
+});
