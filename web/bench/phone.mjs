@@ -135,6 +135,18 @@ const untilShown = (page, fn, predSrc) =>
     { fnSrc: fn.toString(), predSrc: predSrc.toString() },
   );
 
+/** Adds a CPU profile's self time per function to `selfTimes`; printed at the end. */
+const selfTimes = new Map();
+function topFunctions(profile) {
+  const dt = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const id of profile.samples) {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+    selfTimes.set(key, (selfTimes.get(key) ?? 0) + dt);
+  }
+}
+
 try {
   binary();
   const home = fiveYearVault();
@@ -205,6 +217,13 @@ try {
   const logs = [];
   const written = [];
   const incs = [];
+  // BENCH_PROFILE=1: a CPU profile of the logging taps, its top functions by self time.
+  const profiling = !!process.env.BENCH_PROFILE;
+  const cdp = profiling ? await context.newCDPSession(p) : null;
+  if (cdp) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  }
   for (let i = 0; i < REPEATS; i++) {
     await p.evaluate(() => (location.hash = "#/log"));
     await p.getByLabel("Company").fill(`Bench Co ${i}`);
@@ -213,6 +232,7 @@ try {
     await p.locator(".rating").getByRole("button", { name: "4" }).click();
     await p.getByLabel("Note").fill("logged on the train, right after the call");
     const before = await p.evaluate(() => ({ bytes: window.__writes.bytes, inc: window.__writes.byKey["doc/…"] ?? 0 }));
+    if (cdp && i > 0) await cdp.send("Profiler.start");
     logs.push(
       await untilShown(
         p,
@@ -220,6 +240,7 @@ try {
         () => !!document.querySelector("[data-testid=interview-detail]"),
       ),
     );
+    if (cdp && i > 0) topFunctions((await cdp.send("Profiler.stop")).profile);
     // Everything the edit causes: its increment, the push's outbox, the ack.
     await p.locator("#sync").getByText("Synced").waitFor({ timeout: 60_000 });
     await p.waitForTimeout(200);
@@ -276,6 +297,10 @@ try {
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   console.log("");
   console.log(`all runs: cold ${cold.map(ms).join(", ")}; loaded ${loaded.map(ms).join(", ")}; log ${logs.map(ms).join(", ")}; list ${lists.map(ms).join(", ")}; bytes ${written.join(", ")}`);
+  if (profiling) {
+    console.log("\nlogging, self time over the profiled taps (ms):");
+    for (const [k, v] of [...selfTimes].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${v.toFixed(1).padStart(8)}  ${k}`);
+  }
   rmSync(laptopHome, { recursive: true, force: true });
 } finally {
   cleanup();
