@@ -1,8 +1,8 @@
 // After the call, on the phone, end to end with a real relay, the real CLI
 // and chromium at a phone's size: an interview logged "an hour ago", its
 // retro (rating, prose, rated questions, a resume item), a follow-up ticked
-// done and a contact marked touched on Today; the laptop reads all of it
-// after a sync, as `interlog` wrote it.
+// done and a contact marked touched on Today, the profile set; the laptop
+// reads all of it after a sync, as `interlog` wrote it.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
@@ -78,7 +78,25 @@ test("log an hour ago, write the retro, tick Today, and the laptop sees it all",
   assert.equal(await page.getByTestId("reconnect-row").count(), 0);
   await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
 
-  // 4. The laptop reads what the phone wrote, as its own commands would have.
+  // 4. The profile: working hours refused as the CLI refuses them, then saved with the rest.
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Your profile" }).click();
+  await page.getByLabel("Current role").fill("Staff Engineer");
+  await page.getByLabel("Interviews a month (goal)").fill("4");
+  await page.getByLabel("Working hours").fill("9-18");
+  // `interlog init` sets mon to fri: Monday off, Saturday on.
+  await page.getByRole("group", { name: "Working days" }).getByRole("button", { name: "Mon" }).click();
+  await page.getByRole("group", { name: "Working days" }).getByRole("button", { name: "Sat" }).click();
+  await page.getByLabel("Currency").fill("EUR");
+  await page.getByLabel("Base", { exact: true }).fill("120k");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("alert").getByText("Working hours take HH:MM-HH:MM, e.g. 09:00-18:00, not '9-18'").waitFor();
+  await page.getByLabel("Working hours").fill("09:00-18:00");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved your profile.").waitFor();
+  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+
+  // 5. The laptop reads what the phone wrote, as its own commands would have.
   laptop.run(["sync"]);
   const ex = JSON.parse(laptop.run(["export", "--format", "json"]));
   const [, iv] = Object.entries(ex.interviews).find(([, i]) => ex.companies[i.company].name === "Globex");
@@ -94,6 +112,9 @@ test("log an hour ago, write the retro, tick Today, and the laptop sees it all",
   assert.deepEqual(Object.keys(iv.resume_items), ["Kafka migration"]);
   assert.equal(ex.followups[followup].done, true);
   assert.equal(ex.contacts[ada].last_contacted, new Date().toLocaleDateString("sv-SE", { timeZone: "Europe/Paris" }));
+  assert.deepEqual(Object.keys(ex.profile.work_days).filter((d) => ex.profile.work_days[d]).sort(), ["fri", "sat", "thu", "tue", "wed"]);
+  assert.deepEqual([ex.profile.role, ex.profile.monthly_goal, ex.profile.work_start, ex.profile.work_end], ["Staff Engineer", 4, "09:00", "18:00"]);
+  assert.deepEqual(ex.profile.comp, { currency: "EUR", base: 12_000_000, period: "year" });
   const today = laptop.json(["today"]);
   assert.deepEqual(today.followups, []);
   assert.deepEqual(today.reconnect, []);

@@ -126,6 +126,17 @@ try {
   await shot("followups");
 
   await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Your profile" }).click();
+  await page.getByLabel("Current role").fill("Senior Engineer");
+  await page.getByLabel("Interviews a month (goal)").fill("3");
+  await page.getByLabel("Working hours").fill("09:00-18:00");
+  await page.getByLabel("Currency").fill("EUR");
+  await page.getByLabel("Base", { exact: true }).fill("95k");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved your profile.").waitFor();
+  await shot("profile");
+
+  await page.getByRole("link", { name: "More" }).click();
   await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();
   await page.getByLabel("Search every record").fill("acme");
   await page.getByRole("button", { name: "Search", exact: true }).click();

@@ -754,6 +754,58 @@ export function addRound(doc: Doc, offerId: string, asked: string, offered: stri
   });
 }
 
+// ----- the profile ------------------------------------------------------------
+
+/** Working hours as `interlog profile set --work-hours` reads them: `HH:MM-HH:MM`. */
+export function parseWorkHours(raw: string): [string, string] {
+  const bad = () => new InputError(`Working hours take HH:MM-HH:MM, e.g. 09:00-18:00, not '${raw}'`);
+  const parts = raw.split("-");
+  if (parts.length < 2) throw bad();
+  const [a, b] = [parts[0], parts.slice(1).join("-")].map((t) => t.trim());
+  for (const t of [a, b]) {
+    const [hh, mm] = t.split(":");
+    const ok = mm !== undefined && /^\d+$/.test(hh) && Number(hh) < 24 && /^\d{2}$/.test(mm) && Number(mm) < 60;
+    if (!ok) throw bad();
+  }
+  return [a, b];
+}
+
+/**
+ * Writes the profile as `interlog profile set` does: the fields given
+ * (`null` removes one), working days as a set (members added and removed),
+ * and the package's keys (see {@link compPatch}). Returns the same document
+ * when nothing changed.
+ */
+export function updateProfile(doc: Doc, values: Record<string, FieldValue>, comp: Record<string, Json> | null, now = new Date()): Doc {
+  const current = (plain(doc?.profile) ?? {}) as Fields;
+  const scalars = Object.entries(values).filter(([k, v]) => !isSet(v) && (v === null ? current[k] !== undefined : current[k] !== v));
+  const sets = Object.entries(values).flatMap(([k, v]) => {
+    if (!isSet(v)) return [];
+    const have = members(current, k);
+    const add = Object.keys(v).filter((m) => !have.includes(m));
+    const drop = have.filter((m) => !v[m]);
+    return add.length || drop.length ? [{ k, add, drop }] : [];
+  });
+  if (!scalars.length && !sets.length && !comp) return doc;
+  return A.change(doc, commitOptions("profile", now), (d: any) => {
+    if (!d.profile) d.profile = {};
+    const p = d.profile;
+    for (const [k, v] of scalars) {
+      if (v === null) delete p[k];
+      else p[k] = scalar(v as Scalar);
+    }
+    for (const { k, add, drop } of sets) {
+      if (!p[k]) p[k] = {};
+      for (const m of drop) delete p[k][m];
+      for (const m of add) p[k][m] = true;
+    }
+    if (comp) {
+      if (!p.comp) p.comp = {};
+      for (const [k, v] of Object.entries(comp)) p.comp[k] = typeof v === "string" ? scalar(v) : v;
+    }
+  });
+}
+
 // ----- stages -----------------------------------------------------------------
 
 /** Moves an opportunity to `stage` now, as `interlog opp stage` does: a new stage event, with an optional note. */

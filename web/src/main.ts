@@ -30,7 +30,7 @@ import {
   todayScreen,
   todayView,
 } from "./ui";
-import { conflictsScreen, GENERIC, kindListScreen, moreScreen, recordForm, recordScreen, searchScreen } from "./ui-records";
+import { conflictsScreen, GENERIC, kindListScreen, moreScreen, profileScreen, recordForm, recordScreen, searchScreen } from "./ui-records";
 import { peek, Vault } from "./vault";
 
 const main = document.getElementById("main")!;
@@ -80,6 +80,9 @@ function render(vault: Vault, relay: RelayActions): void {
     case "conflicts":
       screen = conflictsScreen(ctx);
       break;
+    case "profile":
+      screen = profileScreen(ctx);
+      break;
     case "search": {
       let q = "";
       try {
@@ -111,13 +114,13 @@ function render(vault: Vault, relay: RelayActions): void {
   );
   flashMessage = "";
   flashWarnings = [];
-  const active = tab === "r" || tab === "conflicts" || tab === "search" ? "more" : tab || "today";
+  const active = ["r", "conflicts", "search", "profile"].includes(tab) ? "more" : tab || "today";
   for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === active);
 }
 
 /** A form being filled in is never replaced by a remote change. */
 function editing(): boolean {
-  return location.hash.startsWith("#/log") || /\/(edit|retro|new)$/.test(location.hash);
+  return location.hash.startsWith("#/log") || location.hash === "#/profile" || /\/(edit|retro|new)$/.test(location.hash);
 }
 
 function showVault(vault: Vault): void {
@@ -207,13 +210,17 @@ async function boot(): Promise<void> {
   const wasm = initializeWasm(wasmUrl);
   const store = await openStore();
   const first = await peek(store);
-  if (first?.view?.today.date === localDate(new Date()) && /^(#\/?(today)?)?$/.test(location.hash)) {
+  if (first?.view?.today?.date === localDate(new Date()) && /^(#\/?(today)?)?$/.test(location.hash)) {
     // Today from the view stored beside the document, while the document loads.
-    nav.hidden = false;
-    syncButton.textContent = "Opening…";
-    main.replaceChildren(todayView(first.view.today));
-    document.body.dataset.ready = "view";
-    await nextFrame();
+    try {
+      main.replaceChildren(todayView(first.view.today));
+      nav.hidden = false;
+      syncButton.textContent = "Opening…";
+      document.body.dataset.ready = "view";
+      await nextFrame();
+    } catch {
+      // A view this version cannot show: wait for the document instead.
+    }
   }
   await wasm;
   const vault = await Vault.open(store);

@@ -749,6 +749,8 @@ export class Syncer {
   private dirty = true;
   private stopped = false;
   private caughtUp = false;
+  /** Why the last session ended, shown until the next one starts. */
+  private failure: string | null = null;
   /** The user asked to retry while connected: reconnect at once, without an error. */
   private restarting = false;
   private sleeper: (() => void) | null = null;
@@ -929,6 +931,8 @@ export class Syncer {
   private refresh(): void {
     const stuck = this.stuckReason();
     if (!this.online()) this.setStatus({ kind: "offline", pending: this.pending });
+    // Between sessions, the last session's error stays on screen (a local edit must not hide it).
+    else if (!this.conn && this.failure) this.setStatus({ kind: "error", reason: this.failure, pending: this.pending });
     else if (this.conn && this.reseeding) this.setStatus({ kind: "reseeding", pending: this.pending });
     else if (!this.conn || !this.caughtUp) this.setStatus({ kind: "connecting", pending: this.pending });
     else if (stuck) this.setStatus({ kind: "error", reason: stuck, pending: this.pending });
@@ -1002,9 +1006,11 @@ export class Syncer {
         if (this.stopped) break;
         if (this.restarting) continue;
         const err = e instanceof SyncError ? e : new SyncError(String(e instanceof Error ? e.message : e));
-        this.inviteNeeded = err instanceof InviteNeeded;
         this.vault.state.lastError = err.message;
         await this.vault.saveState().catch(() => {});
+        // Said together, after the save: whoever sees the invite asked for sees the error too.
+        this.inviteNeeded = err instanceof InviteNeeded;
+        this.failure = err.message;
         if (!this.online()) {
           this.refresh();
           continue;
@@ -1025,6 +1031,7 @@ export class Syncer {
     // Parts never outlive a session: the next one fetches a cut-off run whole.
     this.reader = new LogReader(this.keys, this.vault.membership.vault, this.vault.device);
     this.stash = [];
+    this.failure = null;
     this.refresh();
     const v = this.vault;
     let conn = await Connection.open(this.dialNow());

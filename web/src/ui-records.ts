@@ -13,6 +13,7 @@ import {
   COMP_AMOUNTS,
   closeOpportunity,
   companyName,
+  compPatch,
   conflicts,
   createRecord,
   currentStage,
@@ -26,6 +27,8 @@ import {
   type Kind,
   live,
   members,
+  parseWorkHours,
+  plain,
   record,
   records,
   refTitle,
@@ -35,8 +38,9 @@ import {
   STAGES,
   str,
   title,
+  updateProfile,
 } from "./doc";
-import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput } from "./schema";
+import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput, PROFILE_FIELDS } from "./schema";
 import { plainAmount } from "./money";
 import { search } from "./search";
 import { type Ctx, field, h, list, pagedList, rowLink, select, when } from "./ui";
@@ -76,6 +80,7 @@ export function moreScreen(): HTMLElement {
     list(
       [
         rowLink("#/search", "Search", "every record", "more-kind"),
+        rowLink("#/profile", "Your profile", "role, goal, working hours, your package", "more-kind"),
         ...GENERIC.map((g) => rowLink(`#/r/${g.kind}`, g.plural, "", "more-kind")),
         rowLink("#/conflicts", "Conflicts", "fields changed on two devices at once", "more-kind"),
       ],
@@ -535,6 +540,100 @@ function compControls(c: Ctx, id: string): HTMLElement {
     field("They offered (base)", offered),
     field("Round note", note),
     h("button", { type: "button", class: "big secondary", onclick: () => act((d) => addRound(d, id, asked.value, offered.value, note.value), "Added the round.") }, "Add the round"),
+    msg,
+  );
+}
+
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+const plainProfile = (doc: Doc): Json => plain(doc?.profile);
+
+/**
+ * The profile, as `interlog profile set`: your role and level, the monthly
+ * goal, working hours and days (for the discretion warnings), and your
+ * package, the baseline offers are compared with. Only what is changed here
+ * is written.
+ */
+export function profileScreen(c: Ctx): HTMLElement {
+  const doc = c.vault.doc;
+  const p = (plainProfile(doc) ?? {}) as Fields;
+  const text = (k: string) => (typeof p[k] === "string" ? (p[k] as string) : "");
+  const role = h("input", { name: "role", autocomplete: "off" }) as HTMLInputElement;
+  role.value = text("role");
+  const level = h("input", { name: "level", autocomplete: "off" }) as HTMLInputElement;
+  level.value = text("level");
+  const goal = h("input", { name: "monthly_goal", type: "number", inputmode: "numeric" }) as HTMLInputElement;
+  goal.value = typeof p.monthly_goal === "number" ? String(p.monthly_goal) : "";
+  const hours = h("input", { name: "work_hours", autocomplete: "off", placeholder: "09:00-18:00" }) as HTMLInputElement;
+  hours.value = text("work_start") && text("work_end") ? `${text("work_start")}-${text("work_end")}` : "";
+  const days = new Set(members(p, "work_days"));
+  const dayChips = h("div", { class: "chips", role: "group", "aria-label": "Working days" });
+  for (const d of WEEKDAYS) {
+    const b = h("button", { type: "button", "aria-pressed": String(days.has(d)) }, human(d)) as HTMLButtonElement;
+    b.addEventListener("click", () => {
+      if (days.has(d)) days.delete(d);
+      else days.add(d);
+      b.setAttribute("aria-pressed", String(days.has(d)));
+    });
+    dayChips.append(b);
+  }
+  const comp = (p.comp && typeof p.comp === "object" && !Array.isArray(p.comp) ? p.comp : {}) as Fields;
+  const cur = typeof comp.currency === "string" ? comp.currency : "";
+  const currency = h("input", { name: "currency", autocomplete: "off", maxlength: "3", placeholder: "EUR" }) as HTMLInputElement;
+  currency.value = cur;
+  const period = select("period", ["year", "month", "hour"], typeof comp.period === "string" ? comp.period : undefined);
+  const amounts = COMP_AMOUNTS.map((k) => {
+    const input = h("input", { name: k, autocomplete: "off", inputmode: "decimal" }) as HTMLInputElement;
+    input.value = typeof comp[k] === "number" && cur ? plainAmount(comp[k] as number, cur) : "";
+    return [k, input] as const;
+  });
+  const before = { role: role.value, level: level.value, goal: goal.value, hours: hours.value, days: [...days].sort().join(","), comp: [currency.value, period.value, ...amounts.map(([, i]) => i.value)].join("|") };
+  const msg = h("div", { role: "alert" });
+  return h(
+    "form",
+    {
+      "data-testid": "profile-form",
+      novalidate: true,
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          const values: Record<string, FieldValue> = {};
+          if (role.value !== before.role) values.role = role.value.trim() || null;
+          if (level.value !== before.level) values.level = level.value.trim() || null;
+          if (goal.value !== before.goal) {
+            const spec = PROFILE_FIELDS.find((f) => f.name === "monthly_goal")!;
+            values.monthly_goal = goal.value.trim() ? (parseInput(spec, goal.value) as number) : null;
+          }
+          if (hours.value !== before.hours) {
+            if (hours.value.trim()) {
+              const [a, b] = parseWorkHours(hours.value);
+              values.work_start = a;
+              values.work_end = b;
+            } else values.work_start = values.work_end = null;
+          }
+          if ([...days].sort().join(",") !== before.days) values.work_days = Object.fromEntries([...days].map((d) => [d, true as const]));
+          const compNow = [currency.value, period.value, ...amounts.map(([, i]) => i.value)].join("|");
+          const patch = compNow === before.comp ? null : compPatch(doc, { currency: currency.value, period: period.value, ...Object.fromEntries(amounts.map(([k, i]) => [k, i.value])) }, comp);
+          const changed = await c.vault.edit((d) => updateProfile(d, values, patch));
+          c.flash(changed ? "Saved your profile." : "Nothing changed.");
+          c.go("#/profile");
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, "Your profile"),
+    field("Current role", role),
+    field("Level", level),
+    field("Interviews a month (goal)", goal),
+    field("Working hours", hours),
+    h("label", {}, "Working days"),
+    dayChips,
+    h("h2", {}, "Your package"),
+    field("Currency", currency),
+    field("Period", period),
+    ...amounts.map(([k, input]) => field(human(k), input)),
+    h("button", { class: "big", type: "submit" }, "Save"),
     msg,
   );
 }
