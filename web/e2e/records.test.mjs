@@ -88,7 +88,7 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await page.getByLabel("Level delta").fill("1");
   await page.getByRole("button", { name: "Add the offer" }).click();
   const offerScreen = page.getByTestId("offer-detail");
-  await offerScreen.getByText("Pending").waitFor();
+  await offerScreen.locator("dd").getByText("Pending", { exact: true }).waitFor();
   // Its package, and a negotiation round, as `interlog offer comp` and `offer round`.
   await offerScreen.getByLabel("Currency").fill("eur");
   await offerScreen.getByLabel("Base", { exact: true }).fill("95k");
@@ -101,7 +101,11 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await offerScreen.getByRole("button", { name: "Add the round" }).click();
   await page.getByText("Added the round.").waitFor();
   await offerScreen.getByTestId("round").getByText("asked EUR 120000.00 · offered EUR 110500.00").waitFor();
-  await offerScreen.getByText("Negotiating").waitFor();
+  await offerScreen.locator("dd").getByText("Negotiating", { exact: true }).waitFor();
+  // Accepted, as `interlog offer decide`: the opportunity moves to accepted too.
+  await offerScreen.getByLabel("Where it stands").selectOption("accepted");
+  await offerScreen.getByRole("button", { name: "Save the decision" }).click();
+  await page.getByText("Offer accepted.").waitFor();
 
   // 4. A question: added, deleted, found among the deleted, restored.
   await more("Questions");
@@ -125,7 +129,15 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await page.getByLabel("Kind", { exact: true }).selectOption("recruiter");
   await page.getByLabel("Keep in touch days").fill("60");
   await page.getByRole("button", { name: "Add the contact" }).click();
-  await page.getByTestId("contact-detail").getByRole("heading", { name: "Grace Hopper" }).waitFor();
+  const grace_ = page.getByTestId("contact-detail");
+  await grace_.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+  // She moves to Initech, as `interlog contact moved`.
+  await grace_.getByLabel("Moved to (company)").fill("Initech");
+  await grace_.getByLabel("New title").fill("Head of Talent");
+  await grace_.getByLabel("Since").fill("2026-01-05");
+  await grace_.getByRole("button", { name: "Record the move" }).click();
+  await page.getByText("Noted: Grace Hopper now works at Initech.").waitFor();
+  await grace_.getByTestId("job").getByText("Initech · Head of Talent").waitFor();
   await page.getByRole("link", { name: "Opps" }).click();
   await page.getByRole("link", { name: "New opportunity" }).click();
   await page.getByLabel("Company").selectOption({ label: "Initech" });
@@ -164,7 +176,9 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   const fu = Object.values(ex.followups).find((f) => f.note === "Send the case study");
   assert.deepEqual([fu.due, fu.kind, fu.done, fu.target], ["2030-01-15", "follow_up", false, initechId]);
   const [offer] = Object.values(ex.offers);
-  assert.deepEqual([offer.level, offer.level_delta, offer.decision, offer.opportunity, offer.company], ["L6", 1, "negotiating", logged.opportunity, logged.company]);
+  assert.deepEqual([offer.level, offer.level_delta, offer.decision, offer.opportunity, offer.company], ["L6", 1, "accepted", logged.opportunity, logged.company]);
+  const acmeStages = Object.values(ex.opportunities[logged.opportunity].stages).map((e) => e.stage);
+  assert.deepEqual(acmeStages.slice(-2), ["offer", "accepted"]);
   assert.deepEqual(offer.comp, { currency: "EUR", base: 11_050_000, bonus: 1_000_000, period: "year" });
   assert.deepEqual(
     Object.values(offer.rounds).map((r) => [r.currency, r.asked, r.offered]),
@@ -180,6 +194,7 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   assert.match(laptop.run(["list", "companies"]), /Initech/);
   const grace = Object.values(ex.contacts).find((c) => c.name === "Grace Hopper");
   assert.deepEqual([grace.kind, grace.keep_in_touch_days], ["recruiter", 60]);
+  assert.deepEqual(Object.values(grace.employment), [{ company: initechId, title: "Head of Talent", from: "2026-01-05" }]);
   const principal = Object.values(ex.opportunities).find((o) => o.role === "Principal Engineer");
   assert.equal(principal.company, initechId);
   assert.deepEqual(Object.keys(principal.purpose).sort(), ["market_value", "network"]);

@@ -754,6 +754,57 @@ export function addRound(doc: Doc, offerId: string, asked: string, offered: stri
   });
 }
 
+// ----- an offer's decision, a contact's move -----------------------------------
+
+export const DECISIONS = ["pending", "negotiating", "accepted", "declined"];
+
+/** Decides an offer, as `interlog offer decide`: accepted or declined also move its opportunity to that stage. */
+export function decideOffer(doc: Doc, offerId: string, decision: string, now = new Date()): Doc {
+  const o = record(doc, "offer", offerId);
+  if (!o || str(o.fields, "deleted_at")) throw new InputError(`No offer ${offerId} (deleted ones are restored first).`);
+  if (!DECISIONS.includes(decision)) throw new InputError(`'${decision}' is not a valid decision; use one of: ${DECISIONS.join(", ")}`);
+  const opp = str(o.fields, "opportunity");
+  const moves = (decision === "accepted" || decision === "declined") && opp && record(doc, "opportunity", opp);
+  return A.change(doc, commitOptions(`offer ${offerId} ${decision}`, now), (d: any) => {
+    d.offers[offerId].decision = scalar(decision);
+    if (moves) d.opportunities[opp].stages[newId(now.getTime())] = { stage: scalar(decision), at: scalar(zoned(now)) };
+  });
+}
+
+/**
+ * A contact changed jobs, as `interlog contact moved`: every job still open
+ * ends on `date`, and a new one starts then, at the company by name (or a
+ * new one), with the title if given.
+ */
+export function contactMoved(doc: Doc, contactId: string, companyName: string, jobTitle: string, date: string, now = new Date()): Doc {
+  const c = record(doc, "contact", contactId);
+  if (!c || str(c.fields, "deleted_at")) throw new InputError(`No contact ${contactId} (deleted ones are restored first).`);
+  const name = companyName.trim();
+  if (!name) throw new InputError("The company name is empty.");
+  const existing = companyByName(doc, name)?.id;
+  const jobs = c.fields.employment && typeof c.fields.employment === "object" && !Array.isArray(c.fields.employment) ? c.fields.employment : {};
+  const open = Object.entries(jobs).filter(([, j]) => j && typeof j === "object" && !Array.isArray(j) && !(typeof j.to === "string" && j.to !== "")).map(([k]) => k);
+  return A.change(doc, commitOptions(`contact ${contactId} moved`, now), (d: any) => {
+    const company = existing ?? createIn(d, "company", { name }, now);
+    if (!d.contacts[contactId].employment) d.contacts[contactId].employment = {};
+    const emp = d.contacts[contactId].employment;
+    for (const k of open) emp[k].to = scalar(date);
+    const job: Record<string, unknown> = { company: scalar(company), from: scalar(date) };
+    if (jobTitle.trim()) job.title = scalar(jobTitle.trim());
+    emp[newId(now.getTime())] = job;
+  });
+}
+
+/** A contact's jobs, newest first: company name, title, from, to. */
+export function jobsOf(doc: Doc, contactId: string): { company: string; title?: string; from?: string; to?: string }[] {
+  const c = record(doc, "contact", contactId);
+  const jobs = c?.fields.employment && typeof c.fields.employment === "object" && !Array.isArray(c.fields.employment) ? c.fields.employment : {};
+  return Object.values(jobs)
+    .filter((j): j is Fields => !!j && typeof j === "object" && !Array.isArray(j))
+    .map((j) => ({ company: companyName(doc, str(j, "company")) ?? "?", title: str(j, "title"), from: str(j, "from"), to: str(j, "to") }))
+    .sort((a, b) => (b.from ?? "").localeCompare(a.from ?? ""));
+}
+
 // ----- the profile ------------------------------------------------------------
 
 /** Working hours as `interlog profile set --work-hours` reads them: `HH:MM-HH:MM`. */

@@ -15,17 +15,22 @@ import {
   companyName,
   compPatch,
   conflicts,
+  contactMoved,
   createRecord,
   currentStage,
+  DECISIONS,
+  decideOffer,
   deleteRecord,
   type Doc,
   editRecord,
   type Fields,
   type FieldValue,
   human,
+  jobsOf,
   type Json,
   type Kind,
   live,
+  localDate,
   members,
   parseWorkHours,
   plain,
@@ -523,9 +528,21 @@ function compControls(c: Ctx, id: string): HTMLElement {
     .filter((r): r is Fields => !!r && typeof r === "object" && !Array.isArray(r))
     .sort((a, b) => String(a.at ?? "").localeCompare(String(b.at ?? "")));
   const money = (r: Fields, k: string) => (typeof r[k] === "number" && typeof r.currency === "string" ? `${r.currency} ${plainAmount(r[k] as number, r.currency)}` : "—");
+  const decision = select("decision", DECISIONS, str(o.fields, "decision"));
   return h(
     "div",
     { "data-testid": "comp-controls" },
+    h("h2", {}, "Decision"),
+    field("Where it stands", decision),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "big secondary",
+        onclick: () => (decision.value ? act((d) => decideOffer(d, id, decision.value), `Offer ${decision.value}.`) : msg.replaceChildren(h("div", { class: "error" }, "Pick a decision."))),
+      },
+      "Save the decision",
+    ),
     h("h2", {}, "Package"),
     field("Currency", currency),
     field("Period", period),
@@ -634,6 +651,56 @@ export function profileScreen(c: Ctx): HTMLElement {
     field("Period", period),
     ...amounts.map(([k, input]) => field(human(k), input)),
     h("button", { class: "big", type: "submit" }, "Save"),
+    msg,
+  );
+}
+
+/** A contact's job history, and recording a move, as `interlog contact moved`. */
+export function jobControls(c: Ctx, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const jobs = jobsOf(doc, id);
+  const company = h("input", { name: "company", list: "move-companies", autocomplete: "off" }) as HTMLInputElement;
+  const companies = h("datalist", { id: "move-companies" }, ...live(doc, "company").map((r) => h("option", { value: str(r.fields, "name") ?? "" })));
+  const jobTitle = h("input", { name: "job_title", autocomplete: "off" }) as HTMLInputElement;
+  const on = h("input", { name: "moved_on", type: "date" }) as HTMLInputElement;
+  on.value = localDate(new Date());
+  const msg = h("div", { role: "alert" });
+  return h(
+    "div",
+    { "data-testid": "jobs" },
+    h("h2", {}, "Job history"),
+    list(
+      jobs.map((j) => h("div", { class: "row", "data-testid": "job" }, h("div", { class: "title" }, [j.company, j.title].filter(Boolean).join(" · ")), h("div", { class: "sub" }, `${j.from ?? "?"} – ${j.to ?? "now"}`))),
+      "No jobs recorded.",
+    ),
+    field("Moved to (company)", company),
+    companies,
+    field("New title", jobTitle),
+    field("Since", on),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "big secondary",
+        onclick: () => {
+          let date: string;
+          try {
+            date = parseInput({ name: "since", type: "date", container: false, help: "" }, on.value || "today") as string;
+          } catch (e) {
+            msg.replaceChildren(h("div", { class: "error" }, (e as Error).message));
+            return;
+          }
+          c.vault
+            .edit((d) => contactMoved(d, id, company.value, jobTitle.value, date))
+            .then(() => {
+              c.flash(`Noted: ${titleOf(c.vault.doc, "contact", id)} now works at ${company.value.trim()}.`);
+              c.go(`#/contacts/${id}`);
+            })
+            .catch((e) => msg.replaceChildren(h("div", { class: "error" }, (e as Error).message)));
+        },
+      },
+      "Record the move",
+    ),
     msg,
   );
 }

@@ -89,3 +89,32 @@ describe("opportunities", () => {
     expect(record(rejected, "opportunity", opp.id)!.fields.close).toMatchObject({ by: "them", reason: null, door_open: false });
   });
 });
+
+describe("an offer's decision and a contact's move", () => {
+  it("accepting an offer moves its opportunity to accepted, as `offer decide`", async () => {
+    const { decideOffer } = await import("../src/doc");
+    const logged = logInterview(vault(), { company: "Acme", role: "Staff" }, now);
+    const [opp] = records(logged.doc, "opportunity");
+    const offer = createRecord(logged.doc, "offer", { opportunity: opp.id }, new Date(now.getTime() + 86_400_000));
+    const accepted = decideOffer(offer.doc, offer.id, "accepted", new Date(now.getTime() + 2 * 86_400_000));
+    expect(record(accepted, "offer", offer.id)!.fields.decision).toBe("accepted");
+    expect(currentStage(record(accepted, "opportunity", opp.id)!.fields)).toBe("accepted");
+    const negotiating = decideOffer(A.clone(offer.doc), offer.id, "negotiating");
+    expect(currentStage(record(negotiating, "opportunity", opp.id)!.fields)).toBe("offer");
+    expect(() => decideOffer(offer.doc, offer.id, "maybe")).toThrow(/'maybe' is not a valid decision/);
+  });
+
+  it("a move ends the open job and starts one at the company (a new one if need be), as `contact moved`", async () => {
+    const { contactMoved, jobsOf } = await import("../src/doc");
+    const acme = createRecord(vault(), "company", { name: "Acme" }, now);
+    const ada = createRecord(acme.doc, "contact", { name: "Ada" }, now);
+    const first = contactMoved(ada.doc, ada.id, "acme", "", "2025-01-01", now);
+    const second = contactMoved(first, ada.id, "Globex", "VP Engineering", "2026-03-01", now);
+    expect(jobsOf(second, ada.id)).toEqual([
+      { company: "Globex", title: "VP Engineering", from: "2026-03-01", to: undefined },
+      { company: "Acme", title: undefined, from: "2025-01-01", to: "2026-03-01" },
+    ]);
+    expect(records(second, "company").map((c) => c.fields.name).sort()).toEqual(["Acme", "Globex"]);
+    expect(() => contactMoved(second, ada.id, " ", "", "2026-03-02")).toThrow("The company name is empty.");
+  });
+});
