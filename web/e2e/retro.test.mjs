@@ -38,6 +38,8 @@ test("log an hour ago, write the retro, tick Today, and the laptop sees it all",
   await page.getByLabel("Company").fill("Globex");
   await page.getByRole("button", { name: "An hour ago", exact: true }).click();
   await page.getByRole("button", { name: "System design" }).click();
+  await page.getByLabel("With (names, comma-separated)").fill("Linus Torvalds");
+  await page.getByLabel("Minutes").fill("50");
   await page.getByRole("button", { name: "Save" }).click();
   const detail = page.getByTestId("interview-detail");
   await detail.getByRole("heading", { name: "Globex · System design" }).waitFor();
@@ -104,6 +106,10 @@ test("log an hour ago, write the retro, tick Today, and the laptop sees it all",
   assert.ok(Math.abs(tapped - MINUTE * 60 - started) < 2 * MINUTE, `started an hour before the tap: ${iv.start}`);
   assert.equal(iv.status, "done");
   assert.equal(iv.kind, "system_design");
+  assert.equal(iv.duration_min, 50);
+  const met = Object.keys(iv.interviewers).map((c) => ex.contacts[c]);
+  assert.deepEqual(met.map((c) => [c.name, c.kind]), [["Linus Torvalds", "interviewer"]]);
+  assert.deepEqual(Object.values(met[0].employment).map((j) => j.company), [iv.company]);
   assert.equal(iv.rating, 4);
   assert.equal(iv.went_well, "Drew the queue before the API");
   assert.equal(iv.improve, "Ask about the read/write ratio first");

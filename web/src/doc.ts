@@ -287,6 +287,10 @@ export interface LogInput {
   note?: string;
   /** When it started; now when absent. Later than now: scheduled. */
   start?: Date;
+  /** Its length in minutes. */
+  durationMin?: number;
+  /** Who you met, by name: a contact of that name, or a new interviewer working at the company. */
+  with?: string[];
 }
 
 export class InputError extends Error {}
@@ -360,6 +364,9 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
   if (input.rating !== undefined && !(Number.isInteger(input.rating) && input.rating >= 1 && input.rating <= 5)) {
     throw new InputError("Rating must be 1 to 5.");
   }
+  if (input.durationMin !== undefined && !(Number.isInteger(input.durationMin) && input.durationMin >= 1 && input.durationMin <= 1440)) {
+    throw new InputError(`duration_min must be a whole number from 1 to 1440, not '${input.durationMin}'`);
+  }
   const start = input.start ?? now;
   if (Number.isNaN(start.getTime())) throw new InputError("The start time is not a time; pick it again.");
   const role = input.role?.trim() || undefined;
@@ -390,9 +397,23 @@ export function logInterview(doc: Doc, input: LogInput, now = new Date()): { doc
         kind: input.kind ?? null,
         rating: input.rating ?? null,
         notes: input.note?.trim() ? input.note : null,
+        duration_min: input.durationMin ?? null,
       },
       now,
     );
+    // Who you met, as `interlog log --with`.
+    const contacts = liveFields(doc, "contact", ["name"]);
+    for (const who of input.with ?? []) {
+      const name = who.trim();
+      if (!name) continue;
+      let cid = contacts.find((c) => str(c.fields, "name")?.toLowerCase() === name.toLowerCase())?.id;
+      if (!cid) {
+        cid = createIn(d, "contact", { name, kind: "interviewer" }, now);
+        d.contacts[cid].employment[newId(now.getTime())] = { company: scalar(company), from: scalar(localDate(now)) };
+        contacts.push({ kind: "contact", id: cid, fields: { name } });
+      }
+      d.interviews[id].interviewers[cid] = true;
+    }
   });
   return { doc: next, id };
 }

@@ -38,6 +38,7 @@ import {
 } from "./doc";
 import type { Status } from "./sync";
 import { logWarnings } from "./discretion";
+import { fieldOf, parseInput } from "./schema";
 import { deleteRestore, jobControls, recordForm, sensitiveLabel, stageControls } from "./ui-records";
 import { shownToday, type Vault } from "./vault";
 
@@ -330,6 +331,8 @@ export function logScreen(c: Ctx): HTMLElement {
   const recent = suggestions.slice(0, 6);
   const role = h("input", { name: "role", autocomplete: "off" }) as HTMLInputElement;
   const note = h("textarea", { name: "note" }) as HTMLTextAreaElement;
+  const withWho = h("input", { name: "with", autocomplete: "off", placeholder: "Ana Lima, Sam Ortiz" }) as HTMLInputElement;
+  const minutes = h("input", { name: "duration_min", type: "number", inputmode: "numeric" }) as HTMLInputElement;
   let kind: string | undefined;
   let rating: number | undefined;
   let when = "now";
@@ -340,13 +343,17 @@ export function logScreen(c: Ctx): HTMLElement {
   return h(
     "form",
     {
+      novalidate: true,
       onsubmit: async (e: Event) => {
         e.preventDefault();
         try {
           const start = startOf(when, at.value);
+          const spec = fieldOf("interview", "duration_min")!;
+          const durationMin = minutes.value.trim() ? (parseInput(spec, minutes.value) as number) : undefined;
+          const people = withWho.value.split(",").map((x) => x.trim()).filter(Boolean);
           let id = "";
           await c.vault.edit((d) => {
-            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value, start });
+            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value, start, durationMin, with: people });
             id = r.id;
             return r.doc;
           });
@@ -380,6 +387,8 @@ export function logScreen(c: Ctx): HTMLElement {
     h("label", {}, "How did it go?"),
     chips(["1", "2", "3", "4", "5"], undefined, (v) => (rating = v ? Number(v) : undefined), "rating"),
     field("Note", note),
+    field("With (names, comma-separated)", withWho),
+    field("Minutes", minutes),
     h("button", { class: "big", type: "submit" }, "Save"),
     msg,
   );
@@ -578,6 +587,7 @@ function facts(doc: Doc, kind: Kind, f: Fields): [string, string][] {
     rows.push(["Status", str(f, "status") && human(str(f, "status")!)], ["Rating", stars(int(f, "rating"))], ["Format", str(f, "format") && human(str(f, "format")!)]);
     const opp = str(f, "opportunity");
     rows.push(["Opportunity", opp && refTitle(doc, opp)]);
+    rows.push(["With", members(f, "interviewers").map((c) => refTitle(doc, c)).join(", ")], ["Minutes", int(f, "duration_min")?.toString()]);
   } else if (kind === "opportunity") {
     rows.push(["Company", companyName(doc, str(f, "company"))], ["Role", str(f, "role")], ["Level", str(f, "level")], ["Stage", human(currentStage(f) ?? "none")]);
     rows.push(["Interest now", int(f, "interest_now")?.toString()], ["Source", str(f, "source") && human(str(f, "source")!)]);

@@ -139,3 +139,19 @@ describe("Today's actions", () => {
     expect(today(touched, "2026-03-04").reconnect).toEqual([]);
   });
 });
+
+describe("logging who you met", () => {
+  it("links contacts by name, and makes a new name an interviewer working at the company, as `log --with`", async () => {
+    const { createRecord, members, record } = await import("../src/doc");
+    const ana = createRecord(vault(), "contact", { name: "Ana Lima" }, now);
+    const { doc, id } = logInterview(ana.doc, { company: "Acme", with: ["ana lima", "Sam Ortiz", " "], durationMin: 45 }, now);
+    const iv = record(doc, "interview", id)!.fields;
+    expect(iv.duration_min).toBe(45);
+    const people = members(iv, "interviewers").map((c) => record(doc, "contact", c)!.fields);
+    expect(people.map((p) => p.name).sort()).toEqual(["Ana Lima", "Sam Ortiz"]);
+    const sam = people.find((p) => p.name === "Sam Ortiz")!;
+    expect(sam.kind).toBe("interviewer");
+    expect(Object.values(sam.employment as object)).toEqual([{ company: iv.company, from: "2026-03-04" }]);
+    expect(() => logInterview(doc, { company: "Acme", durationMin: 0 })).toThrow("duration_min must be a whole number from 1 to 1440, not '0'");
+  });
+});
