@@ -137,6 +137,11 @@ try {
   await shot("profile");
 
   await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Stats" }).click();
+  await page.getByTestId("stats").waitFor();
+  await shot("stats");
+
+  await page.getByRole("link", { name: "More" }).click();
   await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();
   await page.getByLabel("Search every record").fill("acme");
   await page.getByRole("button", { name: "Search", exact: true }).click();

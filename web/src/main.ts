@@ -30,7 +30,7 @@ import {
   todayScreen,
   todayView,
 } from "./ui";
-import { conflictsScreen, GENERIC, kindListScreen, moreScreen, profileScreen, recordForm, recordScreen, searchScreen } from "./ui-records";
+import { conflictsScreen, GENERIC, kindListScreen, moreScreen, profileScreen, recordForm, recordScreen, searchScreen, statsScreen } from "./ui-records";
 import { peek, Vault } from "./vault";
 
 const main = document.getElementById("main")!;
@@ -83,6 +83,9 @@ function render(vault: Vault, relay: RelayActions): void {
     case "profile":
       screen = profileScreen(ctx);
       break;
+    case "stats":
+      screen = statsScreen(ctx);
+      break;
     case "search": {
       let q = "";
       try {
@@ -114,7 +117,7 @@ function render(vault: Vault, relay: RelayActions): void {
   );
   flashMessage = "";
   flashWarnings = [];
-  const active = ["r", "conflicts", "search", "profile"].includes(tab) ? "more" : tab || "today";
+  const active = ["r", "conflicts", "search", "profile", "stats"].includes(tab) ? "more" : tab || "today";
   for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === active);
 }
 

@@ -48,6 +48,7 @@ import {
 import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput, PROFILE_FIELDS } from "./schema";
 import { plainAmount } from "./money";
 import { search } from "./search";
+import { type Month, stats } from "./stats";
 import { type Ctx, field, h, list, pagedList, rowLink, select, when } from "./ui";
 
 /** The kinds with their screens here, as More lists them. */
@@ -85,6 +86,7 @@ export function moreScreen(): HTMLElement {
     list(
       [
         rowLink("#/search", "Search", "every record", "more-kind"),
+        rowLink("#/stats", "Stats", "as interlog stats, with a chart", "more-kind"),
         rowLink("#/profile", "Your profile", "role, goal, working hours, your package", "more-kind"),
         ...GENERIC.map((g) => rowLink(`#/r/${g.kind}`, g.plural, "", "more-kind")),
         rowLink("#/conflicts", "Conflicts", "fields changed on two devices at once", "more-kind"),
@@ -702,5 +704,80 @@ export function jobControls(c: Ctx, id: string): HTMLElement {
       "Record the move",
     ),
     msg,
+  );
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function s(tag: string, attrs: Record<string, string | number>, ...children: (SVGElement | string)[]): SVGElement {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c);
+  return el;
+}
+
+/** Interviews per month as bars, the goal as a dashed line, the average rating (1-5) as a line over them. */
+function monthsChart(months: Month[]): SVGElement {
+  const w = 340;
+  const hgt = 150;
+  const pad = 18;
+  const max = Math.max(1, ...months.map((m) => Math.max(m.interviews, m.goal ?? 0)));
+  const bw = (w - pad) / Math.max(1, months.length);
+  const y = (n: number) => hgt - pad - (n / max) * (hgt - 2 * pad);
+  const yr = (r: number) => hgt - pad - ((r - 1) / 4) * (hgt - 2 * pad);
+  const bars = months.map((m, i) => s("rect", { x: pad + i * bw + 2, y: y(m.interviews), width: Math.max(1, bw - 4), height: hgt - pad - y(m.interviews), class: m.goal !== null && m.interviews >= m.goal ? "bar met" : "bar" }, s("title", {}, `${m.month}: ${m.interviews}`)));
+  const goal = months[0]?.goal;
+  const rated = months.map((m, i) => [i, m.avgRating] as const).filter(([, r]) => r !== null);
+  const line = rated.map(([i, r]) => `${pad + i * bw + bw / 2},${yr(r!)}`).join(" ");
+  return s(
+    "svg",
+    { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": "Interviews per month against the goal, with the average rating" },
+    ...bars,
+    ...(goal !== null && goal !== undefined ? [s("line", { x1: pad, x2: w, y1: y(goal), y2: y(goal), class: "goal" })] : []),
+    ...(rated.length > 1 ? [s("polyline", { points: line, class: "rating-line" })] : []),
+    s("text", { x: 0, y: 12, class: "axis" }, String(max)),
+    s("text", { x: pad, y: hgt - 2, class: "axis" }, months[0]?.month ?? ""),
+    s("text", { x: w - 48, y: hgt - 2, class: "axis" }, months[months.length - 1]?.month ?? ""),
+  );
+}
+
+function table(head: string[], rows: string[][], testid: string): HTMLElement {
+  return h("table", { class: "stats", "data-testid": testid }, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))));
+}
+
+const money = (minor: number | null, cur: string | null) => (minor === null || !cur ? "—" : `${cur} ${plainAmount(minor, cur)}`);
+const rating = (r: number | null) => (r === null ? "" : r.toFixed(1));
+
+/** `interlog stats` as a screen: the same numbers, with charts. */
+export function statsScreen(c: Ctx): HTMLElement {
+  const st = stats(c.vault.doc, new Date(), 12);
+  return h(
+    "section",
+    { "data-testid": "stats" },
+    h("h1", {}, "Stats"),
+    h("h2", {}, "Interviews per month"),
+    monthsChart(st.months),
+    table(
+      ["month", "interviews", "goal", "avg rating"],
+      st.months.map((m) => [m.month, String(m.interviews), m.goal === null ? "" : m.interviews >= m.goal ? `${m.goal} ✓` : String(m.goal), rating(m.avgRating)]),
+      "stats-months",
+    ),
+    h("h2", {}, "Funnel by source"),
+    h("div", { class: "scroll" }, table(["source", ...st.funnelStages], st.funnel.map((f) => [f.source, ...f.reached.map(String)]), "stats-funnel")),
+    h("h2", {}, "Most asked questions"),
+    table(["question", "asked", "avg"], st.mostAsked.map((q) => [q.wording, String(q.asked), rating(q.avgRating)]), "stats-most-asked"),
+    h("h2", {}, "Weakest questions"),
+    table(["question", "asked", "avg"], st.weakest.map((q) => [q.wording, String(q.asked), rating(q.avgRating)]), "stats-weakest"),
+    h("h2", {}, "Offers against your current package"),
+    h("p", { class: "muted" }, `Current: ${money(st.currentAnnualTotal, st.currentCurrency)} a year`),
+    h(
+      "div",
+      { class: "scroll" },
+      table(
+        ["company", "level", "Δ", "decision", "total a year", "vs current"],
+        st.offers.map((o) => [o.company ?? "", o.level ?? "", o.levelDelta === null ? "" : o.levelDelta > 0 ? `+${o.levelDelta}` : String(o.levelDelta), o.decision ?? "", money(o.annualTotal, o.currency), o.vsCurrentPct === null ? "" : `${o.vsCurrentPct > 0 ? "+" : ""}${o.vsCurrentPct.toFixed(1)}%`]),
+        "stats-offers",
+      ),
+    ),
   );
 }
