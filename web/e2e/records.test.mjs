@@ -147,6 +147,18 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   await page.getByRole("button", { name: "Add the opportunity" }).click();
   const opp = page.getByTestId("opportunity-detail");
   await opp.locator("dd").getByText("Lead", { exact: true }).waitFor();
+  // The pay as posted and as asked, as `interlog opp comp [--posted]`.
+  await opp.getByLabel("Posted currency").fill("EUR");
+  await opp.getByLabel("Posted base").fill("150k");
+  await opp.getByRole("button", { name: "Save pay as posted" }).click();
+  await page.getByText("Saved pay as posted.").waitFor();
+  await opp.getByTestId("posted_comp").getByText("EUR 150000.00 base / year").waitFor();
+  await opp.getByLabel("Asked base").fill("170k");
+  await opp.getByRole("button", { name: "Save pay you asked" }).click();
+  await page.getByRole("alert").getByText(/Say which currency/).waitFor();
+  await opp.getByLabel("Asked currency").fill("EUR");
+  await opp.getByRole("button", { name: "Save pay you asked" }).click();
+  await page.getByText("Saved pay you asked.").waitFor();
   await opp.getByLabel("Move to stage").selectOption("screen");
   await opp.getByRole("button", { name: "Move" }).click();
   await page.getByText("Moved to Screen.").waitFor();
@@ -199,6 +211,8 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   assert.equal(principal.company, initechId);
   assert.deepEqual(Object.keys(principal.purpose).sort(), ["market_value", "network"]);
   assert.equal(principal.told_recruiter, "exploring");
+  assert.deepEqual(principal.posted_comp, { currency: "EUR", base: 15_000_000, period: "year" });
+  assert.deepEqual(principal.asked_comp, { currency: "EUR", base: 17_000_000, period: "year" });
   assert.deepEqual(
     Object.values(principal.stages).map((e) => e.stage),
     ["lead", "screen", "withdrawn"],

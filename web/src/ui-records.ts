@@ -781,3 +781,42 @@ export function statsScreen(c: Ctx): HTMLElement {
     ),
   );
 }
+
+/**
+ * An opportunity's pay as posted, or as you asked, as `interlog opp comp
+ * [--posted]`: the same package form as an offer's, under its own labels.
+ */
+export function oppPayControls(c: Ctx, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const o = record(doc, "opportunity", id)!;
+  const msg = h("div", { role: "alert" });
+  const section = (fieldName: "posted_comp" | "asked_comp", heading: string, prefix: string) => {
+    const comp = (o.fields[fieldName] && typeof o.fields[fieldName] === "object" && !Array.isArray(o.fields[fieldName]) ? o.fields[fieldName] : {}) as Fields;
+    const cur = typeof comp.currency === "string" ? comp.currency : "";
+    const currency = h("input", { name: `${fieldName}_currency`, autocomplete: "off", maxlength: "3", placeholder: "EUR" }) as HTMLInputElement;
+    currency.value = cur;
+    const period = select(`${fieldName}_period`, ["year", "month", "hour"], typeof comp.period === "string" ? comp.period : undefined);
+    const amounts = COMP_AMOUNTS.map((k) => {
+      const input = h("input", { name: `${fieldName}_${k}`, autocomplete: "off", inputmode: "decimal" }) as HTMLInputElement;
+      input.value = typeof comp[k] === "number" && cur ? plainAmount(comp[k] as number, cur) : "";
+      return [k, input] as const;
+    });
+    const save = () =>
+      c.vault
+        .edit((d) => setComp(d, "opportunity", id, fieldName, { currency: currency.value, period: period.value, ...Object.fromEntries(amounts.map(([k, i]) => [k, i.value])) }))
+        .then(() => {
+          c.flash(`Saved ${heading.toLowerCase()}.`);
+          c.go(`#/opportunities/${id}`);
+        })
+        .catch((e) => msg.replaceChildren(h("div", { class: "error" }, (e as Error).message)));
+    return [
+      h("h2", {}, heading),
+      compText(comp) ? h("p", { class: "muted", "data-testid": fieldName }, compText(comp)) : null,
+      field(`${prefix} currency`, currency),
+      field(`${prefix} period`, period),
+      ...amounts.map(([k, input]) => field(`${prefix} ${k}`, input)),
+      h("button", { type: "button", class: "big secondary", onclick: save }, `Save ${heading.toLowerCase()}`),
+    ];
+  };
+  return h("div", { "data-testid": "opp-pay" }, ...section("posted_comp", "Pay as posted", "Posted"), ...section("asked_comp", "Pay you asked", "Asked"), msg);
+}

@@ -39,7 +39,7 @@ import {
 import type { Status } from "./sync";
 import { logWarnings } from "./discretion";
 import { fieldOf, parseInput } from "./schema";
-import { deleteRestore, jobControls, recordForm, sensitiveLabel, stageControls } from "./ui-records";
+import { deleteRestore, jobControls, oppPayControls, recordForm, sensitiveLabel, stageControls } from "./ui-records";
 import { shownToday, type Vault } from "./vault";
 
 type Child = Node | string | null | undefined | false;
@@ -629,6 +629,7 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
       ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
       ...(kind === "interview" ? retroFacts(doc, id) : []),
       kind === "opportunity" && !str(r.fields, "deleted_at") ? stageControls(c, id) : null,
+      kind === "opportunity" && !str(r.fields, "deleted_at") ? oppPayControls(c, id) : null,
       kind === "contact" && !str(r.fields, "deleted_at") ? jobControls(c, id) : null,
       kind === "interview" && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/interviews/${id}/retro` }, "Retro") : null,
       editors.length && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
