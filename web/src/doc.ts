@@ -935,7 +935,13 @@ export function conflicts(doc: Doc): Conflict[] {
   const walk = (kind: Kind, id: string, obj: any, path: string[]) => {
     if (!obj || typeof obj !== "object" || obj instanceof A.ImmutableString || Array.isArray(obj)) return;
     for (const key of Object.keys(obj)) {
-      const all = A.getConflicts(obj, key);
+      let all: Record<string, unknown> | undefined;
+      try {
+        all = A.getConflicts(obj, key) as Record<string, unknown> | undefined;
+      } catch {
+        // Not a map of the document (a counter, say): nothing to pick there.
+        continue;
+      }
       const entries = all ? Object.entries(all) : [];
       if (entries.length > 1) {
         const values = entries.map(([, v]) => plain(v));
@@ -943,7 +949,7 @@ export function conflicts(doc: Doc): Conflict[] {
         out.push({ kind, id, path: [...path, key], values, writers: entries.map(([op]) => op.split("@")[1] ?? "") });
       } else {
         const v = obj[key];
-        if (v && typeof v === "object" && !(v instanceof A.ImmutableString) && !(v instanceof Date) && !(v instanceof Uint8Array)) walk(kind, id, v, [...path, key]);
+        if (v && typeof v === "object" && !(v instanceof A.ImmutableString) && !(v instanceof A.Counter) && !(v instanceof Date) && !(v instanceof Uint8Array)) walk(kind, id, v, [...path, key]);
       }
     }
   };
@@ -979,8 +985,14 @@ function toStored(v: Json): unknown {
 /** Fields that hold concurrent values from different devices. */
 export function conflictedFields(doc: Doc, kind: Kind, id: string): string[] {
   const obj = doc?.[ROOT_KEY[kind]]?.[id];
-  if (!obj) return [];
-  return Object.keys(obj).filter((k) => Object.keys(A.getConflicts(obj, k) ?? {}).length > 1);
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) return [];
+  return Object.keys(obj).filter((k) => {
+    try {
+      return Object.keys(A.getConflicts(obj, k) ?? {}).length > 1;
+    } catch {
+      return false;
+    }
+  });
 }
 
 // ----- today ----------------------------------------------------------------
