@@ -269,8 +269,8 @@ function scalar(v: Scalar): unknown {
 
 /** A new record with its containers, inside a change. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function createIn(d: any, kind: Kind, fields: Record<string, Scalar>, now: Date): string {
-  const id = newId(now.getTime());
+function createIn(d: any, kind: Kind, fields: Record<string, Scalar>, now: Date, given?: string): string {
+  const id = given ?? newId(now.getTime());
   const obj: Record<string, unknown> = {};
   for (const c of CONTAINERS[kind]) obj[c] = {};
   obj.created_at = scalar(zoned(now));
@@ -567,7 +567,7 @@ export function shortId(id: string): string {
  * is `pending`, and moves the opportunity to the `offer` stage; an
  * opportunity needs its company and starts at `lead`.
  */
-export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldValue>, now = new Date()): { doc: Doc; id: string } {
+export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldValue>, now = new Date(), givenId?: string): { doc: Doc; id: string } {
   const f: Record<string, FieldValue> = { ...fields };
   const text = (k: string) => (typeof f[k] === "string" ? (f[k] as string).trim() : "");
   const title = TITLE_FIELD[kind];
@@ -606,7 +606,7 @@ export function createRecord(doc: Doc, kind: Kind, fields: Record<string, FieldV
   const next = A.change(doc, commitOptions(`add ${kind}`, now), (d: any) => {
     const scalars: Record<string, Scalar> = {};
     for (const [k, v] of Object.entries(f)) if (!isSet(v)) scalars[k] = typeof v === "string" ? v.trim() : v;
-    id = createIn(d, kind, scalars, now);
+    id = createIn(d, kind, scalars, now, givenId);
     for (const [k, v] of Object.entries(f)) if (isSet(v)) for (const m of Object.keys(v)) d[ROOT_KEY[kind]][id][k][m] = true;
     // An offer moves its opportunity to `offer`; a new opportunity starts at `lead` (`opp add`'s default).
     if (kind === "opportunity") d.opportunities[id].stages[newId(now.getTime())] = { stage: scalar("lead"), at: scalar(zoned(now)) };
