@@ -249,7 +249,7 @@ function editable(kind: Kind, creating: boolean): FieldSpec[] {
     if (["created_at", "deleted_at"].includes(s.name)) return false;
     if (creating && kind === "followup" && s.name === "done") return false;
     if (creating && kind === "offer" && (s.name === "company" || s.name === "decision")) return false;
-    return ["text", "prose", "int", "bool", "date", "enum", "ref", "anyref", "set", "enumset"].includes(s.type);
+    return ["text", "prose", "int", "bool", "date", "enum", "ref", "anyref", "set", "enumset", "refset"].includes(s.type);
   });
 }
 
@@ -289,7 +289,11 @@ function inputFor(doc: Doc, s: FieldSpec, cur: Json): { input: Input; raw: strin
       input.setAttribute("min", String(s.min));
       input.setAttribute("max", String(s.max));
     }
-    if (s.type === "set" || s.type === "enumset") {
+    if (s.type === "refset") {
+      // Names, as `edit --set interviewers=Ana,Sam` takes them.
+      raw = cur && typeof cur === "object" && !Array.isArray(cur) ? members({ v: cur }, "v").map((rid) => refTitle(doc, rid)).join(", ") : "";
+      input.setAttribute("placeholder", "names, comma-separated");
+    } else if (s.type === "set" || s.type === "enumset") {
       raw = cur && typeof cur === "object" && !Array.isArray(cur) ? members({ v: cur }, "v").join(", ") : "";
       if (s.type === "enumset") input.setAttribute("placeholder", s.values.join(", "));
     } else raw = cur === null || cur === undefined || typeof cur === "object" ? "" : String(cur);
@@ -329,7 +333,7 @@ export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
             continue;
           }
           try {
-            values[s.name] = parseInput(s, now) as FieldValue;
+            values[s.name] = s.type === "refset" ? resolveNames(doc, s.kind as Kind, now) : (parseInput(s, now) as FieldValue);
           } catch (err) {
             if (err instanceof FieldError) problems.push(err.message);
             else throw err;
@@ -360,6 +364,23 @@ export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
     h("a", { class: "button cancel", href: id ? recordHref(kind, id) : listHref(kind) }, "Cancel"),
     msg,
   );
+}
+
+/**
+ * Names (or ids) typed for a set of references, as the records' ids, as the
+ * CLI's `resolve` does: a live record of that name, ignoring case, or whose
+ * id starts with what was typed.
+ */
+function resolveNames(doc: Doc, kind: Kind, raw: string): { [id: string]: true } {
+  const out: { [id: string]: true } = {};
+  const all = live(doc, kind);
+  for (const part of raw.split(",").map((x) => x.trim()).filter(Boolean)) {
+    const want = part.toLowerCase();
+    const found = all.find((r) => title(doc, r).toLowerCase() === want) ?? all.find((r) => r.id.startsWith(part.toUpperCase()));
+    if (!found) throw new FieldError(`no ${kindName(kind)} is named or has an id starting with '${part}'; People lists them`);
+    out[found.id] = true;
+  }
+  return out;
 }
 
 /** The title field of a kind; forms and lists name records by it. */
