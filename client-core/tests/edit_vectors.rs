@@ -25,7 +25,9 @@ fn apply(doc: &mut VaultDoc, step: &Value) {
     let kind = Kind::parse(&s("kind")).unwrap();
     let id = s("id");
     match s("op").as_str() {
-        "create" => doc.create_with_id(kind, &id, &obj(&step["fields"])).unwrap(),
+        "create" => doc
+            .create_with_id(kind, &id, &obj(&step["fields"]))
+            .unwrap(),
         "update" => doc.update(kind, &id, &obj(&step["fields"])).unwrap(),
         "set_members" => {
             let members: Vec<String> = step["members"]
@@ -39,7 +41,10 @@ fn apply(doc: &mut VaultDoc, step: &Value) {
         "unset" => doc.unset(kind, &id, &[s("field").as_str()]).unwrap(),
         "delete" => {
             let mut p = Map::new();
-            p.insert("deleted_at".into(), Value::String("2026-03-04T11:00:00+01:00[Europe/Paris]".into()));
+            p.insert(
+                "deleted_at".into(),
+                Value::String("2026-03-04T11:00:00+01:00[Europe/Paris]".into()),
+            );
             doc.update(kind, &id, &p).unwrap()
         }
         "restore" => doc.unset(kind, &id, &["deleted_at"]).unwrap(),
@@ -75,7 +80,11 @@ fn the_scripted_edits_export_as_the_vector_says() {
     let got = canonical(&doc.to_json());
     if std::env::var_os("INTERLOG_WRITE_VECTORS").is_some() {
         vector["export"] = got;
-        std::fs::write(path(), serde_json::to_string_pretty(&vector).unwrap() + "\n").unwrap();
+        std::fs::write(
+            path(),
+            serde_json::to_string_pretty(&vector).unwrap() + "\n",
+        )
+        .unwrap();
         return;
     }
     assert!(

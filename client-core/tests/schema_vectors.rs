@@ -104,7 +104,9 @@ fn cases() -> Vec<Value> {
             let spec = model::field(Some(k), name).unwrap();
             match model::parse_input(spec, input) {
                 Ok(v) => json!({"kind": kind, "field": name, "input": input, "value": v}),
-                Err(e) => json!({"kind": kind, "field": name, "input": input, "error": e.to_string()}),
+                Err(e) => {
+                    json!({"kind": kind, "field": name, "input": input, "error": e.to_string()})
+                }
             }
         })
         .collect()
@@ -184,8 +186,12 @@ fn the_schema_vector_is_the_schema() {
         std::fs::write(path(), serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
         return;
     }
-    let text = std::fs::read_to_string(path())
-        .unwrap_or_else(|e| panic!("{}: {e} (see docs/phone.md, test vectors)", path().display()));
+    let text = std::fs::read_to_string(path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (see docs/phone.md, test vectors)",
+            path().display()
+        )
+    });
     let stored: Value = serde_json::from_str(&text).unwrap();
     assert!(
         stored == now,
