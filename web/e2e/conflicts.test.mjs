@@ -68,4 +68,15 @@ test("a field edited on the phone and the laptop at once: the phone picks a valu
   assert.deepEqual(laptop.json(["conflicts"]), []);
   const [iv] = laptop.json(["list", "interviews"]);
   assert.equal(iv.notes, "from the phone");
+
+  // 5. Its start moved with the time picker, in the phone's zone, as `edit --set start=…`.
+  await page.evaluate((id) => (location.hash = `#/interviews/${id}/edit`), logged.id);
+  await page.getByLabel("Start").fill("2026-11-20T14:30");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved the interview.").waitFor();
+  await sync.getByText("Synced").waitFor({ timeout: 30 * SECOND });
+  laptop.run(["sync"]);
+  const [moved] = laptop.json(["list", "interviews"]);
+  assert.equal(moved.start, "2026-11-20T14:30:00+01:00[Europe/Paris]");
+  assert.equal(moved.notes, "from the phone", "the fields not changed on the form stay as they were");
 });

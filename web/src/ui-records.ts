@@ -44,6 +44,7 @@ import {
   str,
   title,
   updateProfile,
+  zoned,
 } from "./doc";
 import { FieldError, type FieldSpec, fieldsOf, kindName, parseInput, PROFILE_FIELDS } from "./schema";
 import { plainAmount } from "./money";
@@ -247,6 +248,8 @@ function companyLinks(doc: Doc, id: string): HTMLElement | null {
 function editable(kind: Kind, creating: boolean): FieldSpec[] {
   return fieldsOf(kind).filter((s) => {
     if (["created_at", "deleted_at"].includes(s.name)) return false;
+    // An instant (an interview's start): a time picker, in this phone's zone.
+    if (s.type === "datetime") return true;
     if (creating && kind === "followup" && s.name === "done") return false;
     if (creating && kind === "offer" && (s.name === "company" || s.name === "decision")) return false;
     return ["text", "prose", "int", "bool", "date", "enum", "ref", "anyref", "set", "enumset", "refset"].includes(s.type);
@@ -282,6 +285,10 @@ function inputFor(doc: Doc, s: FieldSpec, cur: Json): { input: Input; raw: strin
   } else if (s.type === "prose") {
     input = h("textarea", { name: s.name }) as HTMLTextAreaElement;
     raw = typeof cur === "string" ? cur : "";
+  } else if (s.type === "datetime") {
+    input = h("input", { name: s.name, type: "datetime-local" }) as HTMLInputElement;
+    const t = typeof cur === "string" ? Date.parse(cur.replace(/\[.*\]$/, "")) : NaN;
+    raw = Number.isNaN(t) ? "" : pickerValue(new Date(t));
   } else {
     const type = s.type === "int" ? "number" : s.type === "date" ? "date" : "text";
     input = h("input", { name: s.name, type, autocomplete: "off", inputmode: s.type === "int" ? "numeric" : "text" }) as HTMLInputElement;
@@ -333,7 +340,11 @@ export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
             continue;
           }
           try {
-            values[s.name] = s.type === "refset" ? resolveNames(doc, s.kind as Kind, now) : (parseInput(s, now) as FieldValue);
+            if (s.type === "datetime") {
+              const t = new Date(now);
+              if (Number.isNaN(t.getTime())) throw new FieldError(`${s.name}: pick a date and a time`);
+              values[s.name] = zoned(t);
+            } else values[s.name] = s.type === "refset" ? resolveNames(doc, s.kind as Kind, now) : (parseInput(s, now) as FieldValue);
           } catch (err) {
             if (err instanceof FieldError) problems.push(err.message);
             else throw err;
@@ -364,6 +375,12 @@ export function recordForm(c: Ctx, kind: Kind, id: string | null): HTMLElement {
     h("a", { class: "button cancel", href: id ? recordHref(kind, id) : listHref(kind) }, "Cancel"),
     msg,
   );
+}
+
+/** A date as a datetime-local input holds it: local time, to the minute. */
+function pickerValue(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${localDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 /**
