@@ -2,7 +2,7 @@
 // process serving web/dist, CLI devices in their own homes, and Debian's
 // chromium driven by playwright-core (no browser download).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -46,10 +46,12 @@ function tempDir(prefix) {
  * phone needs for offline use. Resolves to `{ addr, pin, origin, ws,
  * restart }`: the pin is the relay's key (`sha256:HEX`), null without TLS;
  * `restart({ wipe })` stops the process, deletes its data with `wipe`, and
- * starts it again on the same address, as an operator would.
+ * starts it again on the same address, as an operator would. With `seed`,
+ * the relay starts with a copy of that data directory (the benchmark's).
  */
-export async function startRelay({ tls = false } = {}) {
+export async function startRelay({ tls = false, seed = null } = {}) {
   const data = tempDir("interlog-relay-");
+  if (seed) cpSync(seed, data, { recursive: true, filter: (p) => !p.endsWith(".sock") });
   const relay = { data, tls, ...(await spawnRelay(data, "127.0.0.1:0", tls)) };
   relay.restart = async ({ wipe = false } = {}) => {
     await stopRelay(relay.child);

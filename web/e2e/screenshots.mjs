@@ -41,6 +41,7 @@ try {
   await page.getByRole("link", { name: "+ Log" }).click();
   await page.getByLabel("Company").fill("Initech");
   await page.getByLabel("Role").fill("Principal Engineer");
+  await page.getByRole("button", { name: "An hour ago", exact: true }).click();
   await page.getByRole("button", { name: "Technical" }).click();
   await page.locator(".rating").getByRole("button", { name: "4" }).click();
   await page.getByLabel("Note").fill("Graph problem, went fine. They use Rust.");
@@ -61,6 +62,25 @@ try {
   await page.getByRole("link", { name: "Edit" }).click();
   await shot("interview-edit");
 
+  // The retro of the same interview.
+  await page.evaluate(() => (location.hash = location.hash.replace(/\/edit$/, "/retro")));
+  await page.getByTestId("retro").waitFor();
+  await page.getByLabel("What went well").fill("Explained the trade-offs before coding");
+  await page.getByLabel("What to improve").fill("Ask about scale first");
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 1").fill("Shortest path with road closures");
+  await page.getByTestId("retro-question").nth(0).getByRole("button", { name: "4" }).click();
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 2").fill("Why are you looking?");
+  await page.getByTestId("retro-question").nth(1).getByRole("button", { name: "3" }).click();
+  await page.getByRole("button", { name: "Add a resume item" }).click();
+  await page.getByLabel("Resume item 1").fill("Routing service rewrite");
+  await page.getByRole("heading", { name: "Questions asked" }).scrollIntoViewIfNeeded();
+  await shot("retro");
+  await page.getByRole("button", { name: "Save retro" }).click();
+  await page.getByTestId("questions-asked").scrollIntoViewIfNeeded();
+  await shot("interview-retro");
+
   await page.getByRole("link", { name: "Opps" }).click();
   await page.getByTestId("opportunity").first().waitFor();
   await shot("opportunities");
@@ -72,6 +92,77 @@ try {
   await shot("contacts");
   await page.getByTestId("contact").first().click();
   await shot("contact");
+
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByRole("heading", { name: "More" }).waitFor();
+  await shot("more");
+  await page.getByTestId("more-kind").filter({ hasText: "Companies" }).click();
+  await page.getByRole("link", { name: "New company" }).click();
+  await page.getByLabel("Name").fill("Hooli");
+  await page.getByLabel("Industry").fill("Search");
+  await page.getByLabel("Sensitivity", { exact: true }).selectOption("high");
+  await page.getByLabel("Sensitivity reason").fill("our biggest client");
+  await shot("company-new");
+  await page.getByRole("button", { name: "Add the company" }).click();
+  await page.getByTestId("company-detail").waitFor();
+  await shot("company");
+  await page.getByRole("link", { name: "+ Log" }).click();
+  await page.getByLabel("Company").fill("Hooli");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("warning").first().waitFor();
+  await shot("log-warning");
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Offers" }).click();
+  await page.getByRole("link", { name: "New offer" }).click();
+  await page.getByLabel("Opportunity").selectOption({ label: "Acme — Staff Engineer" });
+  await page.getByLabel("Level", { exact: true }).fill("L6");
+  await page.getByLabel("Level delta").fill("1");
+  await page.getByRole("button", { name: "Add the offer" }).click();
+  await page.getByTestId("offer-detail").waitFor();
+  await shot("offer");
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Follow-ups" }).click();
+  await page.getByTestId("followup").first().waitFor();
+  await shot("followups");
+
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Your profile" }).click();
+  await page.getByLabel("Current role").fill("Senior Engineer");
+  await page.getByLabel("Interviews a month (goal)").fill("3");
+  await page.getByLabel("Working hours").fill("09:00-18:00");
+  await page.getByLabel("Currency").fill("EUR");
+  await page.getByLabel("Base", { exact: true }).fill("95k");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved your profile.").waitFor();
+  await shot("profile");
+
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Stats" }).click();
+  await page.getByTestId("stats").waitFor();
+  await shot("stats");
+
+  await page.getByRole("link", { name: "More" }).click();
+  await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();
+  await page.getByLabel("Search every record").fill("acme");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByTestId("hit").first().waitFor();
+  await shot("search");
+
+  // A conflict: the laptop and the phone (offline) edit the same notes.
+  const [first] = laptop.json(["list", "interviews"]);
+  await context.setOffline(true);
+  await page.locator("#sync").getByText("Offline").waitFor();
+  await page.evaluate((id) => (location.hash = `#/interviews/${id}/edit`), first.id);
+  await page.getByLabel("Notes").fill("Ana: team of 8, platform work, on-call 1 week in 6");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("interview-detail").waitFor();
+  laptop.run(["edit", first.id, "--set", "notes=Ana: team of 8; they use Rust and Kafka"]);
+  laptop.run(["sync"]);
+  await context.setOffline(false);
+  await page.getByTestId("conflicted").waitFor({ timeout: 30_000 });
+  await page.getByTestId("conflicted").getByRole("link").click();
+  await page.getByTestId("conflict").first().waitFor();
+  await shot("conflicts");
 
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByRole("heading", { name: "Settings" }).waitFor();

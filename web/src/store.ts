@@ -8,8 +8,14 @@
 
 export interface Store {
   get<T>(key: string): Promise<T | undefined>;
-  /** Writes every entry in one transaction; resolves once it is committed. */
-  put(entries: Record<string, unknown>): Promise<void>;
+  /**
+   * Writes every entry in one transaction; resolves once it is committed.
+   * With `clearPrefix`, every key starting with it is deleted first, in the
+   * same transaction.
+   */
+  put(entries: Record<string, unknown>, clearPrefix?: string): Promise<void>;
+  /** The entries whose keys start with `prefix`, in key order, read in one transaction. */
+  range<T>(prefix: string): Promise<[string, T][]>;
   /** Forgets everything (leaving a vault). */
   clear(): Promise<void>;
 }
@@ -31,6 +37,11 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
+/** Every string key that starts with `prefix` (keys are compared by UTF-16 code units). */
+function prefixRange(prefix: string): IDBKeyRange {
+  return IDBKeyRange.bound(prefix, prefix + "\uffff", false, true);
+}
+
 export class StorageError extends Error {}
 
 /** Opens (creating if needed) the app's database. */
@@ -50,11 +61,19 @@ export async function openStore(name = "interlog", idb: IDBFactory = indexedDB):
       const tx = db.transaction(STORE, "readonly");
       return (await request(tx.objectStore(STORE).get(key))) as T | undefined;
     },
-    async put(entries: Record<string, unknown>): Promise<void> {
+    async put(entries: Record<string, unknown>, clearPrefix?: string): Promise<void> {
       const tx = db.transaction(STORE, "readwrite");
       const s = tx.objectStore(STORE);
+      // Requests in a transaction run in order: the delete before the puts.
+      if (clearPrefix !== undefined) s.delete(prefixRange(clearPrefix));
       for (const [k, v] of Object.entries(entries)) s.put(v, k);
       await done(tx);
+    },
+    async range<T>(prefix: string): Promise<[string, T][]> {
+      const tx = db.transaction(STORE, "readonly");
+      const s = tx.objectStore(STORE);
+      const [keys, values] = await Promise.all([request(s.getAllKeys(prefixRange(prefix))), request(s.getAll(prefixRange(prefix)))]);
+      return keys.map((k, i) => [String(k), values[i] as T]);
     },
     async clear(): Promise<void> {
       const tx = db.transaction(STORE, "readwrite");

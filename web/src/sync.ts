@@ -728,6 +728,12 @@ export interface SyncerOptions {
   here?: string;
   /** Connections to another relay, after a move or a recovery from another relay. */
   dialTo?: (relay: string) => Dial;
+  /**
+   * When to push a local change: at once by default; the app waits until the
+   * screen that follows the edit is painted, so sealing and sending never
+   * delay it.
+   */
+  schedulePush?: (push: () => void) => void;
 }
 
 /** Said, until dismissed, while the phone registers a vault the relay lost. */
@@ -743,12 +749,14 @@ export class Syncer {
   private dirty = true;
   private stopped = false;
   private caughtUp = false;
+  /** Why the last session ended, shown until the next one starts. */
+  private failure: string | null = null;
   /** The user asked to retry while connected: reconnect at once, without an error. */
   private restarting = false;
   private sleeper: (() => void) | null = null;
   private readonly keys: Keys;
   private readonly online: () => boolean;
-  private readonly opts: Required<Omit<SyncerOptions, "online">>;
+  private readonly opts: Required<Omit<SyncerOptions, "online" | "schedulePush">>;
   /** The last seq the relay holds of each device: its welcome, then its acks and the records it served. */
   private held: Cursors = {};
   /** Registering the vault again, or resending what the relay lost. */
@@ -779,7 +787,8 @@ export class Syncer {
       dialTo: opts.dialTo ?? ((relay) => webSocketDial(endpoint(relay))),
     };
     this.reader = new LogReader(this.keys, vault.membership.vault, vault.device);
-    vault.onLocalChange = () => this.kick();
+    const schedule = opts.schedulePush ?? ((push) => push());
+    vault.onLocalChange = () => schedule(() => this.kick());
   }
 
   onStatus(fn: (s: Status) => void): () => void {
@@ -841,6 +850,7 @@ export class Syncer {
   /** Ends every session for good and deletes this phone's copy of the vault. */
   async leave(): Promise<void> {
     await this.stop();
+    await this.vault.close();
     await this.vault.store.clear();
   }
 
@@ -921,6 +931,8 @@ export class Syncer {
   private refresh(): void {
     const stuck = this.stuckReason();
     if (!this.online()) this.setStatus({ kind: "offline", pending: this.pending });
+    // Between sessions, the last session's error stays on screen (a local edit must not hide it).
+    else if (!this.conn && this.failure) this.setStatus({ kind: "error", reason: this.failure, pending: this.pending });
     else if (this.conn && this.reseeding) this.setStatus({ kind: "reseeding", pending: this.pending });
     else if (!this.conn || !this.caughtUp) this.setStatus({ kind: "connecting", pending: this.pending });
     else if (stuck) this.setStatus({ kind: "error", reason: stuck, pending: this.pending });
@@ -994,9 +1006,11 @@ export class Syncer {
         if (this.stopped) break;
         if (this.restarting) continue;
         const err = e instanceof SyncError ? e : new SyncError(String(e instanceof Error ? e.message : e));
-        this.inviteNeeded = err instanceof InviteNeeded;
         this.vault.state.lastError = err.message;
         await this.vault.saveState().catch(() => {});
+        // Said together, after the save: whoever sees the invite asked for sees the error too.
+        this.inviteNeeded = err instanceof InviteNeeded;
+        this.failure = err.message;
         if (!this.online()) {
           this.refresh();
           continue;
@@ -1017,6 +1031,7 @@ export class Syncer {
     // Parts never outlive a session: the next one fetches a cut-off run whole.
     this.reader = new LogReader(this.keys, this.vault.membership.vault, this.vault.device);
     this.stash = [];
+    this.failure = null;
     this.refresh();
     const v = this.vault;
     let conn = await Connection.open(this.dialNow());

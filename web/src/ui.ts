@@ -5,6 +5,7 @@
  */
 import {
   companyName,
+  companyNames,
   companySuggestions,
   CONTACT_KINDS,
   conflictedFields,
@@ -12,23 +13,34 @@ import {
   type Doc,
   type Fields,
   human,
+  InputError,
   int,
   INTERVIEW_FORMATS,
   INTERVIEW_KINDS,
   INTERVIEW_STATUSES,
   type Kind,
   live,
+  liveFields,
+  members,
   localDate,
   logInterview,
   record,
   refTitle,
+  type Retro,
+  RETRO_PROSE,
+  retroOf,
   str,
   title,
   today,
+  type Today,
   updateRecord,
+  writeRetro,
 } from "./doc";
 import type { Status } from "./sync";
-import type { Vault } from "./vault";
+import { logWarnings } from "./discretion";
+import { fieldOf, parseInput } from "./schema";
+import { deleteRestore, jobControls, oppPayControls, recordForm, sensitiveLabel, stageControls } from "./ui-records";
+import { shownToday, type Vault } from "./vault";
 
 type Child = Node | string | null | undefined | false;
 
@@ -61,26 +73,30 @@ export function statusText(s: Status): string {
   }
 }
 
-function when(v: string | undefined): string {
+// One formatter for every date shown: making one per call is what costs.
+let whenFormat: Intl.DateTimeFormat | null = null;
+
+export function when(v: string | undefined): string {
   if (!v) return "";
   const t = Date.parse(v.replace(/\[.*\]$/, ""));
   if (Number.isNaN(t)) return v;
-  return new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  whenFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return whenFormat.format(new Date(t));
 }
 
-function stars(n: number | undefined): string {
+export function stars(n: number | undefined): string {
   return n ? "★".repeat(n) + "☆".repeat(5 - n) : "";
 }
 
-function list(items: HTMLElement[], empty: string): HTMLElement {
+export function list(items: HTMLElement[], empty: string): HTMLElement {
   return items.length ? h("ul", { class: "list" }, ...items.map((i) => h("li", {}, i))) : h("p", { class: "empty" }, empty);
 }
 
-function rowLink(href: string, main: string, sub: string, testid: string): HTMLElement {
+export function rowLink(href: string, main: string, sub: string, testid: string): HTMLElement {
   return h("a", { href, "data-testid": testid }, h("div", { class: "title" }, main), sub ? h("div", { class: "sub" }, sub) : null);
 }
 
-function chips(values: string[], selected: string | undefined, onPick: (v: string | undefined) => void, cls = ""): HTMLElement {
+export function chips(values: string[], selected: string | undefined, onPick: (v: string | undefined) => void, cls = ""): HTMLElement {
   const box = h("div", { class: `chips ${cls}`.trim(), role: "group" });
   const buttons = values.map((v) => {
     const b = h("button", { type: "button", "aria-pressed": String(v === selected), "data-value": v }, cls === "rating" ? v : human(v));
@@ -96,13 +112,13 @@ function chips(values: string[], selected: string | undefined, onPick: (v: strin
   return box;
 }
 
-function field(labelText: string, input: HTMLElement): HTMLElement {
+export function field(labelText: string, input: HTMLElement): HTMLElement {
   const id = `f-${labelText.toLowerCase().replace(/[^a-z]+/g, "-")}`;
   input.id = id;
   return h("div", {}, h("label", { for: id }, labelText), input);
 }
 
-function select(name: string, options: string[], value: string | undefined): HTMLSelectElement {
+export function select(name: string, options: string[], value: string | undefined): HTMLSelectElement {
   const s = h("select", { name }) as HTMLSelectElement;
   s.append(h("option", { value: "" }, "—"));
   const all = value && !options.includes(value) ? [...options, value] : options;
@@ -117,6 +133,8 @@ export interface Ctx {
   vault: Vault;
   go: (hash: string) => void;
   flash: (msg: string) => void;
+  /** Warnings the next screen shows above its content (discretion). */
+  warn: (msgs: string[]) => void;
   relay: RelayActions;
 }
 
@@ -284,6 +302,27 @@ async function scan(area: HTMLElement, target: HTMLTextAreaElement, msg: HTMLEle
   tick();
 }
 
+/** When an interview started, as the Log screen offers it; "earlier" shows a time picker. */
+const WHEN_CHOICES = ["now", "half_an_hour_ago", "an_hour_ago", "two_hours_ago", "earlier"];
+const AGO_MIN: Record<string, number> = { now: 0, half_an_hour_ago: 30, an_hour_ago: 60, two_hours_ago: 120 };
+
+/** The start a choice means, `undefined` for now. */
+function startOf(choice: string, picked: string): Date | undefined {
+  if (choice === "earlier") {
+    if (!picked) throw new InputError("Pick when it started, or choose Now.");
+    // A datetime-local value is local time.
+    return new Date(picked);
+  }
+  const min = AGO_MIN[choice] ?? 0;
+  return min ? new Date(Date.now() - min * 60_000) : undefined;
+}
+
+/** A date as a datetime-local input shows it (local time, minutes). */
+function localInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${localDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 export function logScreen(c: Ctx): HTMLElement {
   const doc = c.vault.doc;
   const company = h("input", { name: "company", list: "companies", autocomplete: "off", required: true, enterkeyhint: "next" }) as HTMLInputElement;
@@ -292,22 +331,35 @@ export function logScreen(c: Ctx): HTMLElement {
   const recent = suggestions.slice(0, 6);
   const role = h("input", { name: "role", autocomplete: "off" }) as HTMLInputElement;
   const note = h("textarea", { name: "note" }) as HTMLTextAreaElement;
+  const withWho = h("input", { name: "with", autocomplete: "off", placeholder: "Ana Lima, Sam Ortiz" }) as HTMLInputElement;
+  const minutes = h("input", { name: "duration_min", type: "number", inputmode: "numeric" }) as HTMLInputElement;
   let kind: string | undefined;
   let rating: number | undefined;
+  let when = "now";
+  const at = h("input", { name: "start", type: "datetime-local" }) as HTMLInputElement;
+  const atField = field("Started at", at);
+  atField.hidden = true;
   const msg = h("div", { role: "alert" });
   return h(
     "form",
     {
+      novalidate: true,
       onsubmit: async (e: Event) => {
         e.preventDefault();
         try {
+          const start = startOf(when, at.value);
+          const spec = fieldOf("interview", "duration_min")!;
+          const durationMin = minutes.value.trim() ? (parseInput(spec, minutes.value) as number) : undefined;
+          const people = withWho.value.split(",").map((x) => x.trim()).filter(Boolean);
           let id = "";
           await c.vault.edit((d) => {
-            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value });
+            const r = logInterview(d, { company: company.value, role: role.value, kind, rating, note: note.value, start, durationMin, with: people });
             id = r.id;
             return r.doc;
           });
           c.flash("Interview logged");
+          const logged = record(c.vault.doc, "interview", id);
+          c.warn(logWarnings(c.vault.doc, logged && str(logged.fields, "company"), start ?? new Date()));
           c.go(`#/interviews/${id}`);
         } catch (err) {
           msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
@@ -323,19 +375,69 @@ export function logScreen(c: Ctx): HTMLElement {
         })
       : null,
     field("Role", role),
+    h("label", {}, "When"),
+    chips(WHEN_CHOICES, "now", (v) => {
+      when = v ?? "now";
+      atField.hidden = when !== "earlier";
+      if (when === "earlier" && !at.value) at.value = localInput(new Date(Date.now() - 3 * 3600_000));
+    }),
+    atField,
     h("label", {}, "Kind"),
     chips(["recruiter_screen", "hiring_manager", "technical", "system_design", "behavioral", "panel", "informational", "other"], undefined, (v) => (kind = v)),
     h("label", {}, "How did it go?"),
     chips(["1", "2", "3", "4", "5"], undefined, (v) => (rating = v ? Number(v) : undefined), "rating"),
     field("Note", note),
+    field("With (names, comma-separated)", withWho),
+    field("Minutes", minutes),
     h("button", { class: "big", type: "submit" }, "Save"),
     msg,
   );
 }
 
+/** What Today's buttons do; the first screen, shown before the document loads, has none. */
+export interface TodayActions {
+  done(id: string): void;
+  snooze(id: string, days: number): void;
+  touched(id: string): void;
+}
+
 export function todayScreen(c: Ctx): HTMLElement {
-  const doc = c.vault.doc;
-  const t = today(doc, localDate(new Date()));
+  const t = shownToday(today(c.vault.doc, localDate(new Date())));
+  // The next start shows this before the document loads.
+  c.vault.storeView(t).catch(() => {});
+  const act = (what: (d: Doc) => Doc, said: string) => {
+    c.vault
+      .edit(what)
+      .then(() => {
+        c.flash(said);
+        c.go("#/today");
+      })
+      .catch((e) => {
+        c.flash("");
+        alertIn((e as Error).message);
+      });
+  };
+  return todayView(t, {
+    done: (id) => act((d) => updateRecord(d, "followup", id, { done: true }), "Follow-up done."),
+    snooze: (id, days) => {
+      const until = localDate(new Date(Date.now() + days * 86_400_000));
+      act((d) => updateRecord(d, "followup", id, { snoozed_until: until }), `Follow-up snoozed until ${until}.`);
+    },
+    touched: (id) => {
+      const name = title(c.vault.doc, record(c.vault.doc, "contact", id) ?? { kind: "contact", id, fields: {} });
+      act((d) => updateRecord(d, "contact", id, { last_contacted: localDate(new Date()) }), `Noted: in touch with ${name}.`);
+    },
+  });
+}
+
+/** Shows an error at the top of the current screen. */
+export function alertIn(message: string): void {
+  const main = document.getElementById("main");
+  main?.prepend(h("div", { class: "error", role: "alert" }, message));
+}
+
+/** The Today screen of `t`, from the document or from the view stored beside it (the first screen at start). */
+export function todayView(t: Today, actions?: TodayActions): HTMLElement {
   return h(
     "section",
     {},
@@ -348,6 +450,15 @@ export function todayScreen(c: Ctx): HTMLElement {
           { class: "row", "data-testid": "followup" },
           h("div", { class: "title" }, f.note ?? human(f.kind ?? "follow_up")),
           h("div", { class: "sub" }, [f.target, f.daysOverdue > 0 ? `${f.daysOverdue} day${f.daysOverdue === 1 ? "" : "s"} overdue` : "due today"].filter(Boolean).join(" · ")),
+          actions
+            ? h(
+                "div",
+                { class: "actions" },
+                h("button", { type: "button", onclick: () => actions.done(f.id) }, "Done"),
+                h("button", { type: "button", onclick: () => actions.snooze(f.id, 1) }, "Snooze a day"),
+                h("button", { type: "button", onclick: () => actions.snooze(f.id, 7) }, "Snooze a week"),
+              )
+            : null,
         ),
       ),
       "No follow-ups due.",
@@ -355,10 +466,18 @@ export function todayScreen(c: Ctx): HTMLElement {
     h("h2", {}, "Get back in touch"),
     list(
       t.reconnect.map((r) =>
-        rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
+        h(
+          "div",
+          { "data-testid": "reconnect-row" },
+          rowLink(`#/contacts/${r.id}`, r.name, `every ${r.intervalDays} days · last ${r.lastContact ?? "never"}${r.daysOverdue ? ` · ${r.daysOverdue} day${r.daysOverdue === 1 ? "" : "s"} overdue` : ""}`, "reconnect"),
+          actions ? h("div", { class: "actions inset" }, h("button", { type: "button", onclick: () => actions.touched(r.id) }, "In touch today")) : null,
+        ),
       ),
       "Nobody is waiting to hear from you.",
     ),
+    t.reconnectTotal && t.reconnectTotal > t.reconnect.length
+      ? h("p", { class: "muted", "data-testid": "reconnect-more" }, `…and ${t.reconnectTotal - t.reconnect.length} more, in `, h("a", { href: "#/contacts" }, "People"), ".")
+      : null,
     h("h2", {}, "Interviews today"),
     list(
       t.interviews.map((i) => rowLink(`#/interviews/${i.id}`, [i.company, i.kind && human(i.kind)].filter(Boolean).join(" · "), when(i.start), "interview")),
@@ -367,12 +486,41 @@ export function todayScreen(c: Ctx): HTMLElement {
   );
 }
 
+/** Rows a long list shows at first, and adds at each "Show more". */
+export const LIST_PAGE = 50;
+
+/** A list of `rows` built a page at a time: a five-year journal has more rows than a phone should build at once. */
+export function pagedList(rows: (() => HTMLElement)[], empty: string): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "empty" }, empty);
+  const ul = h("ul", { class: "list" });
+  const box = h("div", {}, ul);
+  let shown = 0;
+  const more = h("button", { type: "button", class: "secondary more" }) as HTMLButtonElement;
+  const page = () => {
+    const next = rows.slice(shown, shown + LIST_PAGE);
+    ul.append(...next.map((r) => h("li", {}, r())));
+    shown += next.length;
+    more.textContent = `Show more (${rows.length - shown} of ${rows.length} not shown)`;
+    more.hidden = shown >= rows.length;
+  };
+  more.addEventListener("click", page);
+  page();
+  box.append(more);
+  return box;
+}
+
 export function interviewsScreen(c: Ctx): HTMLElement {
   const doc = c.vault.doc;
-  const items = live(doc, "interview")
+  const names = companyNames(doc);
+  const rows = liveFields(doc, "interview", ["start", "company", "kind", "rating"])
     .sort((a, b) => (str(b.fields, "start") ?? b.id).localeCompare(str(a.fields, "start") ?? a.id))
-    .map((i) => rowLink(`#/interviews/${i.id}`, title(doc, i), [when(str(i.fields, "start")), stars(int(i.fields, "rating"))].filter(Boolean).join(" · "), "interview"));
-  return h("section", {}, h("h1", {}, "Interviews"), list(items, "No interviews yet. Tap + Log after your next one."));
+    .map((i) => () => {
+      const company = str(i.fields, "company");
+      const kind = str(i.fields, "kind");
+      const name = [company && (names.get(company) ?? company), kind && human(kind)].filter(Boolean).join(" · ") || i.id;
+      return rowLink(`#/interviews/${i.id}`, name, [when(str(i.fields, "start")), stars(int(i.fields, "rating"))].filter(Boolean).join(" · "), "interview");
+    });
+  return h("section", {}, h("h1", {}, "Interviews"), pagedList(rows, "No interviews yet. Tap + Log after your next one."));
 }
 
 export function opportunitiesScreen(c: Ctx): HTMLElement {
@@ -387,7 +535,7 @@ export function opportunitiesScreen(c: Ctx): HTMLElement {
         "opportunity",
       ),
     );
-  return h("section", {}, h("h1", {}, "Opportunities"), list(items, "No opportunities yet."));
+  return h("section", {}, h("h1", {}, "Opportunities"), h("a", { class: "button", href: "#/r/opportunity/new" }, "New opportunity"), h("div", { class: "spaced" }, list(items, "No opportunities yet.")));
 }
 
 export function contactsScreen(c: Ctx): HTMLElement {
@@ -395,7 +543,7 @@ export function contactsScreen(c: Ctx): HTMLElement {
   const items = live(doc, "contact")
     .sort((a, b) => title(doc, a).localeCompare(title(doc, b)))
     .map((p) => rowLink(`#/contacts/${p.id}`, title(doc, p), human(str(p.fields, "kind") ?? ""), "contact"));
-  return h("section", {}, h("h1", {}, "People"), list(items, "No contacts yet."));
+  return h("section", {}, h("h1", {}, "People"), h("a", { class: "button", href: "#/r/contact/new" }, "New contact"), h("div", { class: "spaced" }, list(items, "No contacts yet.")));
 }
 
 // ----- details and editing --------------------------------------------------
@@ -439,9 +587,16 @@ function facts(doc: Doc, kind: Kind, f: Fields): [string, string][] {
     rows.push(["Status", str(f, "status") && human(str(f, "status")!)], ["Rating", stars(int(f, "rating"))], ["Format", str(f, "format") && human(str(f, "format")!)]);
     const opp = str(f, "opportunity");
     rows.push(["Opportunity", opp && refTitle(doc, opp)]);
+    rows.push(["With", members(f, "interviewers").map((c) => refTitle(doc, c)).join(", ")], ["Minutes", int(f, "duration_min")?.toString()]);
   } else if (kind === "opportunity") {
     rows.push(["Company", companyName(doc, str(f, "company"))], ["Role", str(f, "role")], ["Level", str(f, "level")], ["Stage", human(currentStage(f) ?? "none")]);
     rows.push(["Interest now", int(f, "interest_now")?.toString()], ["Source", str(f, "source") && human(str(f, "source")!)]);
+    rows.push(["Purpose", members(f, "purpose").map(human).join(", ")], ["Told the recruiter", str(f, "told_recruiter") && human(str(f, "told_recruiter")!)]);
+    const close = f.close && typeof f.close === "object" && !Array.isArray(f.close) ? (f.close as Fields) : undefined;
+    if (close && str(close, "by")) {
+      const reason = str(close, "reason");
+      rows.push(["Ended", `by ${str(close, "by") === "me" ? "me" : "them"}${reason ? `: ${reason}` : ""}${close.door_open === true ? " (door open)" : ""}`]);
+    }
   } else if (kind === "contact") {
     rows.push(["Role", str(f, "kind") && human(str(f, "kind")!)], ["Met", str(f, "met")], ["Keep in touch", int(f, "keep_in_touch_days") ? `every ${int(f, "keep_in_touch_days")} days` : undefined]);
     rows.push(["Last contacted", str(f, "last_contacted")]);
@@ -458,73 +613,30 @@ export function detailScreen(c: Ctx, kind: Kind, id: string, editing: boolean): 
   if (!r) return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This record is not in the vault (yet)."), h("a", { class: "button", href: back }, "Back"));
   const editors = EDITORS[kind] ?? [];
   const conflicts = conflictedFields(doc, kind, id);
+  // Editing: the form every kind shares (ui-records.ts), from the schema.
   if (!editing) {
     const prose = editors.filter((e) => e.type === "prose" && str(r.fields, e.name));
     return h(
       "section",
       { "data-testid": `${kind}-detail` },
       h("h1", {}, title(doc, r)),
-      str(r.fields, "deleted_at") ? h("p", { class: "error" }, "Deleted (restore it on the laptop).") : null,
-      conflicts.length ? h("p", { class: "error" }, `Edited on two devices at once: ${conflicts.join(", ")}. Saving an edit here settles it; \`interlog conflicts\` shows both values.`) : null,
+      sensitiveBadge(doc, kind === "contact" ? undefined : str(r.fields, "company")),
+      str(r.fields, "deleted_at") ? h("p", { class: "error" }, `Deleted ${when(str(r.fields, "deleted_at"))}.`) : null,
+      conflicts.length
+        ? h("p", { class: "error", "data-testid": "conflicted" }, `Edited on two devices at once: ${conflicts.join(", ")}. `, h("a", { href: "#/conflicts" }, "Pick the value to keep"), ".")
+        : null,
       h("dl", {}, ...facts(doc, kind, r.fields).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
       ...prose.flatMap((e) => [h("h2", {}, e.label), h("div", { class: "prose", "data-field": e.name }, str(r.fields, e.name)!)]),
-      editors.length ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
+      ...(kind === "interview" ? retroFacts(doc, id) : []),
+      kind === "opportunity" && !str(r.fields, "deleted_at") ? stageControls(c, id) : null,
+      kind === "opportunity" && !str(r.fields, "deleted_at") ? oppPayControls(c, id) : null,
+      kind === "contact" && !str(r.fields, "deleted_at") ? jobControls(c, id) : null,
+      kind === "interview" && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/interviews/${id}/retro` }, "Retro") : null,
+      editors.length && !str(r.fields, "deleted_at") ? h("a", { class: "button", href: `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}/edit` }, "Edit") : null,
+      deleteRestore(c, kind, id, !!str(r.fields, "deleted_at"), back),
     );
   }
-  const inputs = new Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>();
-  const msg = h("div", { role: "alert" });
-  const body = editors.map((e) => {
-    const cur = r.fields[e.name];
-    let input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
-    if (e.type === "enum") input = select(e.name, e.options, typeof cur === "string" ? cur : undefined);
-    else if (e.type === "prose") {
-      input = h("textarea", { name: e.name }) as HTMLTextAreaElement;
-      input.value = typeof cur === "string" ? cur : "";
-    } else {
-      input = h("input", { name: e.name, type: e.type === "int" ? "number" : e.type === "date" ? "date" : "text", inputmode: e.type === "int" ? "numeric" : "text" }) as HTMLInputElement;
-      if (e.type === "int") {
-        input.setAttribute("min", String(e.min));
-        input.setAttribute("max", String(e.max));
-      }
-      input.value = cur === null || cur === undefined ? "" : String(cur);
-    }
-    inputs.set(e.name, input);
-    return field(e.label, input);
-  });
-  const detailHash = `#/${kind === "opportunity" ? "opportunities" : kind + "s"}/${id}`;
-  return h(
-    "form",
-    {
-      onsubmit: async (ev: Event) => {
-        ev.preventDefault();
-        const patch: Record<string, string | number | null> = {};
-        for (const e of editors) {
-          const raw = inputs.get(e.name)!.value;
-          const v = e.type === "prose" ? raw : raw.trim();
-          if (e.type === "int" && v !== "") {
-            const n = Number(v);
-            if (!Number.isInteger(n) || n < e.min || n > e.max) {
-              msg.replaceChildren(h("div", { class: "error" }, `${e.label}: a whole number from ${e.min} to ${e.max}.`));
-              return;
-            }
-            patch[e.name] = n;
-          } else patch[e.name] = v === "" ? null : v;
-        }
-        try {
-          await c.vault.edit((d) => updateRecord(d, kind, id, patch));
-          c.flash("Saved");
-          c.go(detailHash);
-        } catch (err) {
-          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
-        }
-      },
-    },
-    h("h1", {}, `Edit ${title(doc, r)}`),
-    ...body,
-    h("button", { class: "big", type: "submit" }, "Save"),
-    h("a", { class: "button secondary", href: detailHash, style: "background:#e0e7ff;color:#1e3a8a" }, "Cancel"),
-    msg,
-  );
+  return recordForm(c, kind, id);
 }
 
 // ----- settings -----------------------------------------------------------------
@@ -646,5 +758,144 @@ function leaveSection(c: Ctx): HTMLElement {
     h("h2", {}, "Leave this vault"),
     h("p", { class: "muted" }, "Deletes the journal from this phone. Your other devices and the relay keep it; join again any time with a code from ", h("code", {}, "interlog pair"), " or your recovery words."),
     box,
+  );
+}
+
+// ----- retro ------------------------------------------------------------------
+
+/** "Sensitive (high): why", when the record's company is flagged so. */
+function sensitiveBadge(doc: Doc, company: string | undefined): HTMLElement | null {
+  const c = company ? record(doc, "company", company) : undefined;
+  const label = c && sensitiveLabel(c.fields);
+  if (!c || !label) return null;
+  const why = str(c.fields, "sensitivity_reason");
+  return h("p", { class: "badge", "data-testid": "sensitive" }, `${label}${why ? `: ${why}` : ""}`);
+}
+
+/** The questions asked (with how each went) and the resume items probed, on an interview's screen. */
+function retroFacts(doc: Doc, id: string): HTMLElement[] {
+  const r = retroOf(doc, id);
+  const out: HTMLElement[] = [];
+  if (r.questions.length) {
+    out.push(
+      h("h2", {}, "Questions asked"),
+      h("ul", { class: "list", "data-testid": "questions-asked" }, ...r.questions.map(([w, n]) => h("li", {}, h("div", { class: "row" }, h("div", { class: "title" }, w), h("div", { class: "sub" }, n ? stars(n) : "not rated"))))),
+    );
+  }
+  if (r.resumeItems.length) {
+    out.push(h("h2", {}, "Resume items they probed"), h("ul", { class: "list", "data-testid": "resume-items" }, ...r.resumeItems.map((i) => h("li", {}, h("div", { class: "row" }, i)))));
+  }
+  return out;
+}
+
+/**
+ * The retro of an interview, as `interlog retro` has it: the rating, what
+ * went well, what to improve, what they seem to look for, the questions
+ * asked with how each went (from the question bank, or new), and the resume
+ * items they probed. Saving writes only what changed here.
+ */
+export function retroScreen(c: Ctx, id: string): HTMLElement {
+  const doc = c.vault.doc;
+  const r = record(doc, "interview", id);
+  if (!r || str(r.fields, "deleted_at")) {
+    return h("section", {}, h("h1", {}, "Not found"), h("p", { class: "muted" }, "This interview is not in the vault, or is deleted."), h("a", { class: "button", href: "#/interviews" }, "Back"));
+  }
+  const before = retroOf(doc, id);
+  let rating = before.rating;
+  const prose = {
+    went_well: h("textarea", { name: "went_well" }) as HTMLTextAreaElement,
+    improve: h("textarea", { name: "improve" }) as HTMLTextAreaElement,
+    looking_for: h("textarea", { name: "looking_for" }) as HTMLTextAreaElement,
+  };
+  for (const f of RETRO_PROSE) prose[f].value = before[f];
+  const bank = h("datalist", { id: "question-bank" }, ...liveFields(doc, "question", ["wording"]).map((q) => h("option", { value: str(q.fields, "wording") ?? "" })));
+
+  const questions = h("ul", { class: "list retro-list" });
+  const questionRows: { input: HTMLInputElement; rating: () => number | null }[] = [];
+  const addQuestion = (wording = "", n: number | null = null) => {
+    const input = h("input", { name: "question", list: "question-bank", autocomplete: "off", "aria-label": `Question ${questionRows.length + 1}` }) as HTMLInputElement;
+    input.value = wording;
+    let picked = n;
+    const row = { input, rating: () => picked };
+    questionRows.push(row);
+    const li = h(
+      "li",
+      { "data-testid": "retro-question" },
+      h(
+        "div",
+        { class: "row" },
+        input,
+        chips(["1", "2", "3", "4", "5"], n ? String(n) : undefined, (v) => (picked = v ? Number(v) : null), "rating"),
+        h("button", {
+          type: "button",
+          class: "link",
+          onclick: () => {
+            questionRows.splice(questionRows.indexOf(row), 1);
+            li.remove();
+          },
+        }, "Remove"),
+      ),
+    );
+    questions.append(li);
+    return input;
+  };
+  for (const [w, n] of before.questions) addQuestion(w, n);
+
+  const items = h("ul", { class: "list retro-list" });
+  const itemInputs: HTMLInputElement[] = [];
+  const addItem = (text = "") => {
+    const input = h("input", { name: "resume_item", autocomplete: "off", "aria-label": `Resume item ${itemInputs.length + 1}` }) as HTMLInputElement;
+    input.value = text;
+    itemInputs.push(input);
+    const li = h(
+      "li",
+      { "data-testid": "retro-item" },
+      h("div", { class: "row" }, input, h("button", { type: "button", class: "link", onclick: () => (itemInputs.splice(itemInputs.indexOf(input), 1), li.remove()) }, "Remove")),
+    );
+    items.append(li);
+    return input;
+  };
+  for (const i of before.resumeItems) addItem(i);
+
+  const msg = h("div", { role: "alert" });
+  return h(
+    "form",
+    {
+      "data-testid": "retro",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          const after: Retro = {
+            rating,
+            went_well: prose.went_well.value,
+            improve: prose.improve.value,
+            looking_for: prose.looking_for.value,
+            questions: questionRows.map((q) => [q.input.value, q.rating()]),
+            resumeItems: itemInputs.map((i) => i.value),
+          };
+          const changed = await c.vault.edit((d) => writeRetro(d, id, before, after));
+          c.flash(changed ? "Retro saved" : "Nothing changed");
+          c.go(`#/interviews/${id}`);
+        } catch (err) {
+          msg.replaceChildren(h("div", { class: "error" }, (err as Error).message));
+        }
+      },
+    },
+    h("h1", {}, `Retro: ${title(doc, r)}`),
+    h("p", { class: "muted" }, when(str(r.fields, "start"))),
+    h("label", {}, "How did it go?"),
+    chips(["1", "2", "3", "4", "5"], rating ? String(rating) : undefined, (v) => (rating = v ? Number(v) : null), "rating"),
+    field("What went well", prose.went_well),
+    field("What to improve", prose.improve),
+    field("What they seem to look for", prose.looking_for),
+    h("h2", {}, "Questions asked"),
+    bank,
+    questions,
+    h("button", { type: "button", class: "big secondary", onclick: () => addQuestion().focus() }, "Add a question"),
+    h("h2", {}, "Resume items they probed"),
+    items,
+    h("button", { type: "button", class: "big secondary", onclick: () => addItem().focus() }, "Add a resume item"),
+    h("button", { class: "big", type: "submit" }, "Save retro"),
+    msg,
   );
 }

@@ -4,10 +4,9 @@
  * in one transaction) before `edit` resolves: a write never waits for the
  * network, and nothing acknowledged on screen is lost when the tab closes.
  */
-import * as A from "@automerge/automerge/slim";
-
 import type { Membership } from "./crypto";
-import type { Doc } from "./doc";
+import { type Doc, localDate, type Today, today } from "./doc";
+import { type CompactionPolicy, DocStore } from "./docstore";
 import type { Store } from "./store";
 import type { Cursors, WireRecord } from "./wire";
 
@@ -100,10 +99,55 @@ export function upgradeState(saved: SyncState): SyncState {
   return s;
 }
 
+/** How long after a write compaction waits, so that it never delays an edit or the screen after it. */
+export const COMPACT_AFTER_MS = 2000;
+
+export interface StoreOptions {
+  policy?: CompactionPolicy;
+  compactAfterMs?: number;
+}
+
+/**
+ * What the first screen shows, stored beside the document under `view` so
+ * that a start shows Today before the document loads (seconds, on a
+ * five-year journal on a phone). A cache, written off the edit's path:
+ * whenever Today is shown from the document, and when the app goes to the
+ * background, each time only if it differs. It may be a few changes behind;
+ * it is shown only on the day it was computed for, and replaced on screen by
+ * the document as soon as that has loaded.
+ */
+export interface StoredView {
+  today: Today;
+}
+
+/** Contacts to get back in touch with that Today lists; the rest are counted. */
+export const RECONNECT_SHOWN = 20;
+
+/** Today as the first screen shows it: the most overdue contacts only. */
+export function shownToday(t: Today): Today {
+  if (t.reconnect.length <= RECONNECT_SHOWN) return t;
+  return { ...t, reconnect: t.reconnect.slice(0, RECONNECT_SHOWN), reconnectTotal: t.reconnect.length };
+}
+
+/** What a start needs before the document: whether this phone joined a vault, and the first screen's view. */
+export async function peek(store: Store): Promise<{ view: StoredView | null; state: SyncState } | null> {
+  const [membership, state, view] = await Promise.all([store.get<Membership>("membership"), store.get<SyncState>("sync"), store.get<StoredView>("view")]);
+  if (!membership || !state) return null;
+  return { view: view ?? null, state: upgradeState(state) };
+}
+
 export class Vault {
   private listeners = new Set<() => void>();
   /** Called after every local change is saved (the syncer pushes it). */
   onLocalChange: () => void = () => {};
+  /** Writes run one at a time, in call order (see docstore.ts). */
+  private writes: Promise<unknown> = Promise.resolve();
+  private compaction: ReturnType<typeof setTimeout> | null = null;
+  /** The view last stored, as JSON, so an unchanged one is not written again. */
+  private storedView = "";
+  private closed = false;
+  /** Bytes of the last increment stored, for tests and the benchmark. */
+  lastIncrement = 0;
 
   constructor(
     readonly store: Store,
@@ -111,25 +155,31 @@ export class Vault {
     readonly device: string,
     public doc: Doc,
     public state: SyncState,
+    private readonly docs: DocStore,
+    private readonly compactAfterMs = COMPACT_AFTER_MS,
   ) {}
 
   /** The vault in `store`, or `null` when this phone has not joined one. */
-  static async open(store: Store): Promise<Vault | null> {
-    const [membership, device, bytes, state] = await Promise.all([
+  static async open(store: Store, opts: StoreOptions = {}): Promise<Vault | null> {
+    const [membership, device, state, view] = await Promise.all([
       store.get<Membership>("membership"),
       store.get<string>("device"),
-      store.get<Uint8Array>("doc"),
       store.get<SyncState>("sync"),
+      store.get<StoredView>("view"),
     ]);
-    if (!membership || !device || !bytes || !state) return null;
-    return new Vault(store, membership, device, A.load(bytes, { actor: device }), upgradeState(state));
+    if (!membership || !device || !state) return null;
+    const opened = await DocStore.open(store, device, opts.policy);
+    if (!opened) return null;
+    const v = new Vault(store, membership, device, opened.doc, upgradeState(state), opened.docs, opts.compactAfterMs);
+    v.storedView = view ? JSON.stringify(view) : "";
+    return v;
   }
 
   /** Stores a freshly joined vault: membership last, so a half-written join is no vault. */
-  static async create(store: Store, membership: Membership, device: string, doc: Doc, state: SyncState): Promise<Vault> {
-    await store.put({ device, doc: A.save(doc), sync: state });
+  static async create(store: Store, membership: Membership, device: string, doc: Doc, state: SyncState, opts: StoreOptions = {}): Promise<Vault> {
+    const docs = await DocStore.create(store, doc, { device, sync: state }, opts.policy);
     await store.put({ membership });
-    return new Vault(store, membership, device, doc, state);
+    return new Vault(store, membership, device, doc, state, docs, opts.compactAfterMs);
   }
 
   subscribe(fn: () => void): () => void {
@@ -141,13 +191,72 @@ export class Vault {
     for (const fn of this.listeners) fn();
   }
 
-  /** Saves the document and the sync state together. */
-  async save(): Promise<void> {
-    await this.store.put({ doc: A.save(this.doc), sync: structuredClone(this.state) });
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(() => {
+      if (this.closed) throw new Error("This vault was closed (left); nothing more is stored.");
+      return fn();
+    });
+    this.writes = run.catch(() => {});
+    return run;
   }
 
+  /**
+   * Saves the changes to the document not yet stored, as one increment, and
+   * the sync state, in one transaction. Document and state are read when
+   * the write runs, at one moment, so they always agree.
+   */
+  async save(): Promise<void> {
+    this.lastIncrement = await this.serial(() => this.docs.save(this.doc, { sync: structuredClone(this.state) }));
+    this.scheduleCompaction();
+  }
+
+  /**
+   * Stores `t` as the first screen's view (see {@link StoredView}), unless
+   * the stored one is the same; without `t`, Today of the document now.
+   */
+  async storeView(t?: Today): Promise<void> {
+    await this.serial(async () => {
+      const view: StoredView = { today: shownToday(t ?? today(this.doc, localDate(new Date()))) };
+      const json = JSON.stringify(view);
+      if (json === this.storedView) return;
+      await this.store.put({ view });
+      this.storedView = json;
+    });
+  }
+
+  /** The same as {@link save}: the state never goes to the store ahead of the document it describes. */
   async saveState(): Promise<void> {
-    await this.store.put({ sync: structuredClone(this.state) });
+    await this.save();
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compaction !== null || this.closed || !this.docs.due()) return;
+    this.compaction = setTimeout(() => {
+      this.compaction = null;
+      this.compact().catch(() => {
+        /* the increments stay; the next write tries again */
+      });
+    }, this.compactAfterMs);
+  }
+
+  /** Folds the increments into a new base now, if they are due (see {@link DocStore.due}). */
+  async compact(force = false): Promise<void> {
+    await this.serial(async () => {
+      if (force || this.docs.due()) await this.docs.compact(this.doc, { sync: structuredClone(this.state) });
+    });
+  }
+
+  /** What the store holds: the base's bytes, and the increments after it. */
+  storedSizes(): { base: number; increments: number; incrementBytes: number } {
+    return this.docs.sizes();
+  }
+
+  /** Waits for the writes under way, then refuses any more (before the store is deleted). */
+  async close(): Promise<void> {
+    if (this.compaction !== null) clearTimeout(this.compaction);
+    this.compaction = null;
+    await this.writes;
+    this.closed = true;
   }
 
   /**
@@ -167,9 +276,4 @@ export class Vault {
   }
 }
 
-export function sameHeads(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  const x = [...a].sort();
-  const y = [...b].sort();
-  return x.every((h, i) => h === y[i]);
-}
+export { sameHeads } from "./docstore";
