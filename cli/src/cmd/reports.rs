@@ -3,7 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write as _};
 
 use anyhow::{bail, Result};
-use interlog_core::doc::{conflict_codes, Conflict};
+use interlog_core::doc::Conflict;
+use interlog_core::journal;
 use interlog_core::model::{short, Money};
 use interlog_core::report;
 use interlog_core::time::{now, stored_zoned};
@@ -267,16 +268,10 @@ fn kind_name(c: &Conflict) -> &'static str {
     c.kind.map_or("profile", |k| k.name())
 }
 
-fn sorted_conflicts(v: &DeviceVault) -> Vec<Conflict> {
-    let mut c = v.doc.conflicts();
-    c.sort_by(|a, b| (a.kind, &a.id, &a.path).cmp(&(b.kind, &b.id, &b.path)));
-    c
-}
-
 pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
     let mut v = ctx.open()?;
-    let list = sorted_conflicts(&v);
-    let codes = conflict_codes(&list);
+    let (codes, list): (Vec<String>, Vec<Conflict>) =
+        journal::conflicts(&v.doc).into_iter().unzip();
     let names = v.doc.device_names();
     let me = hex_id(v.device_id());
     // Who wrote each value: the device's name, or its id's first characters.
@@ -288,45 +283,24 @@ pub fn conflicts(ctx: &Ctx, action: Option<ConflictCmd>) -> Result<()> {
     };
     match action {
         Some(ConflictCmd::Pick { code, choice }) => {
-            let want = code.trim().to_ascii_lowercase();
-            let found: Vec<usize> = codes
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    !want.is_empty() && (c.starts_with(&want) || want.starts_with(c.as_str()))
-                })
-                .map(|(i, _)| i)
-                .collect();
-            let [i] = found[..] else {
-                bail!(
-                    "there is no conflict {code}; `interlog conflicts` lists {} of them, each with its id",
-                    list.len()
-                );
-            };
-            let c = &list[i];
-            let value = c.values.get(choice.wrapping_sub(1)).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "conflict {} has {} values; pick one of 1-{}",
-                    codes[i],
-                    c.values.len(),
-                    c.values.len()
-                )
-            })?;
-            v.doc.resolve(c, value)?;
-            ctx.save(
-                &mut v,
-                &format!("resolve conflict {} {}", c.id, c.path.join(".")),
-            )?;
+            let journal::Settled {
+                code,
+                conflict,
+                value,
+                commit,
+            } = journal::settle(&mut v.doc, &code, choice)?;
+            ctx.save(&mut v, &commit)?;
+            let c = &conflict;
             if ctx.json {
                 return out::json(
-                    &json!({"code": codes[i], "record": kind_name(c), "id": c.id, "field": c.path.join("."), "value": value}),
+                    &json!({"code": code, "record": kind_name(c), "id": c.id, "field": c.path.join("."), "value": value}),
                 );
             }
             println!(
                 "{}",
                 out::safe(&format!(
                     "kept {} for {} {}",
-                    value_text(value),
+                    value_text(&value),
                     describe(&v.doc, c),
                     c.path.join(".")
                 ))

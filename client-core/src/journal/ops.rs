@@ -8,7 +8,7 @@ use super::{
     apply, comp, company_or_new, create, field_value, invalid, live, live_named, obj, opt,
     parse_sets, split, CompInput, JournalError, Result, Write,
 };
-use crate::doc::{ReadJournal, VaultDoc};
+use crate::doc::{conflict_codes, Conflict, ReadJournal, VaultDoc};
 use crate::model::{self, short, FieldType, Kind, Record};
 use crate::time::{parse_date, parse_when};
 
@@ -742,4 +742,56 @@ pub fn delete(
     let verb = if delete { "delete" } else { "restore" };
     let change = Change::new(r.kind, &r.id, format!("{verb} {} {}", r.kind, r.id));
     Ok((change, r))
+}
+
+// ---- conflicts ---------------------------------------------------------------
+
+/// Every conflict in the journal, in a stable order (by kind, record and
+/// field), each with the short code that names it while it lasts.
+pub fn conflicts(doc: &VaultDoc) -> Vec<(String, Conflict)> {
+    let mut list = doc.conflicts();
+    list.sort_by(|a, b| (a.kind, &a.id, &a.path).cmp(&(b.kind, &b.id, &b.path)));
+    conflict_codes(&list).into_iter().zip(list).collect()
+}
+
+/// A conflict settled: its code, the conflict as it was, the value kept
+/// and the message to commit the change with.
+#[derive(Debug)]
+pub struct Settled {
+    pub code: String,
+    pub conflict: Conflict,
+    pub value: Value,
+    pub commit: String,
+}
+
+/// Settles the conflict named `code` (a prefix of its code will do) with
+/// its `choice`-th value (1-based).
+pub fn settle(doc: &mut VaultDoc, code: &str, choice: usize) -> Result<Settled> {
+    let list = conflicts(doc);
+    let n = list.len();
+    let want = code.trim().to_ascii_lowercase();
+    let mut found = list.into_iter().filter(|(c, _)| {
+        !want.is_empty() && (c.starts_with(&want) || want.starts_with(c.as_str()))
+    });
+    let (Some((code, conflict)), None) = (found.next(), found.next()) else {
+        invalid!(
+            "there is no conflict {code}; `interlog conflicts` lists {n} of them, each with its id"
+        );
+    };
+    let Some(value) = conflict.values.get(choice.wrapping_sub(1)).cloned() else {
+        let n = conflict.values.len();
+        invalid!("conflict {code} has {n} values; pick one of 1-{n}");
+    };
+    doc.resolve(&conflict, &value)?;
+    let commit = format!(
+        "resolve conflict {} {}",
+        conflict.id,
+        conflict.path.join(".")
+    );
+    Ok(Settled {
+        code,
+        conflict,
+        value,
+        commit,
+    })
 }
