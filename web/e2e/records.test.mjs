@@ -235,3 +235,49 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   assert.ok(cliHits.length >= 3, JSON.stringify(cliHits));
   assert.deepEqual(phoneHits, cliHits);
 });
+
+test("every kind the laptop wrote is deleted on the phone, and the laptop's lists no longer show it", { timeout: 180 * SECOND }, async () => {
+  const relay = await startRelay();
+  const laptop = device();
+  laptop.run(["init"]);
+  const company = laptop.json(["company", "add", "Globex"]).id;
+  const contact = laptop.json(["contact", "add", "Hank Scorpio", "--company", "Globex"]).id;
+  const opp = laptop.json(["opp", "add", "Globex", "--role", "Villain"]).id;
+  const interview = laptop.json(["log", "Globex", "--role", "Villain", "--kind", "technical"]).id;
+  const offer = laptop.json(["offer", "add", opp]).id;
+  const followup = laptop.json(["followup", "add", "Thank Hank", "--due", "tomorrow"]).id;
+  const question = laptop.json(["question", "add", "What is a monad?"]).id;
+  laptop.run(["sync", "--relay", relay.ws]);
+  const code = laptop.json(["pair"]).code;
+
+  const { page } = await phone();
+  await page.goto(`${relay.origin}/app/`);
+  await page.getByLabel("Join code").fill(code);
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
+  const sync = page.locator("#sync");
+  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+
+  // Each record's own screen (as a link from its list opens it), then Delete.
+  const screens = { interview: `#/interviews/${interview}`, opportunity: `#/opportunities/${opp}`, contact: `#/contacts/${contact}` };
+  const names = { company: "company", contact: "contact", opportunity: "opportunity", interview: "interview", offer: "offer", followup: "follow-up", question: "question" };
+  const ids = { offer, followup, question, interview, contact, opportunity: opp, company };
+  for (const [kind, id] of Object.entries(ids)) {
+    await page.evaluate((h) => (location.hash = h), screens[kind] ?? `#/r/${kind}/${id}`);
+    const detail = page.getByTestId(`${kind}-detail`);
+    await detail.waitFor();
+    await detail.getByRole("button", { name: "Delete" }).click();
+    await page.getByText(new RegExp(`^Deleted the ${names[kind]}`)).waitFor();
+  }
+  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+
+  laptop.run(["sync"]);
+  const ex = JSON.parse(laptop.run(["export", "--format", "json"]));
+  const plural = { company: "companies", contact: "contacts", opportunity: "opportunities", interview: "interviews", offer: "offers", followup: "followups", question: "questions" };
+  for (const [kind, id] of Object.entries(ids)) {
+    assert.match(ex[plural[kind]][id]?.deleted_at ?? "", /^\d{4}-/, `${kind} ${id} deleted on the laptop too`);
+  }
+  for (const list of ["companies", "contacts", "opps", "interviews", "offers", "followups", "questions"]) {
+    assert.deepEqual(laptop.json(["list", list]), [], `interlog list ${list} shows nothing`);
+  }
+});

@@ -180,9 +180,14 @@ export function title(doc: Doc, r: Rec): string {
   if (r.kind === "interview") {
     const company = companyName(doc, str(r.fields, "company"));
     const kind = str(r.fields, "kind");
-    return [company, kind && human(kind)].filter(Boolean).join(" · ") || r.id;
+    return [company, kind && human(kind)].filter(Boolean).join(" · ") || untitled(r);
   }
-  return str(r.fields, TITLE_FIELD[r.kind]) ?? r.id;
+  return str(r.fields, TITLE_FIELD[r.kind]) ?? untitled(r);
+}
+
+/** A record without its title field, as the CLI names it: "(offer 01JD3Q8Z6QK4)". */
+function untitled(r: Rec): string {
+  return `(${r.kind} ${r.id.slice(0, 12)})`;
 }
 
 export function companyName(doc: Doc, id: string | undefined): string | undefined {
