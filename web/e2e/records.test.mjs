@@ -236,7 +236,7 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   assert.deepEqual(phoneHits, cliHits);
 });
 
-test("every kind the laptop wrote is deleted on the phone, and the laptop's lists no longer show it", { timeout: 180 * SECOND }, async () => {
+test("every kind the laptop wrote is edited and deleted on the phone, and the laptop's lists no longer show it", { timeout: 180 * SECOND }, async () => {
   const relay = await startRelay();
   const laptop = device();
   laptop.run(["init"]);
@@ -257,6 +257,25 @@ test("every kind the laptop wrote is deleted on the phone, and the laptop's list
   await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
   const sync = page.locator("#sync");
   await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+
+  // Each record edited with its form, as `interlog edit ID --set notes=…` would.
+  const edits = { offer: ["Notes", "counter at 140k"], followup: ["Notes", "mention the case study"], question: ["Notes", "say what a functor is first"], contact: ["Notes", "met at RustConf"], opportunity: ["Level", "L7"] };
+  const forms = { opportunity: `#/opportunities/${opp}/edit`, contact: `#/contacts/${contact}/edit` };
+  for (const [kind, [label, value]] of Object.entries(edits)) {
+    const id = { offer, followup, question, contact, opportunity: opp }[kind];
+    await page.evaluate((h) => (location.hash = h), forms[kind] ?? `#/r/${kind}/${id}/edit`);
+    const form = page.getByTestId(`${kind}-form`);
+    await form.getByLabel(label, { exact: true }).fill(value);
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByTestId(`${kind}-detail`).getByText(value).waitFor();
+  }
+  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+  laptop.run(["sync"]);
+  const edited = JSON.parse(laptop.run(["export", "--format", "json"]));
+  assert.deepEqual(
+    [edited.offers[offer].notes, edited.followups[followup].notes, edited.questions[question].notes, edited.contacts[contact].notes, edited.opportunities[opp].level],
+    ["counter at 140k", "mention the case study", "say what a functor is first", "met at RustConf", "L7"],
+  );
 
   // Each record's own screen (as a link from its list opens it), then Delete.
   const screens = { interview: `#/interviews/${interview}`, opportunity: `#/opportunities/${opp}`, contact: `#/contacts/${contact}` };
