@@ -20,10 +20,16 @@ pub fn owner_only(path: &Path, truncate: bool) -> std::io::Result<File> {
     opts.open(path)
 }
 
+/// The temporary file [`replace`] writes `path`'s new bytes to: what a
+/// write interrupted by a crash leaves beside it.
+pub fn temp_of(path: &Path) -> std::path::PathBuf {
+    path.with_extension("interlog-tmp")
+}
+
 /// Writes `bytes` to `path` whole or not at all: into an owner-only
 /// temporary file beside it, flushed to disk, then renamed over `path`.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("interlog-tmp");
+    let tmp = temp_of(path);
     let mut f = owner_only(&tmp, true)?;
     f.write_all(bytes)?;
     f.sync_all()?;

@@ -936,7 +936,16 @@ fn join_into(home: &Home, code: &JoinCode) -> Result<(DeviceVault, sync::Report)
 }
 
 /// What an interrupted join may leave in a home, and nothing else.
-const JOIN_LEFTOVERS: [&str; 4] = ["join.pending", "store", "vault.key", "vault.tmp"];
+/// What an interrupted join may leave in a home: its marker, the store, the
+/// key, and the key's temporary file (`files::temp_of`; `vault.tmp` as
+/// older versions named it).
+const JOIN_LEFTOVERS: [&str; 5] = [
+    "join.pending",
+    "store",
+    "vault.key",
+    "vault.interlog-tmp",
+    "vault.tmp",
+];
 
 /// Refuses a join into a home that holds anything (see [`join`]), saying
 /// why and what to do; clears what an interrupted join left.
@@ -1037,7 +1046,9 @@ fn undo_join(home: &Home, created: bool) {
         let _ = std::fs::remove_dir_all(&store);
     }
     let _ = std::fs::remove_file(home::key_file(home));
-    let _ = std::fs::remove_file(home::key_file(home).with_extension("tmp"));
+    let key = home::key_file(home);
+    let _ = std::fs::remove_file(interlog_core::files::temp_of(&key));
+    let _ = std::fs::remove_file(key.with_extension("tmp"));
     let _ = std::fs::remove_file(home::join_marker(home));
     if created {
         let _ = std::fs::remove_dir(home);
