@@ -26,7 +26,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use interlog_core::wire::{DeviceInfo, Record, Snapshot};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Appended, Page, RelayStore, SledRelayStore, StoreError, VaultMeta};
+use crate::store::{Appended, Page, RelayStore, RelayStoreError, SledRelayStore, VaultMeta};
 
 /// The first bytes of every backup file.
 pub const MAGIC: &[u8] = b"INTERLOG-RELAY-BACKUP\n";
@@ -54,7 +54,7 @@ pub enum BackupError {
     #[error("{path} is not a complete relay backup ({why}); nothing was changed. Use another backup file")]
     Damaged { path: PathBuf, why: String },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RelayStoreError),
     #[error("could not {what} {path}: {error}")]
     Io {
         what: &'static str,
@@ -123,17 +123,17 @@ impl Pausable<SledRelayStore> {
 }
 
 impl<S: RelayStore> RelayStore for Pausable<S> {
-    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, RelayStoreError> {
         self.inner.vault(vault)
     }
-    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError> {
         self.inner.vault_by_token(token_hash)
     }
-    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError> {
         let _w = self.write();
         self.inner.create_vault(vault, meta)
     }
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
         let _w = self.write();
         self.inner.append(vault, record, now)
     }
@@ -143,20 +143,20 @@ impl<S: RelayStore> RelayStore for Pausable<S> {
         cursors: &std::collections::BTreeMap<String, u64>,
         from: u64,
         max_bytes: usize,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<Page, RelayStoreError> {
         self.inner.page(vault, cursors, from, max_bytes)
     }
-    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), RelayStoreError> {
         let _w = self.write();
         self.inner.put_snapshot(vault, snapshot)
     }
-    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, RelayStoreError> {
         self.inner.snapshot(vault)
     }
-    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, RelayStoreError> {
         self.inner.devices(vault)
     }
-    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), RelayStoreError> {
         let _w = self.write();
         self.inner.touch(vault, device, now)
     }
@@ -191,7 +191,7 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 fn sled_io(e: sled::Error) -> BackupError {
-    BackupError::Store(StoreError::Io {
+    BackupError::Store(RelayStoreError::Io {
         path: "relay store".into(),
         detail: e.to_string(),
     })

@@ -2,7 +2,7 @@
 //! TLS, before the HTTP router sees it.
 //!
 //! A connection is a *stranger* from its accept until its hello is admitted
-//! (`conn::serve` calls [`Stranger::admit`]). What a stranger can make the
+//! (`peer::serve` calls [`Stranger::admit`]). What a stranger can make the
 //! relay hold is bounded, so a public relay survives people who have no
 //! token:
 //! - **how many**: at most [`GateLimits::max_strangers`] at once, and
@@ -16,7 +16,7 @@
 //!   each request's headers (and an idle keep-alive) within
 //!   [`GateLimits::header_timeout`], all of its HTTP within
 //!   [`GateLimits::stranger_lifetime`] (a peer that drips requests or never
-//!   reads a response), the hello within `conn::HELLO_TIMEOUT`.
+//!   reads a response), the hello within `peer::HELLO_TIMEOUT`.
 //!
 //! On shutdown, connections still in HTTP get [`GateLimits::shutdown_grace`]
 //! to finish, then the relay stops anyway.

@@ -178,14 +178,14 @@ pub enum Full {
 }
 
 /// A connection's place in its vault; dropping it frees the slot.
-pub struct Membership {
+pub struct Seat {
     vault: String,
     vaults: Arc<Mutex<HashMap<String, VaultHub>>>,
     channel: Arc<Channel>,
     slot: Arc<Slot>,
 }
 
-impl Membership {
+impl Seat {
     /// The connection started handling a frame: its slot is not idle.
     pub fn busy(&self) {
         self.slot.busy.store(true, Ordering::Release);
@@ -244,7 +244,7 @@ impl Membership {
     }
 }
 
-impl Drop for Membership {
+impl Drop for Seat {
     fn drop(&mut self) {
         let mut v = lock(&self.vaults);
         if let Some(h) = v.get_mut(&self.vault) {
@@ -300,7 +300,7 @@ impl Hub {
 
     /// Joins a vault as `device`, replacing an idle connection when the
     /// device or the vault is at its limit (see the module's header).
-    pub fn join(&self, vault: &str, device: &str) -> Result<Membership, Full> {
+    pub fn join(&self, vault: &str, device: &str) -> Result<Seat, Full> {
         let mut v = lock(&self.vaults);
         let h = v.entry(vault.to_string()).or_insert_with(|| VaultHub {
             channel: Arc::default(),
@@ -332,7 +332,7 @@ impl Hub {
             wake: Notify::new(),
         });
         h.slots.push(slot.clone());
-        Ok(Membership {
+        Ok(Seat {
             vault: vault.to_string(),
             vaults: self.vaults.clone(),
             channel: h.channel.clone(),
@@ -433,7 +433,7 @@ mod tests {
         let mut elsewhere = other.subscribe();
         let mut sent = Vec::new();
         for seq in 1..=100 {
-            // Two devices interleaved, published from two memberships.
+            // Two devices interleaved, published from two seats.
             let (m, d) = if seq % 3 == 0 {
                 (&b, "dev-b")
             } else {

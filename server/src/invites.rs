@@ -64,9 +64,9 @@ pub fn normalize(code: &str) -> Option<String> {
 /// Mints a code kept in a Postgres store that several relays share, for
 /// `interlog relay invite --store URL`. Runs its own runtime: call it from
 /// outside one.
-pub fn mint_in_store(url: &str) -> Result<String, crate::store::StoreError> {
+pub fn mint_in_store(url: &str) -> Result<String, crate::store::RelayStoreError> {
     use crate::store::RelayStore;
-    let io = |e: std::io::Error| crate::store::StoreError::Io {
+    let io = |e: std::io::Error| crate::store::RelayStoreError::Io {
         path: "postgres".into(),
         detail: e.to_string(),
     };

@@ -13,7 +13,7 @@
 //!   `interlog relay backup` reaches a running relay.
 //! - [`gate`]: the front door: what a connection may do before its hello
 //!   (how many, how many bytes, how long), plain or TLS, and shutdown.
-//! - [`conn`]: one WebSocket connection's protocol state machine.
+//! - [`peer`]: one WebSocket connection's protocol state machine.
 //! - [`hub`]: per-vault live fan-out and connection limits.
 //! - [`invites`]: one-time registration codes.
 //! - [`app`]: the phone app at `/app/`, built in or from `--app-dir`.
@@ -26,12 +26,12 @@
 
 pub mod app;
 pub mod backup;
-pub mod conn;
 pub mod control;
 pub mod gate;
 pub mod hub;
 pub mod invites;
 pub mod landing;
+pub mod peer;
 pub mod settings;
 pub mod store;
 pub mod tls;
@@ -102,7 +102,7 @@ pub struct Shared<S: RelayStore> {
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] store::RelayStoreError),
     #[error("relay I/O failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("could not listen on {addr} for the relay's {what}: {error}; if another relay (or program) uses that address, stop it or pick another with {flag}")]
@@ -335,7 +335,7 @@ async fn upgrade<S: RelayStore>(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.max_pending_bytes)
-        .on_upgrade(move |socket| conn::serve(Box::new(socket), shared, stranger))
+        .on_upgrade(move |socket| peer::serve(Box::new(socket), shared, stranger))
 }
 
 /// Most blocking threads the relay's runtime starts for storage (tokio's

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hub::{Delivery, Full, Lagged, Membership, Subscription};
+use crate::hub::{Delivery, Full, Lagged, Seat, Subscription};
 use crate::store::{Appended, RelayStore, VaultMeta};
 use crate::{Registration, Shared};
 use axum::extract::ws::{Message, WebSocket};
@@ -125,7 +125,7 @@ pub async fn serve<S: RelayStore>(
             Ok(Admitted {
                 vault,
                 device,
-                membership,
+                seat,
                 welcome,
             }) => {
                 if let Some(s) = &stranger {
@@ -145,7 +145,7 @@ pub async fn serve<S: RelayStore>(
                 // An idle connection keeps nothing of its handshake.
                 drop(welcome);
                 let r = match welcomed {
-                    Ok(()) => conn.run(&membership).await,
+                    Ok(()) => conn.run(&seat).await,
                     Err(r) => Err(r),
                 };
                 tracing::info!(vault = %conn.vault, device = %conn.device, "device disconnected");
@@ -308,7 +308,7 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
         }
         None => return Err(unknown_vault()),
     }
-    let membership = shared.hub.join(&vault, &device).map_err(|full| match full {
+    let seat = shared.hub.join(&vault, &device).map_err(|full| match full {
         Full::Vault => refuse(
             codes::TOO_MANY_CONNECTIONS,
             "too many devices of this vault are connected and busy; retry in a few seconds",
@@ -348,7 +348,7 @@ async fn admit<S: RelayStore>(shared: &Arc<Shared<S>>, frame: Frame) -> Result<A
     Ok(Admitted {
         vault,
         device,
-        membership,
+        seat,
         welcome,
     })
 }
@@ -375,16 +375,16 @@ async fn take_invite<S: RelayStore>(
 struct Admitted {
     vault: String,
     device: String,
-    membership: Membership,
+    seat: Seat,
     welcome: Frame,
 }
 
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+    f: impl FnOnce() -> Result<T, crate::store::RelayStoreError> + Send + 'static,
 ) -> Result<T, Refusal> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e @ crate::store::StoreError::Full { .. })) => {
+        Ok(Err(e @ crate::store::RelayStoreError::Full { .. })) => {
             tracing::error!("storage failed: {e}");
             Err(refuse(
                 codes::STORAGE,
@@ -426,7 +426,7 @@ impl<S: RelayStore> Conn<S> {
 
     /// The main loop: frames from the device, live records from the vault's
     /// other devices, and shutdown.
-    async fn run(&mut self, membership: &Membership) -> Result<(), Refusal> {
+    async fn run(&mut self, seat: &Seat) -> Result<(), Refusal> {
         let mut live: Option<Live> = None;
         let mut shutdown = self.shared.shutdown.clone();
         // Pings keep idle connections alive through proxies and NATs, and let
@@ -452,16 +452,16 @@ impl<S: RelayStore> Conn<S> {
                 }
                 frame = recv_frame(&mut self.socket) => {
                     let Some(frame) = frame? else { return Ok(()) };
-                    if membership.is_replaced() {
+                    if seat.is_replaced() {
                         return Err(replaced());
                     }
-                    membership.busy();
+                    seat.busy();
                     // Boxed, like the hello: see `serve`.
-                    let handled = Box::pin(self.handle(frame, membership, &mut live)).await;
-                    membership.idle();
+                    let handled = Box::pin(self.handle(frame, seat, &mut live)).await;
+                    seat.idle();
                     handled?;
                 }
-                _ = membership.replaced() => return Err(replaced()),
+                _ = seat.replaced() => return Err(replaced()),
                 rec = async {
                     match live.as_mut() {
                         Some((rx, _)) => rx.recv().await,
@@ -500,7 +500,7 @@ impl<S: RelayStore> Conn<S> {
     async fn handle(
         &mut self,
         frame: Frame,
-        membership: &Membership,
+        seat: &Seat,
         live: &mut Option<Live>,
     ) -> Result<(), Refusal> {
         match frame {
@@ -511,7 +511,7 @@ impl<S: RelayStore> Conn<S> {
             } => {
                 // Subscribe before reading the backlog, so nothing appended in
                 // between is missed; duplicates are filtered by seq.
-                let rx = want_live.then(|| membership.subscribe());
+                let rx = want_live.then(|| seat.subscribe());
                 let mut sent = cursors.clone();
                 // A device has its own records; never send them back.
                 sent.insert(self.device.clone(), u64::MAX);
@@ -576,7 +576,7 @@ impl<S: RelayStore> Conn<S> {
                         self.shared.metrics.appends_total.fetch_add(1, Ordering::Relaxed);
                         self.shared.metrics.append_bytes_total.fetch_add(size, Ordering::Relaxed);
                         let seq = record.seq;
-                        membership.publish(Arc::new(record));
+                        seat.publish(Arc::new(record));
                         self.send(&Frame::Ack { device: self.device.clone(), seq }).await
                     }
                     Appended::Duplicate => {

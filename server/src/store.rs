@@ -32,7 +32,7 @@ pub enum Change {
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum RelayStoreError {
     #[error("relay storage at {path} failed: {detail}")]
     Io { path: String, detail: String },
     #[error("relay storage at {path} is out of disk space")]
@@ -74,13 +74,13 @@ pub struct Page {
 
 /// A place to keep every vault's sealed records.
 pub trait RelayStore: Send + Sync + 'static {
-    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError>;
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, RelayStoreError>;
     /// The vault registered with this token hash (a recovery from the
     /// words alone, and telling a wiped vault from a wrong key).
-    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError>;
-    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError>;
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError>;
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError>;
     /// Stores a record durably (flushed) before returning `Stored`.
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError>;
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError>;
     /// Records with relay seq >= `from` whose seq is above the device's
     /// cursor (absent: 0): at most `max_bytes` of payload and
     /// [`MAX_RECORDS_PER_FRAME`] records, except that the first record
@@ -91,16 +91,16 @@ pub trait RelayStore: Send + Sync + 'static {
         cursors: &BTreeMap<String, u64>,
         from: u64,
         max_bytes: usize,
-    ) -> Result<Page, StoreError>;
+    ) -> Result<Page, RelayStoreError>;
     /// Stores a snapshot durably, replacing the vault's previous one.
-    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError>;
-    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError>;
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), RelayStoreError>;
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, RelayStoreError>;
     /// The devices the relay holds records from (at most [`MAX_DEVICES`]):
     /// a hello alone adds nobody, so strangers' ids cannot grow the list.
-    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError>;
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, RelayStoreError>;
     /// Records that a device connected; only a device the relay holds
     /// records from is remembered.
-    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError>;
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), RelayStoreError>;
 
     /// Whether invite codes live in this store (a store several relays
     /// share), rather than as files in the data directory.
@@ -108,11 +108,11 @@ pub trait RelayStore: Send + Sync + 'static {
         false
     }
     /// Keeps a new one-time invite code (only if [`Self::keeps_invites`]).
-    fn add_invite(&self, _code: &str, _now: i64) -> Result<(), StoreError> {
+    fn add_invite(&self, _code: &str, _now: i64) -> Result<(), RelayStoreError> {
         Ok(())
     }
     /// Uses up an invite code: true if it was there and unused.
-    fn take_invite(&self, _code: &str, _now: i64) -> Result<bool, StoreError> {
+    fn take_invite(&self, _code: &str, _now: i64) -> Result<bool, RelayStoreError> {
         Ok(false)
     }
     /// For a store other relay processes write to as well: the vaults they
@@ -130,8 +130,8 @@ fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
-fn uncbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
-    ciborium::from_reader(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn uncbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, RelayStoreError> {
+    ciborium::from_reader(bytes).map_err(|e| RelayStoreError::Corrupt(e.to_string()))
 }
 
 fn key(parts: &[&[u8]]) -> Vec<u8> {
@@ -161,7 +161,7 @@ const ROOM_PROBE: usize = 1024 * 1024;
 
 /// A sled error as a store error; a full disk (or quota) is told apart, so
 /// devices hear that their changes wait for space rather than a vague failure.
-fn sled_error(path: &str, e: sled::Error) -> StoreError {
+fn sled_error(path: &str, e: sled::Error) -> RelayStoreError {
     let full = match &e {
         sled::Error::Io(io) => {
             // ENOSPC and EDQUOT on Linux.
@@ -171,9 +171,9 @@ fn sled_error(path: &str, e: sled::Error) -> StoreError {
         _ => false,
     };
     if full {
-        StoreError::Full { path: path.into() }
+        RelayStoreError::Full { path: path.into() }
     } else {
-        StoreError::Io {
+        RelayStoreError::Io {
             path: path.into(),
             detail: e.to_string(),
         }
@@ -213,12 +213,12 @@ struct Trees {
 }
 
 impl Trees {
-    fn open(path: &Path) -> Result<Trees, StoreError> {
+    fn open(path: &Path) -> Result<Trees, RelayStoreError> {
         let p = path.display().to_string();
         let io = |e: sled::Error| sled_error(&p, e);
         // Before opening, no other handle can be writing a snapshot.
         interlog_core::sled_quirks::clear_interrupted_snapshots(path).map_err(|e| {
-            StoreError::Io {
+            RelayStoreError::Io {
                 path: p.clone(),
                 detail: e.to_string(),
             }
@@ -249,7 +249,7 @@ impl Trees {
 }
 
 impl SledRelayStore {
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub fn open(dir: &Path) -> Result<Self, RelayStoreError> {
         let path = dir.join("store");
         let trees = Trees::open(&path)?;
         Ok(SledRelayStore {
@@ -264,7 +264,7 @@ impl SledRelayStore {
 
     /// The open trees for reading. After an I/O error the old instance
     /// still serves reads (sled fails only its writes).
-    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+    fn t(&self) -> Result<Arc<Trees>, RelayStoreError> {
         {
             let guard = self.trees.read().unwrap_or_else(|p| p.into_inner());
             if let Some(t) = guard.as_ref() {
@@ -276,10 +276,10 @@ impl SledRelayStore {
 
     /// The open trees for writing: after an I/O error, sled opened afresh
     /// once the disk has room again.
-    fn w(&self) -> Result<Arc<Trees>, StoreError> {
+    fn w(&self) -> Result<Arc<Trees>, RelayStoreError> {
         if self.broken.load(Ordering::Acquire) {
             if !self.has_room() {
-                return Err(StoreError::Full {
+                return Err(RelayStoreError::Full {
                     path: self.path.clone(),
                 });
             }
@@ -303,7 +303,7 @@ impl SledRelayStore {
         ok
     }
 
-    fn reopen(&self) -> Result<Arc<Trees>, StoreError> {
+    fn reopen(&self) -> Result<Arc<Trees>, RelayStoreError> {
         let mut guard = self.trees.write().unwrap_or_else(|p| p.into_inner());
         if self.broken.load(Ordering::Acquire) {
             // Drop our handle first: sled allows one open instance per path.
@@ -319,7 +319,7 @@ impl SledRelayStore {
         Ok(t)
     }
 
-    fn io(&self, e: sled::Error) -> StoreError {
+    fn io(&self, e: sled::Error) -> RelayStoreError {
         if matches!(e, sled::Error::Io(_)) {
             self.broken.store(true, Ordering::Release);
         }
@@ -328,17 +328,17 @@ impl SledRelayStore {
 
     /// The sled database, for a backup (`crate::backup`) that reads every
     /// tree while writes are held back.
-    pub fn db(&self) -> Result<sled::Db, StoreError> {
+    pub fn db(&self) -> Result<sled::Db, RelayStoreError> {
         Ok(self.t()?.db.clone())
     }
 
-    fn flush(&self, t: &Trees) -> Result<(), StoreError> {
+    fn flush(&self, t: &Trees) -> Result<(), RelayStoreError> {
         t.db.flush().map(|_| ()).map_err(|e| self.io(e))
     }
 }
 
 impl RelayStore for SledRelayStore {
-    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, RelayStoreError> {
         let t = self.t()?;
         match t.vaults.get(vault).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(uncbor(&v)?)),
@@ -346,17 +346,17 @@ impl RelayStore for SledRelayStore {
         }
     }
 
-    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError> {
         let t = self.t()?;
         match t.tokens.get(token_hash).map_err(|e| self.io(e))? {
             Some(v) => String::from_utf8(v.to_vec())
                 .map(Some)
-                .map_err(|_| StoreError::Corrupt("a vault id is not UTF-8".into())),
+                .map_err(|_| RelayStoreError::Corrupt("a vault id is not UTF-8".into())),
             None => Ok(None),
         }
     }
 
-    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError> {
         let t = self.w()?;
         // The index first: a vault is never registered without it.
         t.tokens
@@ -366,7 +366,7 @@ impl RelayStore for SledRelayStore {
         self.flush(&t)
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
         let t = self.w()?;
         use sled::transaction::{ConflictableTransactionError as Abort, TransactionError};
         use sled::Transactional;
@@ -398,7 +398,7 @@ impl RelayStore for SledRelayStore {
         // device racing with the same seq cannot both store it.
         let outcome =
             (&t.records, &t.index, &t.devices).transaction(|(records, index, devices)| {
-                let corrupt = |m: String| Abort::Abort(StoreError::Corrupt(m));
+                let corrupt = |m: String| Abort::Abort(RelayStoreError::Corrupt(m));
                 if let Some(at) = index.get(&index_key)? {
                     let stored = records
                         .get(key(&[vault.as_bytes(), &at]))?
@@ -455,7 +455,7 @@ impl RelayStore for SledRelayStore {
         cursors: &BTreeMap<String, u64>,
         from: u64,
         max_bytes: usize,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<Page, RelayStoreError> {
         let t = self.t()?;
         // Find the missing records through the index, device by device,
         // instead of reading every record of the vault: a sync that is up to
@@ -476,7 +476,7 @@ impl RelayStore for SledRelayStore {
                 let (_, v) = item.map_err(|e| self.io(e))?;
                 let relay_seq = <[u8; 8]>::try_from(v.as_ref())
                     .map(u64::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt("short index entry".into()))?;
+                    .map_err(|_| RelayStoreError::Corrupt("short index entry".into()))?;
                 if relay_seq >= from {
                     wanted.push(relay_seq);
                 }
@@ -491,7 +491,9 @@ impl RelayStore for SledRelayStore {
                 .records
                 .get(key(&[vault.as_bytes(), &relay_seq.to_be_bytes()]))
                 .map_err(|e| self.io(e))?
-                .ok_or_else(|| StoreError::Corrupt("index points at a missing record".into()))?;
+                .ok_or_else(|| {
+                    RelayStoreError::Corrupt("index points at a missing record".into())
+                })?;
             let record: Record = uncbor(&v)?;
             if !fits(&records, bytes, &record, max_bytes) {
                 return Ok(Page {
@@ -508,7 +510,7 @@ impl RelayStore for SledRelayStore {
         })
     }
 
-    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), RelayStoreError> {
         let t = self.w()?;
         t.snapshots
             .insert(vault, cbor(snapshot))
@@ -516,7 +518,7 @@ impl RelayStore for SledRelayStore {
         self.flush(&t)
     }
 
-    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, RelayStoreError> {
         let t = self.t()?;
         match t.snapshots.get(vault).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(uncbor(&v)?)),
@@ -524,7 +526,7 @@ impl RelayStore for SledRelayStore {
         }
     }
 
-    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, RelayStoreError> {
         let t = self.t()?;
         let mut prefix = vault.as_bytes().to_vec();
         prefix.push(0);
@@ -549,7 +551,7 @@ impl RelayStore for SledRelayStore {
         Ok(out.into_values().take(MAX_DEVICES).collect())
     }
 
-    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), RelayStoreError> {
         let t = self.w()?;
         // Its own tree: a hello never rewrites the entry appends maintain.
         let k = key(&[vault.as_bytes(), device.as_bytes()]);
@@ -587,11 +589,11 @@ impl MemoryRelayStore {
 }
 
 impl RelayStore for MemoryRelayStore {
-    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, RelayStoreError> {
         Ok(self.lock().vaults.get(vault).cloned())
     }
 
-    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError> {
         Ok(self
             .lock()
             .vaults
@@ -600,12 +602,12 @@ impl RelayStore for MemoryRelayStore {
             .map(|(vault, _)| vault.clone()))
     }
 
-    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError> {
         self.lock().vaults.insert(vault.into(), meta.clone());
         Ok(())
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
         let mut m = self.lock();
         if let Some(existing) = m.records.get(vault).and_then(|r| {
             r.values()
@@ -650,7 +652,7 @@ impl RelayStore for MemoryRelayStore {
         cursors: &BTreeMap<String, u64>,
         from: u64,
         max_bytes: usize,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<Page, RelayStoreError> {
         let m = self.lock();
         let mut records = Vec::new();
         let mut bytes = 0;
@@ -674,16 +676,16 @@ impl RelayStore for MemoryRelayStore {
         })
     }
 
-    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), RelayStoreError> {
         self.lock().snapshots.insert(vault.into(), snapshot.clone());
         Ok(())
     }
 
-    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, RelayStoreError> {
         Ok(self.lock().snapshots.get(vault).cloned())
     }
 
-    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, RelayStoreError> {
         Ok(self
             .lock()
             .devices
@@ -692,7 +694,7 @@ impl RelayStore for MemoryRelayStore {
             .unwrap_or_default())
     }
 
-    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), RelayStoreError> {
         let mut m = self.lock();
         if let Some(d) = m.devices.get_mut(vault).and_then(|d| d.get_mut(device)) {
             d.last_seen = now;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use interlog_core::store::{MemoryStorage, Storage, StoreError, Stored};
 use interlog_core::wire::{DeviceInfo, Record, Snapshot};
-use interlog_relay::store::{Appended, Page, RelayStore, StoreError as RelayError, VaultMeta};
+use interlog_relay::store::{Appended, Page, RelayStore, RelayStoreError as RelayError, VaultMeta};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

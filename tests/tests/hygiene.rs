@@ -5,7 +5,7 @@
 //! codes are owner-only.
 //!
 //! (Token comparison in constant time is a unit test beside the code, in
-//! `server/src/conn.rs`.)
+//! `server/src/peer.rs`.)
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -468,7 +468,7 @@ fn mark_view(d: &Device) {
 }
 
 /// Writes a view cache's checksum for its key and view, as
-/// `interlog_core::store::view` does: the file is a magic of 8 bytes, the
+/// `interlog_core::store::cache` does: the file is a magic of 8 bytes, the
 /// key (8), the checksum (8), then the view.
 fn reseal_view(file: &mut [u8]) {
     use std::hash::Hasher;

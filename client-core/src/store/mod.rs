@@ -16,15 +16,15 @@
 //! the store is unchanged; [`refresh_view`] keeps that rendering current
 //! after a write.
 
+mod cache;
 mod memory;
 mod sled_store;
 mod vault;
-mod view;
 
+pub use cache::{open_view, refresh_view};
 pub use memory::MemoryStorage;
 pub use sled_store::{CleanStore, SledStorage};
 pub use vault::{Kept, Saved, Vault, COMPACT_AFTER_CHUNKS};
-pub use view::{open_view, refresh_view};
 
 /// What a storage holds: the latest snapshot and the chunks appended after it,
 /// in append order, each with its sequence number.

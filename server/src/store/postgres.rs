@@ -41,7 +41,7 @@ use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
-use super::{cbor, uncbor, Appended, Change, Page, RelayStore, StoreError, VaultMeta};
+use super::{cbor, uncbor, Appended, Change, Page, RelayStore, RelayStoreError, VaultMeta};
 
 /// Records per append statement.
 pub const MAX_BATCH: usize = 256;
@@ -67,7 +67,7 @@ struct Pending {
     vault: String,
     record: Record,
     now: i64,
-    done: oneshot::Sender<Result<Appended, StoreError>>,
+    done: oneshot::Sender<Result<Appended, RelayStoreError>>,
 }
 
 /// The Postgres store; see the module's header.
@@ -99,8 +99,8 @@ fn describe(config: &Config) -> String {
     )
 }
 
-fn db_error(target: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io {
+fn db_error(target: &str, e: impl std::fmt::Display) -> RelayStoreError {
+    RelayStoreError::Io {
         path: target.to_string(),
         detail: e.to_string(),
     }
@@ -110,11 +110,11 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn kind_of(s: &str) -> Result<RecordKind, StoreError> {
+fn kind_of(s: &str) -> Result<RecordKind, RelayStoreError> {
     match s {
         "change" => Ok(RecordKind::Change),
         "envelope" => Ok(RecordKind::Envelope),
-        other => Err(StoreError::Corrupt(format!(
+        other => Err(RelayStoreError::Corrupt(format!(
             "a record of unknown kind {other:?}"
         ))),
     }
@@ -125,7 +125,7 @@ impl PostgresRelayStore {
     /// migrations this relay knows and the database lacks, and starts the
     /// append batcher. Must run inside a multi-threaded tokio runtime, which
     /// the store then uses for every call.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, RelayStoreError> {
         let mut config: Config = url.parse().map_err(|e| {
             db_error(
                 "postgres",
@@ -178,7 +178,7 @@ impl PostgresRelayStore {
     fn call<T>(
         &self,
         f: impl AsyncFnOnce(&deadpool_postgres::Client) -> Result<T, tokio_postgres::Error>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, RelayStoreError> {
         let target = &self.target;
         self.rt.block_on(async {
             tokio::time::timeout(DEADLINE, async {
@@ -194,7 +194,7 @@ impl PostgresRelayStore {
 /// Applies every migration the database has not seen, under an advisory
 /// lock (relays starting together take turns; the later ones find nothing
 /// to do).
-async fn migrate(pool: &Pool, target: &str) -> Result<(), StoreError> {
+async fn migrate(pool: &Pool, target: &str) -> Result<(), RelayStoreError> {
     let err = |e: tokio_postgres::Error| db_error(target, e);
     let mut client = pool.get().await.map_err(|e| db_error(target, e))?;
     client
@@ -284,7 +284,7 @@ async fn store_batch(pool: &Pool, batch: Vec<Pending>, instance: &str, target: &
     for attempt in 0..4 {
         result = try_batch(pool, &batch, instance, target).await;
         match &result {
-            Err(StoreError::Io { detail, .. })
+            Err(RelayStoreError::Io { detail, .. })
                 if detail.contains("deadlock") || detail.contains("could not serialize") =>
             {
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
@@ -312,7 +312,7 @@ async fn try_batch(
     batch: &[Pending],
     instance: &str,
     target: &str,
-) -> Result<Vec<Appended>, StoreError> {
+) -> Result<Vec<Appended>, RelayStoreError> {
     let client = pool.get().await.map_err(|e| db_error(target, e))?;
     let vaults: Vec<&str> = batch.iter().map(|p| p.vault.as_str()).collect();
     let devices: Vec<&str> = batch.iter().map(|p| p.record.device.as_str()).collect();
@@ -331,7 +331,7 @@ async fn try_batch(
         .await
         .map_err(|e| db_error(target, e))?;
     if rows.len() != batch.len() {
-        return Err(StoreError::Corrupt(format!(
+        return Err(RelayStoreError::Corrupt(format!(
             "{} outcomes for {} appends",
             rows.len(),
             batch.len()
@@ -349,7 +349,7 @@ async fn try_batch(
                 },
                 "too_many_devices" => Appended::TooManyDevices,
                 other => {
-                    return Err(StoreError::Corrupt(format!(
+                    return Err(RelayStoreError::Corrupt(format!(
                         "unknown append outcome {other:?}"
                     )))
                 }
@@ -388,7 +388,7 @@ const PAGE: &str = "
     ORDER BY s.relay_seq";
 
 impl RelayStore for PostgresRelayStore {
-    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, StoreError> {
+    fn vault(&self, vault: &str) -> Result<Option<VaultMeta>, RelayStoreError> {
         let row = self.call(async |c| {
             c.query_opt(
                 "SELECT token_hash, created FROM vaults WHERE vault = $1",
@@ -402,7 +402,7 @@ impl RelayStore for PostgresRelayStore {
         }))
     }
 
-    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+    fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError> {
         let row = self.call(async |c| {
             c.query_opt(
                 "SELECT vault FROM vaults WHERE token_hash = $1 LIMIT 1",
@@ -413,7 +413,7 @@ impl RelayStore for PostgresRelayStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), StoreError> {
+    fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError> {
         self.call(async |c| {
             c.execute(
                 "INSERT INTO vaults (vault, token_hash, created) VALUES ($1, $2, $3)
@@ -425,9 +425,9 @@ impl RelayStore for PostgresRelayStore {
         Ok(())
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, StoreError> {
+    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
         if record.payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(StoreError::Corrupt(format!(
+            return Err(RelayStoreError::Corrupt(format!(
                 "a record of {} bytes, over the limit",
                 record.payload.len()
             )));
@@ -476,7 +476,7 @@ impl RelayStore for PostgresRelayStore {
         cursors: &BTreeMap<String, u64>,
         from: u64,
         max_bytes: usize,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<Page, RelayStoreError> {
         let devices: Vec<&str> = cursors.keys().map(String::as_str).collect();
         let afters: Vec<i64> = cursors.values().map(|v| to_i64(*v)).collect();
         let from = to_i64(from);
@@ -516,7 +516,7 @@ impl RelayStore for PostgresRelayStore {
         })
     }
 
-    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+    fn put_snapshot(&self, vault: &str, snapshot: &Snapshot) -> Result<(), RelayStoreError> {
         let body = cbor(snapshot);
         self.call(async |c| {
             c.execute(
@@ -529,7 +529,7 @@ impl RelayStore for PostgresRelayStore {
         Ok(())
     }
 
-    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, StoreError> {
+    fn snapshot(&self, vault: &str) -> Result<Option<Snapshot>, RelayStoreError> {
         let row = self.call(async |c| {
             c.query_opt("SELECT body FROM snapshots WHERE vault = $1", &[&vault])
                 .await
@@ -540,7 +540,7 @@ impl RelayStore for PostgresRelayStore {
         }
     }
 
-    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+    fn devices(&self, vault: &str) -> Result<Vec<DeviceInfo>, RelayStoreError> {
         let max = MAX_DEVICES as i64;
         let rows = self.call(async |c| {
             c.query(
@@ -560,7 +560,7 @@ impl RelayStore for PostgresRelayStore {
             .collect())
     }
 
-    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), StoreError> {
+    fn touch(&self, vault: &str, device: &str, now: i64) -> Result<(), RelayStoreError> {
         self.call(async |c| {
             c.execute(
                 "UPDATE devices SET last_seen = greatest(last_seen, $3)
@@ -576,7 +576,7 @@ impl RelayStore for PostgresRelayStore {
         true
     }
 
-    fn add_invite(&self, code: &str, now: i64) -> Result<(), StoreError> {
+    fn add_invite(&self, code: &str, now: i64) -> Result<(), RelayStoreError> {
         self.call(async |c| {
             c.execute(
                 "INSERT INTO invites (code, created) VALUES ($1, $2)",
@@ -587,7 +587,7 @@ impl RelayStore for PostgresRelayStore {
         Ok(())
     }
 
-    fn take_invite(&self, code: &str, now: i64) -> Result<bool, StoreError> {
+    fn take_invite(&self, code: &str, now: i64) -> Result<bool, RelayStoreError> {
         let n = self.call(async |c| {
             c.execute(
                 "UPDATE invites SET used = $2 WHERE code = $1 AND used IS NULL",
@@ -720,7 +720,7 @@ pub mod testing {
 
     impl ScratchDatabase {
         /// A new, empty database on the server `admin_url` points at.
-        pub fn create(admin_url: &str) -> Result<Self, StoreError> {
+        pub fn create(admin_url: &str) -> Result<Self, RelayStoreError> {
             let mut id = [0u8; 6];
             getrandom::fill(&mut id).map_err(|e| db_error("postgres", e))?;
             let name = format!("interlog_test_{}", hex::encode(id));
@@ -772,7 +772,7 @@ pub mod testing {
     }
 
     /// One statement on the server, outside any relay's runtime.
-    fn admin(url: &str, sql: &str) -> Result<(), StoreError> {
+    fn admin(url: &str, sql: &str) -> Result<(), RelayStoreError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
