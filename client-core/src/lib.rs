@@ -17,14 +17,16 @@
 //!   Automerge, conflict discovery, JSON conversion.
 //! - [`store`] (feature `vault`): the storage trait, its sled and in-memory
 //!   implementations, and [`store::Vault`], which ties a document to a store
-//!   with flushed, append-only writes and atomic compaction.
+//!   with flushed, append-only writes and atomic compaction; the read-only
+//!   view's cache file (`store/cache.rs`).
 //! - [`files`] (feature `vault`): owner-only files beside the store.
 //! - [`journal`] (feature `vault`): the operations users perform (log an
 //!   interview, add, edit or delete a record, a retro, a negotiation
 //!   round…), each a typed request in and a typed result out. Both shells
 //!   call these.
-//! - [`report`] (feature `vault`): `today`, `stats` and `search`, and the
-//!   HTML report of a period with its inline SVG charts.
+//! - [`report`] (feature `vault`): `today`, `stats` and `search`, a record's
+//!   fields and a list's columns as text (`report::text`), and the HTML
+//!   report of a period with its inline SVG charts.
 //! - [`export`] (feature `vault`): JSON, CSV and iCalendar exports, JSON import.
 //! - [`redact`] (feature `vault`): the journal with names, contact details
 //!   and prose replaced, numbers and dates kept, for `--redact` exports and

@@ -11,6 +11,7 @@
 pub mod html;
 pub mod period;
 pub mod svg;
+pub mod text;
 
 use std::collections::BTreeMap;
 

@@ -323,7 +323,7 @@ pub fn profile(ctx: &Ctx, c: ProfileCmd) -> Result<()> {
             let comp = p
                 .get("comp")
                 .and_then(Value::as_object)
-                .and_then(records::comp_text)
+                .and_then(interlog_core::report::text::comp_text)
                 .unwrap_or_default();
             t.add_row(["compensation".to_string(), comp]);
             let goal = p

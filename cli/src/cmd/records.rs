@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 use interlog_core::journal;
-use interlog_core::model::{self, comp_amount, short, FieldType, Kind, Record};
-use interlog_core::report::{annual_total, ref_title};
-use interlog_core::time::{now, stored_zoned};
+use interlog_core::model::{self, short, FieldType, Kind, Record};
+use interlog_core::report::text;
+use interlog_core::time::now;
 use interlog_core::ReadJournal;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::args::EditArgs;
@@ -21,7 +21,7 @@ pub fn show(ctx: &Ctx, id: &str, kinds: &[Kind]) -> Result<()> {
     let mut t = out::table(["field", "value"]);
     t.add_row([r.kind.name().to_string(), r.id.clone()]);
     for spec in model::fields(r.kind) {
-        if let Some(text) = field_text(&v.doc, &r, spec.name, spec.ty) {
+        if let Some(text) = text::field_text(&v.doc, &r, spec.name, spec.ty) {
             t.add_row([spec.name.to_string(), text]);
         }
     }
@@ -43,152 +43,6 @@ pub fn record_json(_doc: &dyn ReadJournal, r: &Record) -> Value {
     Value::Object(m)
 }
 
-/// A field as text for people; `None` when empty.
-fn field_text(doc: &dyn ReadJournal, r: &Record, name: &str, ty: FieldType) -> Option<String> {
-    let text = match ty {
-        FieldType::Ref(_) | FieldType::AnyRef => {
-            let id = r.str(name)?;
-            format!("{} ({})", ref_title(doc, id), short(id))
-        }
-        FieldType::RefSet(_) => r
-            .set(name)
-            .iter()
-            .map(|id| ref_title(doc, id))
-            .collect::<Vec<_>>()
-            .join(", "),
-        FieldType::Set | FieldType::EnumSet(_) => r.set(name).join(", "),
-        FieldType::Comp => comp_text(r.map(name)?)?,
-        FieldType::Entries => entries_text(doc, r, name),
-        FieldType::Ratings => r
-            .ratings(name)
-            .into_iter()
-            .map(|(id, rating)| match rating {
-                Some(n) => format!("[{n}/5] {}", ref_title(doc, id)),
-                None => ref_title(doc, id),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        FieldType::Map => r
-            .map(name)?
-            .iter()
-            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-            .map(|(k, v)| {
-                format!(
-                    "{k}: {}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        FieldType::DateTime => {
-            let s = r.str(name)?;
-            stored_zoned(s).map_or_else(
-                || s.to_string(),
-                |z| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
-            )
-        }
-        FieldType::Bool => if r.bool(name) { "yes" } else { "no" }.into(),
-        _ => match r.get(name)? {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        },
-    };
-    (!text.is_empty()).then_some(text)
-}
-
-/// A compensation map for people: "120,000 EUR/year + 10,000 bonus (= 130,000 EUR)".
-pub fn comp_text(c: &Map<String, Value>) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(base) = comp_amount(c, "base") {
-        let period = c.get("period").and_then(Value::as_str).unwrap_or("year");
-        parts.push(format!("{base}/{period}"));
-    }
-    for k in ["bonus", "signing", "equity"] {
-        if let Some(m) = comp_amount(c, k) {
-            parts.push(format!("{k} {m}"));
-        }
-    }
-    if parts.is_empty() {
-        return None;
-    }
-    let mut text = parts.join(" + ");
-    if let Some(total) = annual_total(c) {
-        text.push_str(&format!(" (= {total} a year)"));
-    }
-    Some(text)
-}
-
-fn entries_text(doc: &dyn ReadJournal, r: &Record, name: &str) -> String {
-    let s = |m: &Map<String, Value>, k: &str| {
-        m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-    };
-    let mut entries: Vec<(&str, &Map<String, Value>)> = r.entries(name).into_iter().collect();
-    if name == "stages" {
-        // In the order they happened: by instant (zones included), then by
-        // key, the order they were recorded in; as `current_stage` reads them.
-        entries.sort_by_key(|(key, e)| {
-            let at = e
-                .get("at")
-                .and_then(Value::as_str)
-                .and_then(stored_zoned)
-                .map(|z| z.timestamp());
-            (at, *key)
-        });
-    }
-    let lines: Vec<String> = entries
-        .into_iter()
-        .map(|(_, e)| match name {
-            "stages" => {
-                let at = stored_zoned(&s(e, "at"))
-                    .map_or_else(|| s(e, "at"), |z| z.strftime("%Y-%m-%d").to_string());
-                format!("{at} {} {}", s(e, "stage"), s(e, "note"))
-                    .trim_end()
-                    .to_string()
-            }
-            "employment" => {
-                let company = e
-                    .get("company")
-                    .and_then(Value::as_str)
-                    .map(|c| ref_title(doc, c))
-                    .unwrap_or_default();
-                let to = match s(e, "to").as_str() {
-                    "" => "now".to_string(),
-                    t => t.to_string(),
-                };
-                format!("{} at {company}, {} to {to}", s(e, "title"), s(e, "from"))
-                    .trim()
-                    .to_string()
-            }
-            "rounds" => {
-                let currency = s(e, "currency");
-                let money = |k: &str| {
-                    e.get(k)
-                        .and_then(Value::as_i64)
-                        .map(|minor| {
-                            model::Money {
-                                minor,
-                                currency: currency.clone(),
-                            }
-                            .to_string()
-                        })
-                        .unwrap_or_else(|| "-".into())
-                };
-                format!(
-                    "{} asked {} offered {} {}",
-                    s(e, "at"),
-                    money("asked"),
-                    money("offered"),
-                    s(e, "note")
-                )
-                .trim_end()
-                .to_string()
-            }
-            _ => Value::Object(e.clone()).to_string(),
-        })
-        .collect();
-    lines.join("\n")
-}
-
 pub fn list(ctx: &Ctx, kind: Kind, deleted: bool) -> Result<()> {
     let v = ctx.read()?;
     let doc = &v.doc;
@@ -197,12 +51,12 @@ pub fn list(ctx: &Ctx, kind: Kind, deleted: bool) -> Result<()> {
     } else {
         doc.live(kind)
     };
-    sort(&mut records);
+    text::sort(&mut records);
     if ctx.json {
         let all: Vec<Value> = records.iter().map(|r| record_json(doc, r)).collect();
         return out::json(&all);
     }
-    let (header, cols) = columns(kind);
+    let (header, cols) = text::columns(kind);
     let mut t = out::table(std::iter::once("id").chain(header.iter().copied()));
     let ids = doc.short_ids();
     for r in &records {
@@ -215,128 +69,6 @@ pub fn list(ctx: &Ctx, kind: Kind, deleted: bool) -> Result<()> {
     }
     out::print_table(&t, &format!("No {} yet.", kind.root_key()));
     Ok(())
-}
-
-fn sort(records: &mut [Record]) {
-    let Some(first) = records.first() else { return };
-    match first.kind {
-        // Most recent first.
-        Kind::Interview => records.sort_by(|a, b| {
-            let key = |r: &Record| r.str("start").and_then(stored_zoned).map(|z| z.timestamp());
-            key(b).cmp(&key(a)).then(b.id.cmp(&a.id))
-        }),
-        Kind::FollowUp => records.sort_by(|a, b| {
-            (a.bool("done"), a.str("due"), &a.id).cmp(&(b.bool("done"), b.str("due"), &b.id))
-        }),
-        Kind::Opportunity | Kind::Offer => records.sort_by(|a, b| b.id.cmp(&a.id)),
-        _ => records.sort_by_key(|r| (r.title().to_lowercase(), r.id.clone())),
-    }
-}
-
-type Cols = fn(&dyn ReadJournal, &Record) -> Vec<String>;
-
-fn columns(kind: Kind) -> (&'static [&'static str], Cols) {
-    fn s(r: &Record, f: &str) -> String {
-        r.str(f).unwrap_or("").replace('_', " ")
-    }
-    fn i(r: &Record, f: &str) -> String {
-        r.int(f).map(|n| n.to_string()).unwrap_or_default()
-    }
-    fn company(doc: &dyn ReadJournal, r: &Record) -> String {
-        r.str("company")
-            .map(|c| ref_title(doc, c))
-            .unwrap_or_default()
-    }
-    match kind {
-        Kind::Company => (&["name", "priority", "sensitivity", "industry"], |_, r| {
-            vec![
-                r.title(),
-                s(r, "priority"),
-                s(r, "sensitivity"),
-                s(r, "industry"),
-            ]
-        }),
-        Kind::Contact => (&["name", "kind", "works at", "keep in touch"], |doc, r| {
-            let job = r
-                .current_employer()
-                .map(|c| ref_title(doc, c))
-                .unwrap_or_default();
-            let kit = r
-                .int("keep_in_touch_days")
-                .map(|d| format!("every {d} days"))
-                .unwrap_or_default();
-            vec![r.title(), s(r, "kind"), job, kit]
-        }),
-        Kind::Opportunity => (
-            &["company", "role", "stage", "source", "interest"],
-            |doc, r| {
-                vec![
-                    company(doc, r),
-                    s(r, "role"),
-                    r.current_stage().unwrap_or("").to_string(),
-                    s(r, "source"),
-                    i(r, "interest_now"),
-                ]
-            },
-        ),
-        Kind::Interview => (
-            &["when", "company", "kind", "rating", "status"],
-            |doc, r| {
-                let when = r
-                    .str("start")
-                    .and_then(stored_zoned)
-                    .map(|z| z.strftime("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default();
-                vec![
-                    when,
-                    company(doc, r),
-                    s(r, "kind"),
-                    i(r, "rating"),
-                    s(r, "status"),
-                ]
-            },
-        ),
-        Kind::Offer => (
-            &["company", "level", "package", "decision", "expires"],
-            |doc, r| {
-                let total = r
-                    .map("comp")
-                    .and_then(annual_total)
-                    .map(|m| m.to_string())
-                    .unwrap_or_default();
-                let level = match (r.str("level"), r.int("level_delta")) {
-                    (Some(l), Some(d)) => format!("{l} ({d:+})"),
-                    (Some(l), None) => l.to_string(),
-                    (None, Some(d)) => format!("{d:+}"),
-                    (None, None) => String::new(),
-                };
-                vec![
-                    company(doc, r),
-                    level,
-                    total,
-                    s(r, "decision"),
-                    s(r, "expires"),
-                ]
-            },
-        ),
-        Kind::FollowUp => (&["due", "kind", "about", "note", "done"], |doc, r| {
-            let about = r
-                .str("target")
-                .map(|t| ref_title(doc, t))
-                .unwrap_or_default();
-            let done = if r.bool("done") { "done" } else { "" };
-            vec![
-                s(r, "due"),
-                s(r, "kind"),
-                about,
-                r.str("note").unwrap_or("").into(),
-                done.into(),
-            ]
-        }),
-        Kind::Question => (&["question", "category", "tags"], |_, r| {
-            vec![r.title(), s(r, "category"), r.set("tags").join(", ")]
-        }),
-    }
 }
 
 pub fn edit(ctx: &Ctx, kinds: &[Kind], a: EditArgs) -> Result<()> {
@@ -373,7 +105,7 @@ pub fn fields(ctx: &Ctx, kind: &str) -> Result<()> {
     if ctx.json {
         let v: Vec<Value> = specs
             .iter()
-            .map(|s| json!({"name": s.name, "type": type_name(s.ty), "help": s.help}))
+            .map(|s| json!({"name": s.name, "type": s.ty.describe(), "help": s.help}))
             .collect();
         return out::json(&v);
     }
@@ -386,29 +118,9 @@ pub fn fields(ctx: &Ctx, kind: &str) -> Result<()> {
             }
             _ => s.help,
         };
-        t.add_row([s.name.to_string(), type_name(s.ty), help.to_string()]);
+        t.add_row([s.name.to_string(), s.ty.describe(), help.to_string()]);
     }
     println!("Fields of {name} records (edit with --set FIELD=VALUE):");
     out::print_table(&t, "");
     Ok(())
-}
-
-fn type_name(ty: FieldType) -> String {
-    match ty {
-        FieldType::Text => "text".into(),
-        FieldType::Prose => "prose".into(),
-        FieldType::Int { min, max } => format!("number {min}..{max}"),
-        FieldType::Bool => "yes/no".into(),
-        FieldType::Date => "date".into(),
-        FieldType::DateTime => "time".into(),
-        FieldType::Enum(v) => format!("one of {}", v.join(", ")),
-        FieldType::EnumSet(v) => format!("some of {}", v.join(", ")),
-        FieldType::Ref(k) => format!("{} (name or id)", k.name()),
-        FieldType::AnyRef => "contact, opp or company".into(),
-        FieldType::Set => "list a,b,c".into(),
-        FieldType::RefSet(k) => format!("{}s a,b", k.name()),
-        FieldType::Comp => "compensation (own flags)".into(),
-        FieldType::Ratings => "ratings (set by `retro`)".into(),
-        FieldType::Entries | FieldType::Map => "(own command)".into(),
-    }
 }

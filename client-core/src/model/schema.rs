@@ -134,6 +134,29 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// The type in a few words, as `interlog fields` lists it.
+    pub fn describe(self) -> String {
+        match self {
+            FieldType::Text => "text".into(),
+            FieldType::Prose => "prose".into(),
+            FieldType::Int { min, max } => format!("number {min}..{max}"),
+            FieldType::Bool => "yes/no".into(),
+            FieldType::Date => "date".into(),
+            FieldType::DateTime => "time".into(),
+            FieldType::Enum(v) => format!("one of {}", v.join(", ")),
+            FieldType::EnumSet(v) => format!("some of {}", v.join(", ")),
+            FieldType::Ref(k) => format!("{} (name or id)", k.name()),
+            FieldType::AnyRef => "contact, opp or company".into(),
+            FieldType::Set => "list a,b,c".into(),
+            FieldType::RefSet(k) => format!("{}s a,b", k.name()),
+            FieldType::Comp => "compensation (own flags)".into(),
+            FieldType::Ratings => "ratings (set by `retro`)".into(),
+            FieldType::Entries | FieldType::Map => "(own command)".into(),
+        }
+    }
+}
+
+impl FieldType {
     /// Container fields are created together with their record, so two devices
     /// never race to create the same nested map (one of them would be lost).
     pub fn is_container(self) -> bool {
