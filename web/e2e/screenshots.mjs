@@ -119,6 +119,12 @@ try {
   await page.getByLabel("Level delta").fill("1");
   await page.getByRole("button", { name: "Add the offer" }).click();
   await page.getByTestId("offer-detail").waitFor();
+  const pay = page.getByTestId("comp-controls");
+  await pay.getByLabel("Currency").fill("EUR");
+  await pay.getByLabel("Base", { exact: true }).fill("120k");
+  await pay.getByLabel("Bonus").fill("12k");
+  await pay.getByRole("button", { name: "Save the package" }).click();
+  await page.getByText("Saved the package.").waitFor();
   await shot("offer");
   await page.getByRole("link", { name: "More" }).click();
   await page.getByTestId("more-kind").filter({ hasText: "Follow-ups" }).click();
@@ -140,6 +146,17 @@ try {
   await page.getByTestId("more-kind").filter({ hasText: "Stats" }).click();
   await page.getByTestId("stats").waitFor();
   await shot("stats");
+  // Below the months: the funnel, then the offers against the package, as charts.
+  await page.evaluate(() => {
+    document.querySelector("[aria-label^='How many opportunities']").scrollIntoView();
+    scrollBy(0, -120);
+  });
+  await shot("stats-funnel");
+  await page.evaluate(() => {
+    document.querySelector("[aria-label^='Offers a year']").scrollIntoView({ block: "end" });
+    scrollBy(0, 90);
+  });
+  await shot("stats-offers");
 
   await page.getByRole("link", { name: "More" }).click();
   await page.getByTestId("more-kind").filter({ hasText: "Search" }).click();

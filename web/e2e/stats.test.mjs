@@ -71,6 +71,13 @@ test("the phone's stats hold the same numbers as interlog stats", { timeout: 180
   assert.deepEqual(offers[0], ["Acme", "L6", "+1", o.decision, "EUR 135000.00", `+${o.vs_current_pct.toFixed(1)}%`]);
   assert.equal(o.annual_total, 13_500_000);
   assert.equal(cli.current_annual_total, 11_000_000);
-  // The chart is drawn, from the same months.
-  assert.equal(await page.locator("svg.chart rect.bar").count(), cli.months.length);
+  // The charts are drawn from the same numbers: a bar a month; a bar a stage,
+  // each as many as reached it from every source; the offer beside the
+  // current package.
+  const chart = (label) => page.locator(`svg.chart[aria-label^="${label}"]`);
+  assert.equal(await chart("Interviews per month").locator("rect.bar").count(), cli.months.length);
+  const reached = cli.funnel_stages.map((s) => `${s}: ${cli.funnel.reduce((n, f) => n + f.reached[s], 0)}`);
+  assert.deepEqual(await chart("How many opportunities").locator("rect.bar title").allTextContents(), reached);
+  assert.deepEqual(await chart("Offers a year").locator("rect.bar title").allTextContents(), ["Acme: 135000.00"]);
+  await chart("Offers a year").getByText("now 110000.00").waitFor();
 });

@@ -779,6 +779,51 @@ function monthsChart(months: Month[]): SVGElement {
   );
 }
 
+/**
+ * Labelled horizontal bars, one row each (the value written at its end),
+ * with an optional reference line (e.g. the current package).
+ */
+function barsChart(rows: { label: string; value: number; text: string; cls?: string }[], label: string, ref?: { value: number; text: string }): SVGElement {
+  const w = 340;
+  const row = 22;
+  const left = 110;
+  const top = ref ? 14 : 4;
+  const hgt = top + rows.length * row + 4;
+  const max = Math.max(1, ref?.value ?? 0, ...rows.map((r) => r.value));
+  const x = (n: number) => left + (n / max) * (w - left - 60);
+  const cut = (t: string) => (t.length > 16 ? `${t.slice(0, 15)}…` : t);
+  return s(
+    "svg",
+    { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": label },
+    ...rows.flatMap((r, i) => {
+      const y0 = top + i * row;
+      return [
+        s("text", { x: 4, y: y0 + 15, class: "axis" }, cut(r.label)),
+        s("rect", { x: left, y: y0 + 4, width: Math.max(1, x(r.value) - left), height: row - 8, class: `bar ${r.cls ?? ""}`.trim() }, s("title", {}, `${r.label}: ${r.text}`)),
+        s("text", { x: x(r.value) + 4, y: y0 + 15, class: "axis" }, r.text),
+      ];
+    }),
+    ...(ref ? [s("line", { x1: x(ref.value), x2: x(ref.value), y1: top - 4, y2: hgt, class: "goal" }), s("text", { x: Math.min(x(ref.value) + 3, w - 70), y: 10, class: "axis" }, ref.text)] : []),
+  );
+}
+
+/** How far the opportunities got: how many reached each stage, all sources together. */
+function funnelChart(stages: string[], funnel: { reached: number[] }[]): SVGElement {
+  const rows = stages.map((stage, i) => {
+    const n = funnel.reduce((sum, f) => sum + (f.reached[i] ?? 0), 0);
+    return { label: stage, value: n, text: String(n) };
+  });
+  return barsChart(rows, "How many opportunities reached each stage");
+}
+
+/** Each offer's total a year beside the current package (offers in its currency only). */
+function offersChart(offers: { company: string | null; annualTotal: number | null; currency: string | null }[], current: number | null, currency: string | null): SVGElement | string {
+  const same = offers.filter((o) => o.annualTotal !== null && o.currency === currency && currency);
+  if (!same.length || !currency) return "";
+  const rows = same.map((o) => ({ label: o.company ?? "offer", value: o.annualTotal!, text: plainAmount(o.annualTotal!, currency), cls: current !== null && o.annualTotal! > current ? "met" : "" }));
+  return barsChart(rows, `Offers a year against the current package, in ${currency}`, current !== null ? { value: current, text: `now ${plainAmount(current, currency)}` } : undefined);
+}
+
 function table(head: string[], rows: string[][], testid: string): HTMLElement {
   return h("table", { class: "stats", "data-testid": testid }, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))));
 }
@@ -801,6 +846,7 @@ export function statsScreen(c: Ctx): HTMLElement {
       "stats-months",
     ),
     h("h2", {}, "Funnel by source"),
+    funnelChart(st.funnelStages, st.funnel),
     h("div", { class: "scroll" }, table(["source", ...st.funnelStages], st.funnel.map((f) => [f.source, ...f.reached.map(String)]), "stats-funnel")),
     h("h2", {}, "Most asked questions"),
     table(["question", "asked", "avg"], st.mostAsked.map((q) => [q.wording, String(q.asked), rating(q.avgRating)]), "stats-most-asked"),
@@ -808,6 +854,7 @@ export function statsScreen(c: Ctx): HTMLElement {
     table(["question", "asked", "avg"], st.weakest.map((q) => [q.wording, String(q.asked), rating(q.avgRating)]), "stats-weakest"),
     h("h2", {}, "Offers against your current package"),
     h("p", { class: "muted" }, `Current: ${money(st.currentAnnualTotal, st.currentCurrency)} a year`),
+    offersChart(st.offers, st.currentAnnualTotal, st.currentCurrency),
     h(
       "div",
       { class: "scroll" },
