@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use interlog_core::doc::VaultDoc;
+use interlog_core::doc::{ReadJournal as _, VaultDoc};
 use interlog_core::model::Kind;
 use serde_json::{Map, Value};
 
