@@ -109,7 +109,7 @@ impl Builder<'_> {
     fn sync(&mut self, d: usize) -> Result<()> {
         let m = self.membership.clone();
         self.rt
-            .block_on(sync::sync_once(&mut self.devs[d], &m, None, false))
+            .block_on(sync::run(&mut self.devs[d], &m, sync::Options::default()))
             .context("sync while building")?;
         self.unsynced[d] = 0;
         self.syncs += 1;
@@ -209,7 +209,14 @@ pub fn build(
         "monthly_goal": 3,
     })))?;
     laptop.save("profile set")?;
-    rt.block_on(sync::sync_once(&mut laptop, &membership, None, true))?;
+    rt.block_on(sync::run(
+        &mut laptop,
+        &membership,
+        sync::Options {
+            force_snapshot: true,
+            ..sync::Options::default()
+        },
+    ))?;
     let (phone, _) = rt.block_on(sync::join(
         &JoinCode::new(&membership),
         SledStorage::open(&phone_home.join("store"))?,

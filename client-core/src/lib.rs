@@ -34,8 +34,9 @@
 //! - [`tls`] (feature `tls`): the roots a device trusts, relay pins, and
 //!   what a failed handshake means; the relay uses it too.
 //! - [`crypto`] (feature `sync`): the vault key, key derivation and sealing.
-//! - [`sync`] (feature `sync`): the relay client: push, pull, live sync,
-//!   snapshots and joining a vault.
+//! - [`sync`] (feature `sync`): the relay client. One entry point,
+//!   [`sync::run`], one-shot or live, with the clean-stamp fast path inside
+//!   it; snapshots, joining and recovering a vault.
 
 pub mod sled_quirks;
 pub mod wire;

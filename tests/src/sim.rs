@@ -207,7 +207,7 @@ impl<S: Storage> SimDevice<S> {
     }
 
     pub async fn sync(&mut self) -> Result<sync::Report, SyncError> {
-        sync::sync_once(&mut self.v, &self.m, None, false).await
+        sync::run(&mut self.v, &self.m, sync::Options::default()).await
     }
 
     /// What `interlog export` writes: the deterministic JSON export.

@@ -120,7 +120,7 @@ async fn run_case(url: &str, steps: Vec<Step>, seed: u64) -> Result<(), TestCase
                         let r = if matches!(how, How::PushOnly) {
                             session.push(&mut d.v).await
                         } else {
-                            sync::pull(&mut session, &mut d.v).await
+                            session.pull(&mut d.v).await
                         };
                         r.map_err(|e| TestCaseError::fail(format!("{how:?}: {e}")))?;
                         session.close().await;
@@ -215,7 +215,7 @@ fn a_pull_before_the_push_does_not_strand_local_edits() {
         b.v.save("edit").unwrap();
         let name = sync::device_name(b.v.device_id());
         let mut session = Session::open(&b.m, &name, false, None).await.unwrap();
-        sync::pull(&mut session, &mut b.v).await.unwrap();
+        session.pull(&mut b.v).await.unwrap();
         session.close().await;
         b.sync().await.unwrap();
         a.sync().await.unwrap();

@@ -29,7 +29,14 @@ pub fn run(
     // A fresh snapshot, as `interlog pair` uploads before it prints a code.
     {
         let mut v = open(&b.laptop)?;
-        rt.block_on(sync::sync_once(&mut v, &b.membership, None, true))?;
+        rt.block_on(sync::run(
+            &mut v,
+            &b.membership,
+            sync::Options {
+                force_snapshot: true,
+                ..sync::Options::default()
+            },
+        ))?;
     }
     let code = JoinCode::new(&b.membership);
     let snap = rt.block_on(fetch_snapshot(&b.membership))?;

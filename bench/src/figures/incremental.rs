@@ -174,9 +174,9 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
     let mut sa = Session::open(m, &device_name(a.device_id()), false, None).await?;
     let mut sb = Session::open(m, &device_name(b.device_id()), false, None).await?;
     sa.push(&mut a).await?;
-    sync::pull(&mut sa, &mut a).await?;
+    sa.pull(&mut a).await?;
     sb.push(&mut b).await?;
-    sync::pull(&mut sb, &mut b).await?;
+    sb.pull(&mut b).await?;
     let cursors = SyncState::load(b.storage())?.cursors;
     sb.send(&Frame::Sync {
         cursors,
@@ -188,7 +188,7 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
         match sb.recv(sync::TIMEOUT).await? {
             Frame::CaughtUp => break,
             Frame::Records { records } => {
-                sync::apply_live(&mut sb, &mut b, &records).await?;
+                sb.apply_live(&mut b, &records).await?;
             }
             other => bail!("unexpected {other:?}"),
         }
@@ -221,7 +221,7 @@ async fn library_path(small: &Built, edits: usize) -> Result<Vec<Duration>> {
             loop {
                 match sb.recv(sync::TIMEOUT).await? {
                     Frame::Records { records } => {
-                        let (_, applied) = sync::apply_live(&mut sb, &mut b, &records).await?;
+                        let (_, applied) = sb.apply_live(&mut b, &records).await?;
                         if applied > 0 {
                             return Ok::<_, anyhow::Error>(Instant::now());
                         }

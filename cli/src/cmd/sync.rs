@@ -7,11 +7,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
 use interlog_core::store::SledStorage;
-use interlog_core::sync::{
-    self, device_name, CleanStamp, JoinCode, Local, Membership, Session, SyncError, SyncState,
-};
+use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
 use interlog_core::tls::{self, Pin};
-use interlog_core::wire::{Frame, Record};
 use interlog_core::ReadJournal as _;
 use serde_json::json;
 
@@ -200,32 +197,15 @@ fn stall() -> Duration {
         .map_or(sync::STALL, Duration::from_secs)
 }
 
-/// The device's vault for a one-shot sync: the clean stamp beside the
-/// store, and the store itself, opened only for the sync's local steps.
-struct Device<F: FnMut() -> Result<SledStorage, SyncError>> {
-    stamp: Option<CleanStamp>,
-    store: sync::Reopening<SledStorage, F>,
-}
-
-impl<F: FnMut() -> Result<SledStorage, SyncError>> sync::Local<SledStorage> for Device<F> {
-    fn vault(&mut self) -> Result<&mut DeviceVault, SyncError> {
-        self.store.vault()
+/// Opens the store of the vault in this home, for a sync that opens it
+/// only when it must.
+fn store_opener(ctx: &Ctx) -> impl FnMut() -> Result<SledStorage, SyncError> {
+    let home = ctx.home.clone();
+    move || {
+        home.open_store()
+            .map(|(storage, _)| storage)
+            .map_err(|e| SyncError::Other(format!("{e:#}")))
     }
-
-    fn release(&mut self) {
-        self.store.release()
-    }
-
-    fn stamp(&mut self) -> Option<CleanStamp> {
-        self.stamp.take()
-    }
-}
-
-/// The clean stamp a sync left beside the store (read under the store's
-/// lock, which is let go at once), if any.
-fn read_stamp(ctx: &Ctx) -> Result<Option<CleanStamp>> {
-    Ok(SledStorage::read_clean(&home::store_path(&ctx.home))?
-        .and_then(|clean| CleanStamp::from_bytes(&clean.stamp)))
 }
 
 /// A one-shot sync of the vault in this home (see `sync::run`): the store
@@ -237,39 +217,15 @@ fn one_shot(
     flags: &RelayFlags,
     force_snapshot: bool,
 ) -> Result<(Membership, sync::Report)> {
-    let stamp = if flags.invite.is_some() || force_snapshot {
-        None
-    } else {
-        read_stamp(ctx)?
-    };
-    let (mut first, vault_id) = match &stamp {
-        Some(s) => (None, s.vault.clone()),
-        None => {
-            let (storage, id) = ctx.home.open_store()?;
-            (Some(storage), id)
-        }
-    };
-    let mut chosen = choose(ctx, &vault_id, flags)?;
-    let home = ctx.home.clone();
-    let open = move || match first.take() {
-        Some(storage) => Ok(storage),
-        None => home
-            .open_store()
-            .map(|(storage, _)| storage)
-            .map_err(|e| SyncError::Other(format!("{e:#}"))),
-    };
-    let mut device = Device {
-        stamp,
-        store: sync::Reopening::new(open),
-    };
-    let rt = runtime()?;
-    let result = rt.block_on(sync::run(
-        &mut device,
-        &chosen.m,
-        flags.invite.clone(),
+    let mut device = sync::OnDisk::new(home::store_path(&ctx.home), store_opener(ctx));
+    let mut chosen = choose(ctx, &device.vault_id()?, flags)?;
+    let options = sync::Options {
+        invite: flags.invite.clone(),
         force_snapshot,
-        stall(),
-    ));
+        stall: stall(),
+        ..sync::Options::default()
+    };
+    let result = runtime()?.block_on(sync::run(&mut device, &chosen.m, options));
     let report = match result {
         Ok(report) => report,
         Err(e) => {
@@ -278,13 +234,6 @@ fn one_shot(
         }
     };
     chosen.remember(ctx)?;
-    // Best effort: without a stamp the next sync opens the store.
-    if let Some(v) = device.store.opened() {
-        let store = v.storage_mut();
-        if let Ok(Some(stamp)) = CleanStamp::of(store) {
-            let _ = store.stamp_clean(&stamp.to_bytes());
-        }
-    }
     LastSync::record(ctx, None);
     Ok((chosen.m, report))
 }
@@ -497,20 +446,11 @@ async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result
         };
         LastSync::record(ctx, Some(format!("{err:#}")));
         // Problems that retrying cannot fix stop the watch.
-        if let Some(e) = err.downcast_ref::<SyncError>() {
-            if matches!(
-                e,
-                SyncError::WrongKey(_)
-                    | SyncError::Tls {
-                        problem: tls::Problem::PinMismatch { .. },
-                        ..
-                    }
-                    | SyncError::DeviceIdReused(_)
-                    | SyncError::Tampered { .. }
-                    | SyncError::TamperedSnapshot { .. }
-            ) {
-                return Err(err);
-            }
+        if err
+            .downcast_ref::<SyncError>()
+            .is_some_and(SyncError::is_permanent)
+        {
+            return Err(err);
         }
         if started.elapsed() > Duration::from_secs(30) {
             backoff = Duration::from_millis(250);
@@ -524,16 +464,124 @@ async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result
     }
 }
 
-/// Live records a watcher keeps in memory while another command has the
-/// store.
-const MAX_WAITING: usize = 1024;
-
 fn changed_at(ctx: &Ctx) -> Option<SystemTime> {
     std::fs::metadata(home::changed_marker(&ctx.home))
         .and_then(|m| m.modified())
         .ok()
 }
 
+/// The device's side of `sync --watch` (see `sync::Local`): the vault,
+/// kept loaded throughout, with its store open between events and lent to
+/// any command that asks for it (without a lender, closed after each event
+/// instead); the `changed` marker that says a command wrote; and what to
+/// print.
+struct Watcher<'a, F: FnMut() -> Result<SledStorage, SyncError>> {
+    ctx: &'a Ctx,
+    chosen: &'a mut Chosen,
+    store: sync::Reopening<SledStorage, F>,
+    lender: &'a lending::Lender,
+    borrower: Option<lending::Borrower>,
+    wake: &'a mut tokio::sync::mpsc::Receiver<()>,
+    tick: tokio::time::Interval,
+    seen: Option<SystemTime>,
+}
+
+impl<F: FnMut() -> Result<SledStorage, SyncError>> sync::Local<SledStorage> for Watcher<'_, F> {
+    fn vault(&mut self) -> Result<&mut DeviceVault, SyncError> {
+        self.store.vault()
+    }
+
+    fn release(&mut self) {
+        self.store.release()
+    }
+
+    async fn wait(&mut self) -> sync::Happened {
+        let Watcher {
+            ctx,
+            lender,
+            borrower,
+            wake,
+            tick,
+            seen,
+            ..
+        } = self;
+        loop {
+            let check = async {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    Some(()) = wake.recv() => {}
+                }
+            };
+            tokio::select! {
+                b = lender.request(), if borrower.is_none() => {
+                    *borrower = Some(b);
+                    return sync::Happened::Asked;
+                }
+                staged = lending::returned(borrower) => {
+                    *borrower = None;
+                    return sync::Happened::Returned(staged);
+                }
+                () = check, if borrower.is_none() => {
+                    let now = changed_at(ctx);
+                    if now != *seen {
+                        *seen = now;
+                        return sync::Happened::Wrote;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn lend(&mut self) {
+        if let Some(b) = &mut self.borrower {
+            b.lend().await;
+        }
+    }
+
+    fn holds(&self) -> bool {
+        self.lender.holds()
+    }
+
+    fn tell(&mut self, news: sync::News<'_>) -> Result<(), SyncError> {
+        let ctx = self.ctx;
+        let note = |what: String| {
+            if !ctx.json {
+                out::note(&what);
+            }
+        };
+        match news {
+            sync::News::CaughtUp(report) => {
+                self.chosen
+                    .remember(ctx)
+                    .map_err(|e| SyncError::Other(format!("{e:#}")))?;
+                for w in relay_warnings(report) {
+                    out::warn(&w);
+                }
+            }
+            sync::News::Watching => {
+                note(format!(
+                    "watching {} for changes (Ctrl-C to stop)",
+                    self.chosen.m.relay
+                ));
+                // Writes from now on are news.
+                self.seen = changed_at(ctx);
+                self.tick = tokio::time::interval(Duration::from_millis(50));
+            }
+            sync::News::Sent(n) => note(format!("sent {n} change record(s)")),
+            sync::News::Received(n) => {
+                note(format!("received {n} change record(s)"));
+                // So the next read answers from the view.
+                if let Some(v) = self.store.opened() {
+                    home::refresh_view(v);
+                }
+            }
+            sync::News::Synced => LastSync::record(ctx, None),
+        }
+        Ok(())
+    }
+}
+
+/// One live sync (see `sync::run`), until it fails or the vault moves.
 async fn watch_once(
     ctx: &Ctx,
     chosen: &mut Chosen,
@@ -541,141 +589,35 @@ async fn watch_once(
     wake: &mut tokio::sync::mpsc::Receiver<()>,
     lender: &lending::Lender,
 ) -> Result<()> {
-    // The document stays loaded throughout. The store stays open between
-    // events too, and is lent to any command that asks for it; without a
-    // lender it is closed after each event instead.
-    let home = ctx.home.clone();
-    let mut held = sync::Reopening::new(move || {
-        home.open_store()
-            .map(|(storage, _)| storage)
-            .map_err(|e| SyncError::Other(format!("{e:#}")))
-    });
-    // A one-shot sync first: it registers the vault again on a relay that
-    // lost it, turns a home restored from a backup into a new device, and
-    // finds out whether the vault moved.
-    let caught_up = sync::run(&mut held, &chosen.m, invite, false, stall()).await?;
-    chosen.remember(ctx)?;
-    for w in relay_warnings(&caught_up) {
-        out::warn(&w);
-    }
-    if let Some(to) = caught_up.moved_to {
-        chosen.m.relay = to.relay;
-        chosen.m.pin = to.pin.as_deref().map(str::parse::<Pin>).transpose()?;
-        chosen.changed = true;
-        bail!(
-            "this vault moved to {} (`interlog sync move` on another device); reconnecting there",
-            out::safe(&chosen.m.relay)
-        );
-    }
-    let device = device_name(held.vault()?.device_id());
-    let mut session = Session::open(&chosen.m, &device, false, None).await?;
-    let m = &chosen.m;
-    let cursors = {
-        let v = held.vault()?;
-        let mut state = SyncState::load(v.storage())?;
-        state.registered = true;
-        state.save(v.storage_mut())?;
-        session.push(v).await?;
-        sync::pull(&mut session, v).await?;
-        LastSync::record(ctx, None);
-        SyncState::load(v.storage())?.cursors
+    let m = chosen.m.clone();
+    let mut watcher = Watcher {
+        ctx,
+        chosen,
+        store: sync::Reopening::new(store_opener(ctx)),
+        lender,
+        borrower: None,
+        wake,
+        tick: tokio::time::interval(Duration::from_millis(50)),
+        seen: changed_at(ctx),
     };
-    if !lender.holds() {
-        held.release();
-    }
-    session
-        .send(&Frame::Sync {
-            cursors,
-            live: true,
-            want_snapshot: false,
-        })
-        .await?;
-    if !ctx.json {
-        out::note(&format!(
-            "watching {} for changes (Ctrl-C to stop)",
-            m.relay
-        ));
-    }
-    let mut seen = changed_at(ctx);
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    // Live records that arrive while the store is lent out wait here.
-    let mut waiting: Vec<Record> = Vec::new();
-    let mut borrower: Option<lending::Borrower> = None;
-    loop {
-        let check = async {
-            tokio::select! {
-                _ = tick.tick() => {}
-                Some(()) = wake.recv() => {}
-            }
-        };
-        let mut push = false;
-        tokio::select! {
-            // The relay pings every 30 s; silence for 3 minutes is a dead link.
-            // While the store is lent out for long, records pile up only to
-            // a bound; then the relay's own backlog limit takes over (it
-            // closes the link as too slow, and the watcher resumes later).
-            frame = session.recv(Duration::from_secs(180)), if waiting.len() < MAX_WAITING => {
-                match frame? {
-                    Frame::Records { records } => waiting.extend(records),
-                    Frame::CaughtUp => {}
-                    other => return Err(anyhow!("the relay sent an unexpected frame: {other:?}")),
-                }
-            }
-            mut b = lender.request(), if borrower.is_none() => {
-                held.release();
-                b.lend().await;
-                borrower = Some(b);
-            }
-            staged = lending::returned(&mut borrower) => {
-                // The command that had the store may have written; if it
-                // staged its change, it is on its way before the store is
-                // even open again (the push below awaits its ack).
-                borrower = None;
-                push = true;
-                if let Some(record) = staged {
-                    session.send_early(record).await?;
-                }
-            }
-            () = check, if borrower.is_none() => {
-                let now = changed_at(ctx);
-                if now != seen {
-                    seen = now;
-                    push = true;
-                }
-            }
-        }
-        if borrower.is_some() || (waiting.is_empty() && !push) {
-            continue;
-        }
-        let v = held.vault()?;
-        if !waiting.is_empty() {
-            let records = std::mem::take(&mut waiting);
-            let (pushed, applied) = sync::apply_live(&mut session, v, &records).await?;
-            // Applied and flushed: say so before the bookkeeping.
-            if !ctx.json {
-                if pushed > 0 {
-                    out::note(&format!("sent {pushed} change record(s)"));
-                }
-                if applied > 0 {
-                    out::note(&format!("received {applied} change record(s)"));
-                }
-            }
-            if applied > 0 {
-                // So the next read answers from the view.
-                home::refresh_view(v);
-            }
-        }
-        if push {
-            let pushed = session.push(v).await?;
-            if pushed > 0 && !ctx.json {
-                out::note(&format!("sent {pushed} change record(s)"));
-            }
-        }
-        LastSync::record(ctx, None);
-        if !lender.holds() {
-            held.release();
-        }
-    }
+    let options = sync::Options {
+        mode: sync::Mode::Live,
+        invite,
+        stall: stall(),
+        ..sync::Options::default()
+    };
+    let report = sync::run(&mut watcher, &m, options).await?;
+    // A live sync ends without an error only when the vault moved.
+    let Some(to) = report.moved_to else {
+        return Ok(());
+    };
+    chosen.m.relay = to.relay;
+    chosen.m.pin = to.pin.as_deref().map(str::parse::<Pin>).transpose()?;
+    chosen.changed = true;
+    bail!(
+        "this vault moved to {} (`interlog sync move` on another device); reconnecting there",
+        out::safe(&chosen.m.relay)
+    );
 }
 
 fn status(ctx: &Ctx) -> Result<()> {

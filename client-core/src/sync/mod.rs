@@ -16,9 +16,29 @@
 //! that lost records it had acknowledged gets them again ([`Session::push`]);
 //! one that serves less of another device's log than a sealed record says
 //! exists is reported ([`Withheld`]).
+//!
+//! # Layout
+//! - here: [`run`], the one way to sync a device, one-shot or live
+//!   ([`Mode`]); [`Session`], one authenticated connection and its push,
+//!   pull and apply steps; [`join`] and [`recover`]; sealing and opening
+//!   records.
+//! - `live`: the live loop [`run`] enters in [`Mode::Live`], and the
+//!   session's live steps ([`Session::pull`], [`Session::apply_live`]).
+//! - `local`: where a sync finds the device ([`Local`]): a vault held open,
+//!   one opened only when needed ([`Reopening`]), or a sled store on disk
+//!   with its clean stamp ([`OnDisk`]); and what happens on a device while
+//!   a live sync waits ([`Happened`], [`News`]).
+//! - `state`: what a device remembers about syncing ([`SyncState`]), and the
+//!   clean stamp ([`CleanStamp`]).
+//! - [`envelope`]: what a sealed record holds, and large changes split over
+//!   several records.
+//! - `conn`: the WebSocket connection, with a deadline on every wait.
+//! - `membership`: the relay, its pin, the vault and its key; join codes.
 
 mod conn;
 pub mod envelope;
+mod live;
+mod local;
 mod membership;
 mod state;
 
@@ -29,12 +49,13 @@ use std::time::{Duration, Instant};
 use serde_bytes::ByteBuf;
 
 pub use conn::{plaintext_warning, Connection};
+pub use local::{Happened, Local, News, OnDisk, Reopening};
 pub use membership::{JoinCode, Membership};
 pub use state::{CleanStamp, SyncState, Withheld};
 
 use crate::crypto::{self, CryptoError, Derived};
 use crate::doc::VaultDoc;
-use crate::store::{Kept, Storage, StoreError, Vault};
+use crate::store::{Storage, StoreError, Vault};
 use crate::wire::{self, codes, DeviceInfo, Frame, Record, RecordKind, Snapshot};
 use envelope::{Assembler, Envelope, Piece};
 
@@ -106,6 +127,26 @@ pub enum SyncError {
     NotConfigured,
     #[error("{0}")]
     Other(String),
+}
+
+impl SyncError {
+    /// Whether syncing again cannot fix this: a wrong key, a relay that is
+    /// not the pinned one, a device id the relay knows from elsewhere, or
+    /// records that were tampered with. A live sync stops on these instead
+    /// of reconnecting.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            SyncError::WrongKey(_)
+                | SyncError::Tls {
+                    problem: crate::tls::Problem::PinMismatch { .. },
+                    ..
+                }
+                | SyncError::DeviceIdReused(_)
+                | SyncError::Tampered { .. }
+                | SyncError::TamperedSnapshot { .. }
+        )
+    }
 }
 
 /// What a sync did.
@@ -360,9 +401,7 @@ impl Session {
             return Ok(Vec::new());
         }
         if whole {
-            state.outbox = None;
-            state.pushed_heads = Vec::new();
-            state.clean_at = None;
+            state.push_all_again();
             state.save(v.storage_mut())?;
         }
         let Some((first, last)) = lost else {
@@ -557,14 +596,13 @@ impl Session {
             seq: r.seq,
             detail,
         };
-        let nothing_to_push = all_pushed(v, state);
+        let nothing_to_push = state.all_pushed(v);
         if let Some(chunk) = chunk {
             v.apply_remote(&chunk)
                 .map_err(|e| unapplicable(e.to_string()))?;
         }
         if nothing_to_push {
-            state.pushed_heads = v.doc.heads();
-            state.clean_at = Some(v.storage().last_seq()?);
+            state.mark_pushed(v)?;
         }
         state.cursors.insert(r.device.clone(), r.seq);
         state.since_snapshot += 1;
@@ -860,80 +898,6 @@ fn refused(code: String, message: String) -> SyncError {
     }
 }
 
-/// Where a one-shot sync ([`run`]) finds the device's vault. The sync takes
-/// it only for its local steps and gives it back before it waits on the
-/// network, so other commands never wait for the relay.
-pub trait Local<S: Storage> {
-    /// The open vault.
-    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError>;
-    /// Done with the vault for now: the store may close (the document may
-    /// stay in memory, see [`Reopening`]).
-    fn release(&mut self) {}
-    /// The clean stamp a sync left beside the store, if it is still valid
-    /// (see [`CleanStamp`]); read without opening the store.
-    fn stamp(&mut self) -> Option<CleanStamp> {
-        None
-    }
-}
-
-/// A vault held open throughout (tests, benchmarks, the relay's own tools).
-impl<S: Storage> Local<S> for Vault<S> {
-    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError> {
-        Ok(self)
-    }
-}
-
-/// A vault that is opened when needed and closed when released, keeping
-/// the document in memory between, so that opening it again only applies
-/// what other processes appended meanwhile ([`Vault::reopen`]).
-pub struct Reopening<S: Storage, F: FnMut() -> Result<S, SyncError>> {
-    open: F,
-    vault: Option<Vault<S>>,
-    kept: Option<Kept>,
-}
-
-impl<S: Storage, F: FnMut() -> Result<S, SyncError>> Reopening<S, F> {
-    pub fn new(open: F) -> Self {
-        Reopening {
-            open,
-            vault: None,
-            kept: None,
-        }
-    }
-
-    /// The vault, if it is open.
-    pub fn opened(&mut self) -> Option<&mut Vault<S>> {
-        self.vault.as_mut()
-    }
-
-    /// Whether the store is open.
-    pub fn is_open(&self) -> bool {
-        self.vault.is_some()
-    }
-}
-
-impl<S: Storage, F: FnMut() -> Result<S, SyncError>> Local<S> for Reopening<S, F> {
-    fn vault(&mut self) -> Result<&mut Vault<S>, SyncError> {
-        let v = match self.vault.take() {
-            Some(v) => v,
-            None => {
-                let store = (self.open)()?;
-                match self.kept.take() {
-                    Some(k) => Vault::reopen(store, k)?,
-                    None => Vault::open(store)?,
-                }
-            }
-        };
-        Ok(self.vault.insert(v))
-    }
-
-    fn release(&mut self) {
-        if let Some(v) = self.vault.take() {
-            self.kept = Some(v.close());
-        }
-    }
-}
-
 /// What a one-shot sync asks for and sends, decided before it connects.
 struct Plan {
     device: String,
@@ -988,27 +952,108 @@ impl Plan {
     }
 }
 
-/// One-shot sync: push, pull everything missing, report.
+/// How [`run`] syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Push, pull everything missing, report.
+    #[default]
+    Once,
+    /// A one-shot sync, then stay connected: records from the relay are
+    /// applied as they come, and local changes pushed as the device says
+    /// they happen ([`Local::wait`]). Ends with an error, or when the vault
+    /// moved (the report's `moved_to`).
+    Live,
+}
+
+/// What [`run`] is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    /// An invite code, for registering the vault on a relay that asks for
+    /// one.
+    pub invite: Option<String>,
+    /// Upload a snapshot even if none is due (one-shot only).
+    pub force_snapshot: bool,
+    /// How long the relay may go without progress in a one-shot sync.
+    pub stall: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: Mode::Once,
+            invite: None,
+            force_snapshot: false,
+            stall: STALL,
+        }
+    }
+}
+
+/// Syncs the device's vault with the relay: the one entry point, one-shot
+/// or live ([`Mode`]).
 ///
-/// The store is taken only to stage what is unpushed, to record what the
+/// A one-shot sync pushes, pulls everything missing, and reports. The
+/// store is taken only to stage what is unpushed, to record what the
 /// relay acknowledged and to apply what it sent; it is released while the
 /// sync waits on the network. When a clean stamp says nothing waits to be
-/// pushed, the store is not even opened unless records arrive. The relay
-/// must make progress: a relay that stalls, pings forever or resends what
-/// this device has ends the sync with [`SyncError::Stalled`] after
-/// [`STALL`] (or `stall`).
+/// pushed, the store is not even opened unless records arrive; a sync that
+/// leaves the store clean leaves a new stamp ([`Local::leave_stamp`]). The
+/// relay must make progress: a relay that stalls, pings forever or resends
+/// what this device has ends the sync with [`SyncError::Stalled`] after
+/// `stall`.
+///
+/// A live sync starts with a one-shot sync (without the stamp: a watcher
+/// keeps the store), then stays connected (see the `live` module).
 pub async fn run<S: Storage, L: Local<S>>(
+    local: &mut L,
+    membership: &Membership,
+    options: Options,
+) -> Result<Report, SyncError> {
+    let Options {
+        mode,
+        invite,
+        force_snapshot,
+        stall,
+    } = options;
+    let live = mode == Mode::Live;
+    let stamped = !live && !force_snapshot && invite.is_none();
+    let report = once(local, membership, invite, force_snapshot, stamped, stall).await?;
+    if !live {
+        local.leave_stamp();
+        return Ok(report);
+    }
+    local.tell(News::CaughtUp(&report))?;
+    if report.moved_to.is_some() {
+        return Ok(report);
+    }
+    live::watch(local, membership).await?;
+    Ok(report)
+}
+
+/// The one-shot sync of [`run`]; `stamped` if it may start from the clean
+/// stamp.
+async fn once<S: Storage, L: Local<S>>(
     local: &mut L,
     membership: &Membership,
     invite: Option<String>,
     force_snapshot: bool,
+    stamped: bool,
     stall: Duration,
 ) -> Result<Report, SyncError> {
     let mut restored = None;
     // A restore happens once at most (the new device's log is empty on the
     // relay); another process's push seen in the welcome, a few times.
     for _ in 0..4 {
-        match attempt(local, membership, invite.clone(), force_snapshot, stall).await? {
+        match attempt(
+            local,
+            membership,
+            invite.clone(),
+            force_snapshot,
+            stamped,
+            stall,
+        )
+        .await?
+        {
             Attempt::Done(mut report) => {
                 report.restored = restored;
                 return Ok(report);
@@ -1116,11 +1161,10 @@ async fn attempt<S: Storage, L: Local<S>>(
     membership: &Membership,
     invite: Option<String>,
     force_snapshot: bool,
+    stamped: bool,
     stall: Duration,
 ) -> Result<Attempt, SyncError> {
-    let stamp = (!force_snapshot && invite.is_none())
-        .then(|| local.stamp())
-        .flatten();
+    let stamp = stamped.then(|| local.stamp()).flatten();
     let mut plan = match stamp.and_then(|s| Plan::stamped(s, membership)) {
         Some(plan) => plan,
         None => Plan::staged(local.vault()?, membership)?,
@@ -1252,15 +1296,14 @@ async fn attempt<S: Storage, L: Local<S>>(
             state.finish_push(done);
         }
     }
-    if plan.outbox.is_some() && state.outbox.is_none() && all_pushed(v, &state) {
-        state.clean_at = Some(v.storage().last_seq()?);
+    if plan.outbox.is_some() && state.outbox.is_none() && state.all_pushed(v) {
+        state.mark_pushed(v)?;
     }
     state.save(v.storage_mut())?;
     report.pushed = pushed;
     report.pulled += session.apply(v, &mut state, &buffered)?;
-    if all_pushed(v, &state) {
-        state.pushed_heads = v.doc.heads();
-        state.clean_at = Some(v.storage().last_seq()?);
+    if state.all_pushed(v) {
+        state.mark_pushed(v)?;
     }
     state.save(v.storage_mut())?;
     report.moved_to = MovedTo::of(&v.doc, &membership.relay);
@@ -1269,9 +1312,7 @@ async fn attempt<S: Storage, L: Local<S>>(
         if !session.holds_everything(&plan) {
             // No whole document on the relay holds everything this device
             // had: it sends its own.
-            state.outbox = None;
-            state.pushed_heads = Vec::new();
-            state.clean_at = None;
+            state.push_all_again();
         }
         let keys = membership.key.derive();
         if let Some(outbox) = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)? {
@@ -1284,8 +1325,8 @@ async fn attempt<S: Storage, L: Local<S>>(
             if state.outbox.as_ref() == Some(&outbox) {
                 state.finish_push(&outbox);
             }
-            if all_pushed(v, &state) {
-                state.clean_at = Some(v.storage().last_seq()?);
+            if state.all_pushed(v) {
+                state.mark_pushed(v)?;
             }
             state.save(v.storage_mut())?;
         }
@@ -1302,83 +1343,6 @@ async fn attempt<S: Storage, L: Local<S>>(
     }
     session.close().await;
     Ok(Attempt::Done(report))
-}
-
-/// [`run`] with a vault held open throughout.
-pub async fn sync_once<S: Storage>(
-    v: &mut Vault<S>,
-    membership: &Membership,
-    invite: Option<String>,
-    force_snapshot: bool,
-) -> Result<Report, SyncError> {
-    run(v, membership, invite, force_snapshot, STALL).await
-}
-
-/// Applies live records: pushes local changes first (the caller holds the
-/// store), then applies, so the pushed heads can move to the current heads.
-pub async fn apply_live<S: Storage>(
-    session: &mut Session,
-    v: &mut Vault<S>,
-    records: &[Record],
-) -> Result<(usize, usize), SyncError> {
-    let pushed = session.push(v).await?;
-    let mut state = SyncState::load(v.storage())?;
-    let all_pushed = all_pushed(v, &state);
-    let applied = session.apply(v, &mut state, records)?;
-    // Each applied record saved the state, clean mark included; only with
-    // none applied is there something left to record.
-    if all_pushed && applied == 0 {
-        state.pushed_heads = v.doc.heads();
-        state.clean_at = Some(v.storage().last_seq()?);
-        state.save(v.storage_mut())?;
-    }
-    if let Some(device) = session.blocked.keys().next().cloned() {
-        if let Some(e) = session.blocked.remove(&device) {
-            return Err(e);
-        }
-    }
-    Ok((pushed, applied))
-}
-
-/// Whether every local change is on the relay: then, after applying records
-/// from the relay, the pushed heads can move to the current heads (the
-/// relay has all of those changes too).
-fn all_pushed<S: Storage>(v: &mut Vault<S>, state: &SyncState) -> bool {
-    state.outbox.is_none() && v.doc.heads() == state.pushed_heads
-}
-
-/// Asks for everything missing and applies it. When every local change was
-/// pushed before (as `sync_once` does), the pushed heads then move to the
-/// current heads; otherwise the next push still sends the local changes.
-/// Returns records applied, and the logs the relay served less of than is
-/// known to exist.
-pub async fn pull<S: Storage>(session: &mut Session, v: &mut Vault<S>) -> Result<usize, SyncError> {
-    let mut state = SyncState::load(v.storage())?;
-    let all_pushed = all_pushed(v, &state);
-    session
-        .send(&Frame::Sync {
-            cursors: state.cursors.clone(),
-            live: false,
-            want_snapshot: false,
-        })
-        .await?;
-    let mut pulled = 0;
-    loop {
-        match session.recv(TIMEOUT).await? {
-            Frame::Records { records } => pulled += session.apply(v, &mut state, &records)?,
-            Frame::CaughtUp => break,
-            Frame::Snapshot { .. } => {} // only sent when asked for
-            other => return Err(unexpected(other)),
-        }
-    }
-    // Every change beyond the pushed heads now came from the relay.
-    if all_pushed {
-        state.pushed_heads = v.doc.heads();
-        state.clean_at = Some(v.storage().last_seq()?);
-    }
-    state.save(v.storage_mut())?;
-    session.finish(&state)?;
-    Ok(pulled)
 }
 
 /// Joins a vault from a join code: fetches the newest snapshot and the

@@ -7,7 +7,7 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::store::{Storage, StoreError};
+use crate::store::{Storage, StoreError, Vault};
 use crate::wire::Record;
 
 const KEY: &str = "sync";
@@ -113,6 +113,30 @@ impl SyncState {
             && self.outbox.is_none()
             && self.since_snapshot < super::SNAPSHOT_EVERY
             && self.clean_at == Some(last_seq)
+    }
+
+    /// Whether every local change is on the relay: nothing in the outbox,
+    /// and the document still at the heads this device last pushed.
+    pub fn all_pushed<S: Storage>(&self, v: &mut Vault<S>) -> bool {
+        self.outbox.is_none() && v.doc.heads() == self.pushed_heads
+    }
+
+    /// Records that every local change is on the relay: what the document
+    /// holds beyond the pushed heads came from the relay (so the caller
+    /// checked [`Self::all_pushed`] before applying it), and the store is
+    /// clean at its last seq (see [`Self::is_clean`]). The caller saves.
+    pub fn mark_pushed<S: Storage>(&mut self, v: &mut Vault<S>) -> Result<(), StoreError> {
+        self.pushed_heads = v.doc.heads();
+        self.clean_at = Some(v.storage().last_seq()?);
+        Ok(())
+    }
+
+    /// Forgets what was pushed: the next push sends the whole document, as
+    /// this device's next record. The caller saves.
+    pub fn push_all_again(&mut self) {
+        self.outbox = None;
+        self.pushed_heads = Vec::new();
+        self.clean_at = None;
     }
 
     pub fn load<S: Storage>(store: &S) -> Result<Self, StoreError> {
