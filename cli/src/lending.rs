@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Result};
 use interlog_core::wire::Frame;
-use interlog_core::wire::Record;
+use interlog_core::wire::SealedRecord;
 
 use crate::home::{self, DeviceVault, Home};
 use crate::out;
@@ -235,7 +235,7 @@ impl Borrower {
     /// Ends when the command closes its end, by exiting, with the record it
     /// staged for this watcher to send, if any (see
     /// [`Loans::wrote`]).
-    pub async fn returned(&mut self) -> Option<Record> {
+    pub async fn returned(&mut self) -> Option<SealedRecord> {
         #[cfg(unix)]
         {
             use tokio::io::AsyncReadExt;
@@ -262,7 +262,7 @@ impl Borrower {
 }
 
 /// While the store is lent out, the end of the loan; otherwise never.
-pub async fn returned(borrower: &mut Option<Borrower>) -> Option<Record> {
+pub async fn returned(borrower: &mut Option<Borrower>) -> Option<SealedRecord> {
     match borrower {
         Some(b) => b.returned().await,
         None => std::future::pending().await,

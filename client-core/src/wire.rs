@@ -89,7 +89,7 @@ impl RecordKind {
 
 /// One sealed entry of a device's log: (vault, device, seq).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub struct SealedRecord {
     pub device: String,
     pub seq: u64,
     pub kind: RecordKind,
@@ -154,7 +154,7 @@ pub enum Frame {
         want_snapshot: bool,
     },
     /// Client: append one record of its own log.
-    Append { record: Record },
+    Append { record: SealedRecord },
     /// Relay: the record (device, seq) is durably stored.
     Ack { device: String, seq: u64 },
     /// Both ways: a snapshot upload (client) or a bootstrap (relay).
@@ -162,7 +162,7 @@ pub enum Frame {
     /// Relay: a snapshot upload is durably stored.
     SnapshotAck { id: u64 },
     /// Relay: records the client is missing, in the order the relay got them.
-    Records { records: Vec<Record> },
+    Records { records: Vec<SealedRecord> },
     /// Relay: everything missing at sync time has been sent.
     CaughtUp,
     /// A refusal. `code` is for programs, `message` for people.
@@ -463,7 +463,7 @@ mod tests {
                 want_snapshot: false,
             },
             Frame::Append {
-                record: Record {
+                record: SealedRecord {
                     device: "dev-1".into(),
                     seq: 1,
                     kind: RecordKind::Change,
@@ -545,7 +545,7 @@ mod tests {
     fn honest_frames_of_maximal_size_decode() {
         let cursors: BTreeMap<String, u64> =
             (0..MAX_DEVICES).map(|i| (long_id(i), u64::MAX)).collect();
-        let small = |i: usize| Record {
+        let small = |i: usize| SealedRecord {
             device: long_id(i),
             seq: u64::MAX,
             kind: RecordKind::Change,
@@ -577,7 +577,7 @@ mod tests {
             assert_eq!(decode(&encode(&f).unwrap()).unwrap(), f);
         }
         let big = ByteBuf::from(vec![0xee; MAX_PAYLOAD_BYTES]);
-        let record = Record {
+        let record = SealedRecord {
             device: long_id(7),
             seq: u64::MAX,
             kind: RecordKind::Change,
@@ -727,7 +727,7 @@ mod tests {
     }
 
     fn sample_frames() -> Vec<Frame> {
-        let record = Record {
+        let record = SealedRecord {
             device: "dev-1".into(),
             seq: 1,
             kind: RecordKind::Change,

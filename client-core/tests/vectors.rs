@@ -18,7 +18,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use interlog_core::crypto::{record_aad, snapshot_aad, token_hash, VaultKey};
 use interlog_core::doc::VaultDoc;
 use interlog_core::model::{self, Kind};
-use interlog_core::wire::{self, DeviceInfo, Frame, Record, RecordKind, Snapshot};
+use interlog_core::wire::{self, DeviceInfo, Frame, RecordKind, SealedRecord, Snapshot};
 use serde_bytes::ByteBuf;
 use serde_json::{json, Value};
 
@@ -95,7 +95,7 @@ fn expected_v1() -> (Value, Vec<(&'static str, Frame)>) {
     let snap_sealed = seal_with(nonce(0x80), &saad, &snap_plain);
     assert_eq!(derived.open(&saad, &snap_sealed).unwrap(), snap_plain);
 
-    let record = Record {
+    let record = SealedRecord {
         device: DEVICE_A.into(),
         seq: 7,
         kind: RecordKind::Change,
@@ -185,7 +185,7 @@ fn expected_v1() -> (Value, Vec<(&'static str, Frame)>) {
             Frame::Records {
                 records: vec![
                     record.clone(),
-                    Record {
+                    SealedRecord {
                         seq: 8,
                         payload: ByteBuf::from(vec![1, 2, 3]),
                         ..record.clone()

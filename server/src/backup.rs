@@ -23,7 +23,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockReadGuard};
 
-use interlog_core::wire::{DeviceInfo, Record, Snapshot};
+use interlog_core::wire::{DeviceInfo, SealedRecord, Snapshot};
 use sha2::{Digest, Sha256};
 
 use crate::store::{Appended, Page, RelayStore, RelayStoreError, SledRelayStore, VaultMeta};
@@ -133,7 +133,12 @@ impl<S: RelayStore> RelayStore for Pausable<S> {
         let _w = self.write();
         self.inner.create_vault(vault, meta)
     }
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
+    fn append(
+        &self,
+        vault: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<Appended, RelayStoreError> {
         let _w = self.write();
         self.inner.append(vault, record, now)
     }
@@ -619,8 +624,8 @@ mod tests {
     use serde_bytes::ByteBuf;
     use std::collections::BTreeMap;
 
-    fn rec(device: &str, seq: u64) -> Record {
-        Record {
+    fn rec(device: &str, seq: u64) -> SealedRecord {
+        SealedRecord {
             device: device.into(),
             seq,
             kind: interlog_core::wire::RecordKind::Change,
@@ -628,7 +633,7 @@ mod tests {
         }
     }
 
-    fn all(s: &dyn RelayStore, vault: &str) -> Vec<Record> {
+    fn all(s: &dyn RelayStore, vault: &str) -> Vec<SealedRecord> {
         s.page(vault, &BTreeMap::new(), 0, usize::MAX)
             .unwrap()
             .records

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use interlog_core::wire::Record;
+use interlog_core::wire::SealedRecord;
 use tokio::sync::Notify;
 
 /// How many records a live subscriber may fall behind before it is dropped
@@ -64,7 +64,7 @@ struct Subscriber {
 
 #[derive(Default)]
 struct Queue {
-    records: VecDeque<Arc<Record>>,
+    records: VecDeque<Arc<SealedRecord>>,
     lagged: bool,
     /// Another relay stored records of the vault: read them from the store.
     woken: bool,
@@ -74,7 +74,7 @@ struct Queue {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
     /// A record this relay stored, to send as it is.
-    Record(Arc<Record>),
+    SealedRecord(Arc<SealedRecord>),
     /// Records were stored elsewhere (another relay on the same store):
     /// read what the device lacks from the store, from its cursors.
     Read,
@@ -108,7 +108,7 @@ impl Subscription {
                     if q.records.is_empty() && q.records.capacity() > IDLE_CAPACITY {
                         q.records = VecDeque::new();
                     }
-                    return Ok(Delivery::Record(r));
+                    return Ok(Delivery::SealedRecord(r));
                 }
                 if std::mem::take(&mut q.woken) {
                     return Ok(Delivery::Read);
@@ -224,7 +224,7 @@ impl Seat {
     }
 
     /// Queues `record` for every subscriber of the vault on this relay.
-    pub fn publish(&self, record: Arc<Record>) {
+    pub fn publish(&self, record: Arc<SealedRecord>) {
         let subscribers = lock(&self.channel.subscribers);
         for s in subscribers.iter() {
             {
@@ -350,8 +350,8 @@ mod tests {
 
     use super::*;
 
-    fn rec(device: &str, seq: u64) -> Arc<Record> {
-        Arc::new(Record {
+    fn rec(device: &str, seq: u64) -> Arc<SealedRecord> {
+        Arc::new(SealedRecord {
             device: device.into(),
             seq,
             kind: RecordKind::Change,
@@ -359,15 +359,15 @@ mod tests {
         })
     }
 
-    fn ids(r: &Record) -> (String, u64) {
+    fn ids(r: &SealedRecord) -> (String, u64) {
         (r.device.clone(), r.seq)
     }
 
     impl Subscription {
         /// The next delivery, which must be a record.
-        async fn record(&mut self) -> Result<Arc<Record>, Lagged> {
+        async fn record(&mut self) -> Result<Arc<SealedRecord>, Lagged> {
             match self.recv().await? {
-                Delivery::Record(r) => Ok(r),
+                Delivery::SealedRecord(r) => Ok(r),
                 Delivery::Read => panic!("a wake-up where a record was due"),
             }
         }

@@ -470,7 +470,7 @@ impl<S: RelayStore> Conn<S> {
                 } => {
                     let Some((_, sent)) = live.as_mut() else { continue };
                     match rec {
-                        Ok(Delivery::Record(record)) => {
+                        Ok(Delivery::SealedRecord(record)) => {
                             let seen = sent.get(&record.device).copied().unwrap_or(0);
                             if record.device == self.device || record.seq <= seen {
                                 continue;

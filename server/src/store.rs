@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use interlog_core::wire::{DeviceInfo, Record, Snapshot, MAX_DEVICES, MAX_RECORDS_PER_FRAME};
+use interlog_core::wire::{DeviceInfo, SealedRecord, Snapshot, MAX_DEVICES, MAX_RECORDS_PER_FRAME};
 use serde::{Deserialize, Serialize};
 
 mod group_commit;
@@ -68,7 +68,7 @@ pub enum Appended {
 
 /// A page of records, and where the next page starts.
 pub struct Page {
-    pub records: Vec<Record>,
+    pub records: Vec<SealedRecord>,
     pub next: Option<u64>,
 }
 
@@ -80,7 +80,12 @@ pub trait RelayStore: Send + Sync + 'static {
     fn vault_by_token(&self, token_hash: &[u8]) -> Result<Option<String>, RelayStoreError>;
     fn create_vault(&self, vault: &str, meta: &VaultMeta) -> Result<(), RelayStoreError>;
     /// Stores a record durably (flushed) before returning `Stored`.
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError>;
+    fn append(
+        &self,
+        vault: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<Appended, RelayStoreError>;
     /// Records with relay seq >= `from` whose seq is above the device's
     /// cursor (absent: 0): at most `max_bytes` of payload and
     /// [`MAX_RECORDS_PER_FRAME`] records, except that the first record
@@ -150,7 +155,7 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
 /// (the codec's [`interlog_core::wire::MAX_PAYLOAD_BYTES`] makes sure it fits
 /// in a frame); after it, up to `max_bytes` of payload and
 /// [`MAX_RECORDS_PER_FRAME`] records.
-fn fits(records: &[Record], bytes: usize, record: &Record, max_bytes: usize) -> bool {
+fn fits(records: &[SealedRecord], bytes: usize, record: &SealedRecord, max_bytes: usize) -> bool {
     records.is_empty()
         || (records.len() < MAX_RECORDS_PER_FRAME
             && bytes.saturating_add(record.payload.len()) <= max_bytes)
@@ -366,7 +371,12 @@ impl RelayStore for SledRelayStore {
         self.flush(&t)
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
+    fn append(
+        &self,
+        vault: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<Appended, RelayStoreError> {
         let t = self.w()?;
         use sled::transaction::{ConflictableTransactionError as Abort, TransactionError};
         use sled::Transactional;
@@ -403,7 +413,7 @@ impl RelayStore for SledRelayStore {
                     let stored = records
                         .get(key(&[vault.as_bytes(), &at]))?
                         .ok_or_else(|| corrupt("index points at a missing record".into()))?;
-                    let stored: Record = ciborium::from_reader(stored.as_ref())
+                    let stored: SealedRecord = ciborium::from_reader(stored.as_ref())
                         .map_err(|e| corrupt(e.to_string()))?;
                     return Ok(if stored == *record {
                         Appended::Duplicate
@@ -494,7 +504,7 @@ impl RelayStore for SledRelayStore {
                 .ok_or_else(|| {
                     RelayStoreError::Corrupt("index points at a missing record".into())
                 })?;
-            let record: Record = uncbor(&v)?;
+            let record: SealedRecord = uncbor(&v)?;
             if !fits(&records, bytes, &record, max_bytes) {
                 return Ok(Page {
                     records,
@@ -575,7 +585,7 @@ pub struct MemoryRelayStore {
 struct Memory {
     vaults: HashMap<String, VaultMeta>,
     /// vault -> relay_seq -> record
-    records: HashMap<String, BTreeMap<u64, Record>>,
+    records: HashMap<String, BTreeMap<u64, SealedRecord>>,
     devices: HashMap<String, BTreeMap<String, DeviceInfo>>,
     snapshots: HashMap<String, Snapshot>,
     next: u64,
@@ -607,7 +617,12 @@ impl RelayStore for MemoryRelayStore {
         Ok(())
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
+    fn append(
+        &self,
+        vault: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<Appended, RelayStoreError> {
         let mut m = self.lock();
         if let Some(existing) = m.records.get(vault).and_then(|r| {
             r.values()
@@ -708,8 +723,8 @@ mod contract {
     use super::*;
     use serde_bytes::ByteBuf;
 
-    fn rec(device: &str, seq: u64, body: u8) -> Record {
-        Record {
+    fn rec(device: &str, seq: u64, body: u8) -> SealedRecord {
+        SealedRecord {
             device: device.into(),
             seq,
             kind: interlog_core::wire::RecordKind::Change,

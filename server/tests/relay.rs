@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use interlog_core::wire::{self, codes, Frame, Record, RecordKind};
+use interlog_core::wire::{self, codes, Frame, RecordKind, SealedRecord};
 use interlog_relay::settings::Settings;
 use interlog_relay::store::MemoryRelayStore;
 use serde_bytes::ByteBuf;
@@ -76,7 +76,7 @@ fn hello(vault: &str, device: &str, token: u8, register: bool) -> Frame {
 
 fn record(device: &str, seq: u64) -> Frame {
     Frame::Append {
-        record: Record {
+        record: SealedRecord {
             device: device.into(),
             seq,
             kind: RecordKind::Change,

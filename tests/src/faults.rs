@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use interlog_core::store::{MemoryStorage, Storage, StoreError, Stored};
-use interlog_core::wire::{DeviceInfo, Record, Snapshot};
+use interlog_core::wire::{DeviceInfo, SealedRecord, Snapshot};
 use interlog_relay::store::{Appended, Page, RelayStore, RelayStoreError as RelayError, VaultMeta};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -258,7 +258,7 @@ impl<S: RelayStore> RelayStore for FaultyRelayStore<S> {
         self.write(|| self.inner.create_vault(vault, meta))
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayError> {
+    fn append(&self, vault: &str, record: &SealedRecord, now: i64) -> Result<Appended, RelayError> {
         self.write(|| self.inner.append(vault, record, now))
     }
 

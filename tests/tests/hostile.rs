@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use interlog_core::sync::{self, Session};
-use interlog_core::wire::{self, Frame, Record, RecordKind, Snapshot, PROTOCOL_VERSION};
+use interlog_core::wire::{self, Frame, RecordKind, SealedRecord, Snapshot, PROTOCOL_VERSION};
 use interlog_e2e::sim::{count_from_env, random_edit, Rng, SimDevice};
 use interlog_e2e::TestRelay;
 use serde_bytes::ByteBuf;
@@ -77,8 +77,8 @@ fn hello(vault: &str, device: &str, token: u8, register: bool, version: u32) -> 
     f
 }
 
-fn record(device: &str, seq: u64, size: usize) -> Record {
-    Record {
+fn record(device: &str, seq: u64, size: usize) -> SealedRecord {
+    SealedRecord {
         device: device.into(),
         seq,
         kind: RecordKind::Change,

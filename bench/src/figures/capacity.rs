@@ -24,7 +24,7 @@ use serde_bytes::ByteBuf;
 
 use std::sync::Arc;
 
-use interlog_core::wire::{Record, RecordKind};
+use interlog_core::wire::{RecordKind, SealedRecord};
 use interlog_relay::store::{Appended, PostgresRelayStore, RelayStore, SledRelayStore};
 
 use crate::procs::Relay;
@@ -220,7 +220,7 @@ fn ceiling(store: Arc<dyn RelayStore>, secs: f64) -> f64 {
                 let vault = format!("ceiling-{t}-{}", std::process::id());
                 let mut n = 0u64;
                 while Instant::now() < until {
-                    let record = Record {
+                    let record = SealedRecord {
                         device: "writer".into(),
                         seq: n + 1,
                         kind: RecordKind::Envelope,

@@ -16,7 +16,7 @@ use super::{
     unexpected, Happened, Local, Membership, News, Session, SyncError, SyncState, TIMEOUT,
 };
 use crate::store::{Storage, Vault};
-use crate::wire::{Frame, Record};
+use crate::wire::{Frame, SealedRecord};
 
 /// Live records kept in memory while another process has the store.
 const MAX_WAITING: usize = 1024;
@@ -55,7 +55,7 @@ pub(super) async fn watch<S: Storage, L: Local<S>>(
         .await?;
     local.tell(News::Watching)?;
     // Live records that arrive while the store is lent out wait here.
-    let mut waiting: Vec<Record> = Vec::new();
+    let mut waiting: Vec<SealedRecord> = Vec::new();
     let mut lent = false;
     loop {
         let mut push = false;
@@ -156,7 +156,7 @@ impl Session {
     pub async fn apply_live<S: Storage>(
         &mut self,
         v: &mut Vault<S>,
-        records: &[Record],
+        records: &[SealedRecord],
     ) -> Result<(usize, usize), SyncError> {
         let pushed = self.push(v).await?;
         let mut state = SyncState::load(v.storage())?;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use super::{CleanStamp, Report, SyncError};
 use crate::store::{Kept, SledStorage, Storage, StoreError, Vault};
-use crate::wire::Record;
+use crate::wire::SealedRecord;
 
 /// The device's side of a sync ([`super::run`]): its vault, and, for a live
 /// sync, what happens on the device meanwhile. Everything but
@@ -67,7 +67,7 @@ pub enum Happened {
     Asked,
     /// The process gave the store back. It may have written, and staged its
     /// change as this record ([`super::stage`]): that is sent at once.
-    Returned(Option<Record>),
+    Returned(Option<SealedRecord>),
     /// Something was written here: push it.
     Wrote,
 }

@@ -56,7 +56,7 @@ pub use state::{CleanStamp, SyncState, Withheld};
 use crate::crypto::{self, CryptoError, Derived};
 use crate::doc::VaultDoc;
 use crate::store::{Storage, StoreError, Vault};
-use crate::wire::{self, codes, DeviceInfo, Frame, Record, RecordKind, Snapshot};
+use crate::wire::{self, codes, DeviceInfo, Frame, RecordKind, SealedRecord, Snapshot};
 use envelope::{Assembler, Envelope, Piece};
 
 /// How long to wait for the relay to answer one request.
@@ -395,7 +395,7 @@ impl Session {
         v: &mut Vault<S>,
         state: &mut SyncState,
         whole: bool,
-    ) -> Result<Vec<Record>, SyncError> {
+    ) -> Result<Vec<SealedRecord>, SyncError> {
         let lost = self.lost(state);
         if lost.is_none() && !self.reseeded {
             return Ok(Vec::new());
@@ -457,7 +457,7 @@ impl Session {
         let Some(outbox) = stage_with(&self.keys, &self.vault, &self.device, v, &mut state)? else {
             return Ok(resend.len());
         };
-        let records: Vec<Record> = outbox.records().cloned().collect();
+        let records: Vec<SealedRecord> = outbox.records().cloned().collect();
         self.append_all(&records).await?;
         state.finish_push(&outbox);
         state.save(v.storage_mut())?;
@@ -469,7 +469,7 @@ impl Session {
     /// next [`Self::push`] finds it there and only awaits its
     /// acknowledgement. If the record is not what the outbox holds, that
     /// push sends the outbox's record anyway.
-    pub async fn send_early(&mut self, record: Record) -> Result<(), SyncError> {
+    pub async fn send_early(&mut self, record: SealedRecord) -> Result<(), SyncError> {
         let key = (record.device.clone(), record.seq);
         self.send(&Frame::Append { record }).await?;
         self.early = Some(key);
@@ -478,7 +478,7 @@ impl Session {
 
     /// Appends `records` in order, a window at a time, and awaits each
     /// acknowledgement.
-    async fn append_all(&mut self, records: &[Record]) -> Result<(), SyncError> {
+    async fn append_all(&mut self, records: &[SealedRecord]) -> Result<(), SyncError> {
         for window in records.chunks(APPEND_WINDOW) {
             let early = self.early.take();
             let frames: Vec<Frame> = window
@@ -517,7 +517,7 @@ impl Session {
     }
 
     /// Opens a record from another device, checking where it claims to be from.
-    pub fn open_record(&self, r: &Record) -> Result<Vec<u8>, SyncError> {
+    pub fn open_record(&self, r: &SealedRecord) -> Result<Vec<u8>, SyncError> {
         open_record(&self.keys, &self.vault, r)
     }
 
@@ -545,7 +545,7 @@ impl Session {
         &mut self,
         v: &mut Vault<S>,
         state: &mut SyncState,
-        records: &[Record],
+        records: &[SealedRecord],
     ) -> Result<usize, SyncError> {
         let mut applied = 0;
         for r in records {
@@ -573,7 +573,7 @@ impl Session {
         &mut self,
         v: &mut Vault<S>,
         state: &mut SyncState,
-        r: &Record,
+        r: &SealedRecord,
         next: u64,
     ) -> Result<usize, SyncError> {
         let piece = take(
@@ -679,7 +679,7 @@ fn take(
     parts: &mut Assembler,
     known: &mut BTreeMap<String, u64>,
     covered: &mut BTreeMap<String, u64>,
-    r: &Record,
+    r: &SealedRecord,
     next: u64,
 ) -> Result<Piece, SyncError> {
     let unapplicable = |detail: String| SyncError::Unapplicable {
@@ -733,7 +733,7 @@ fn reach(device: &str, state: &SyncState, seq: u64) -> BTreeMap<String, u64> {
 pub fn stage<S: Storage>(
     membership: &Membership,
     v: &mut Vault<S>,
-) -> Result<Option<Record>, SyncError> {
+) -> Result<Option<SealedRecord>, SyncError> {
     let mut state = SyncState::load(v.storage())?;
     if state.outbox.is_some() {
         return Ok(None);
@@ -808,7 +808,7 @@ pub fn seal_record(
     device: &str,
     seq: u64,
     chunk: &[u8],
-) -> Result<Record, SyncError> {
+) -> Result<SealedRecord, SyncError> {
     seal_as(keys, vault, device, seq, RecordKind::Change, chunk)
 }
 
@@ -819,7 +819,7 @@ pub fn seal_envelope(
     device: &str,
     seq: u64,
     e: &Envelope,
-) -> Result<Record, SyncError> {
+) -> Result<SealedRecord, SyncError> {
     seal_as(
         keys,
         vault,
@@ -838,9 +838,9 @@ fn seal_as(
     seq: u64,
     kind: RecordKind,
     plain: &[u8],
-) -> Result<Record, SyncError> {
+) -> Result<SealedRecord, SyncError> {
     let aad = crypto::record_aad(vault, device, seq, kind);
-    Ok(Record {
+    Ok(SealedRecord {
         device: device.to_string(),
         seq,
         kind,
@@ -850,7 +850,7 @@ fn seal_as(
 
 /// Opens a record as an envelope (a bare chunk in one, for an older
 /// device's record).
-pub fn open_envelope(keys: &Derived, vault: &str, r: &Record) -> Result<Envelope, SyncError> {
+pub fn open_envelope(keys: &Derived, vault: &str, r: &SealedRecord) -> Result<Envelope, SyncError> {
     Envelope::from_bytes(r.kind, open_record(keys, vault, r)?).map_err(|detail| {
         SyncError::Unapplicable {
             device: r.device.clone(),
@@ -862,7 +862,7 @@ pub fn open_envelope(keys: &Derived, vault: &str, r: &Record) -> Result<Envelope
 
 /// Opens a record, checking that it is the record it claims to be: this
 /// vault, that device, that seq, that kind.
-pub fn open_record(keys: &Derived, vault: &str, r: &Record) -> Result<Vec<u8>, SyncError> {
+pub fn open_record(keys: &Derived, vault: &str, r: &SealedRecord) -> Result<Vec<u8>, SyncError> {
     let aad = crypto::record_aad(vault, &r.device, r.seq, r.kind);
     keys.open(&aad, &r.payload)
         .map_err(|_| SyncError::Tampered {
@@ -1186,7 +1186,7 @@ async fn attempt<S: Storage, L: Local<S>>(
         return Ok(restored.map_or(Attempt::Again, Attempt::Restored));
     }
     let force_snapshot = force_snapshot || session.reseeded;
-    let mut to_send: Vec<Record> = Vec::new();
+    let mut to_send: Vec<SealedRecord> = Vec::new();
     // The relay lost records of this device another device registered the
     // vault again, or the relay was restored from a backup): placeholders
     // now, and this device's whole document only if no other device's
@@ -1231,7 +1231,7 @@ async fn attempt<S: Storage, L: Local<S>>(
     drop(appends);
     let mut acked = 0;
     let mut caught_up = false;
-    let mut buffered: Vec<Record> = Vec::new();
+    let mut buffered: Vec<SealedRecord> = Vec::new();
     let mut buffered_bytes = 0;
     // The last seq of each log held here or buffered: a record at or below
     // it is one this device has, which is no progress, and not kept.
@@ -1316,7 +1316,7 @@ async fn attempt<S: Storage, L: Local<S>>(
         }
         let keys = membership.key.derive();
         if let Some(outbox) = stage_with(&keys, &membership.vault, &plan.device, v, &mut state)? {
-            let records: Vec<Record> = outbox.records().cloned().collect();
+            let records: Vec<SealedRecord> = outbox.records().cloned().collect();
             local.release();
             session.append_all(&records).await?;
             report.pushed += records.len();
@@ -1594,7 +1594,7 @@ mod tests {
         other_seq.seq = 4;
         let mut other_device = good.clone();
         other_device.device = "dev-b".into();
-        let swapped_payload = Record {
+        let swapped_payload = SealedRecord {
             payload: seal_record(&keys, "vault", "dev-a", 2, b"older")
                 .unwrap()
                 .payload,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::store::{Storage, StoreError, Vault};
-use crate::wire::Record;
+use crate::wire::SealedRecord;
 
 const KEY: &str = "sync";
 
@@ -16,16 +16,16 @@ const KEY: &str = "sync";
 /// parts of a large change), and the heads they bring the device to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outbox {
-    pub record: Record,
+    pub record: SealedRecord,
     /// The parts after the first, for a change split over several records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    more: Vec<Record>,
+    more: Vec<SealedRecord>,
     heads: Vec<ByteBuf>,
 }
 
 impl Outbox {
     /// `record`, then `more` parts of the same change.
-    pub fn new(record: Record, more: Vec<Record>, heads: &[ChangeHash]) -> Self {
+    pub fn new(record: SealedRecord, more: Vec<SealedRecord>, heads: &[ChangeHash]) -> Self {
         Outbox {
             record,
             more,
@@ -34,7 +34,7 @@ impl Outbox {
     }
 
     /// Its records, in log order.
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
+    pub fn records(&self) -> impl Iterator<Item = &SealedRecord> {
         std::iter::once(&self.record).chain(&self.more)
     }
 
@@ -45,7 +45,7 @@ impl Outbox {
 
     /// The outbox with `records` sent after these, bringing the device to
     /// `heads`.
-    pub fn then(mut self, records: Vec<Record>, heads: &[ChangeHash]) -> Self {
+    pub fn then(mut self, records: Vec<SealedRecord>, heads: &[ChangeHash]) -> Self {
         self.more.extend(records);
         self.heads = heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect();
         self

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use futures_util::StreamExt;
-use interlog_core::wire::{DeviceInfo, Record, RecordKind, Snapshot, MAX_DEVICES};
+use interlog_core::wire::{DeviceInfo, RecordKind, SealedRecord, Snapshot, MAX_DEVICES};
 use interlog_core::wire::{MAX_PAYLOAD_BYTES, MAX_RECORDS_PER_FRAME};
 use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
@@ -65,7 +65,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
 /// A record waiting for the batcher.
 struct Pending {
     vault: String,
-    record: Record,
+    record: SealedRecord,
     now: i64,
     done: oneshot::Sender<Result<Appended, RelayStoreError>>,
 }
@@ -425,7 +425,12 @@ impl RelayStore for PostgresRelayStore {
         Ok(())
     }
 
-    fn append(&self, vault: &str, record: &Record, now: i64) -> Result<Appended, RelayStoreError> {
+    fn append(
+        &self,
+        vault: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<Appended, RelayStoreError> {
         if record.payload.len() > MAX_PAYLOAD_BYTES {
             return Err(RelayStoreError::Corrupt(format!(
                 "a record of {} bytes, over the limit",
@@ -503,7 +508,7 @@ impl RelayStore for PostgresRelayStore {
                 });
             };
             let kind: &str = row.get(3);
-            records.push(Record {
+            records.push(SealedRecord {
                 device: row.get(1),
                 seq: row.get::<_, i64>(2) as u64,
                 kind: kind_of(kind)?,
@@ -834,8 +839,8 @@ pub mod testing {
             Some((a, b, ScratchStore { _rt: rt, _db: db }))
         }
 
-        fn rec(device: &str, seq: u64, body: u8) -> Record {
-            Record {
+        fn rec(device: &str, seq: u64, body: u8) -> SealedRecord {
+            SealedRecord {
                 device: device.into(),
                 seq,
                 kind: RecordKind::Envelope,
