@@ -10,7 +10,8 @@
 //! # Layout
 //! - [`workload`]: the five-year and small vaults, built through thousands
 //!   of small edits on two devices that sync through a real relay.
-//! - [`procs`]: the real `interlog` binary and relay process, `/proc` readings.
+//! - [`procs`]: the real `interlog` binary and relay process (started by
+//!   the end-to-end tests' launcher, `interlog_e2e::launch`), `/proc` readings.
 //! - [`net`]: a byte-counting loopback proxy and raw WebSocket timings.
 //! - [`figures`]: one module per figure of issue 5.
 //! - [`table`]: the result rows and the Markdown table.

@@ -2,12 +2,12 @@
 //! the benchmark's own profile) and a relay process (`interlog relay`) whose
 //! memory and CPU time are read from `/proc`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use interlog_e2e::launch::Launch;
 
 /// `target/<profile>`, the directory of the running benchmark (or test).
 fn profile_dir() -> Result<PathBuf> {
@@ -69,12 +69,15 @@ pub fn raise_fd_limit() -> u64 {
 }
 
 /// A relay process on 127.0.0.1:0 with open registration; killed on drop.
+/// It is started by the end-to-end tests' launcher, so both run the relay
+/// the same way.
 pub struct Relay {
     child: Child,
     pub data: PathBuf,
     pub addr: String,
     /// The key of a relay with `--tls self-signed`.
     pub pin: Option<String>,
+    launch: Launch,
 }
 
 impl Relay {
@@ -84,57 +87,28 @@ impl Relay {
 
     /// [`Self::start`] with more flags (`--tls self-signed`, say).
     pub fn start_with(bin: &Path, data: &Path, extra: &[&str]) -> Result<Relay> {
-        let mut child = Command::new(bin)
-            .args([
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--registration",
-                "open",
-                "--metrics",
-                "off",
-                "--data",
-            ])
-            .arg(data)
-            .args(extra)
-            .env("NO_COLOR", "1")
+        let launch = Launch {
+            args: extra.iter().map(|a| a.to_string()).collect(),
             // Info logs a line per connection: noise in CPU time per append.
-            .env("INTERLOG_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
+            level: "info".into(),
+            ..Launch::new(bin)
+        };
+        // Its log is drained and dropped.
+        let relay = launch
+            .spawn(data, "127.0.0.1:0", |_| {})
             .context("start the relay")?;
-        let stderr = child.stderr.take().context("relay stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let field = |line: &str, name: &str| {
-            line.split(name)
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .map(str::to_string)
-        };
-        let (addr, pin) = loop {
-            let line = match lines.next() {
-                Some(l) => l?,
-                None => bail!("the relay exited before listening"),
-            };
-            if let Some(addr) = field(&line, "addr=") {
-                break (addr, field(&line, "pin="));
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
         Ok(Relay {
-            child,
+            child: relay.child,
             data: data.to_path_buf(),
-            addr,
-            pin,
+            addr: relay.addr,
+            pin: relay.pin,
+            launch,
         })
     }
 
     /// `ws://ADDR`, or `wss://ADDR` for a relay with TLS.
     pub fn url(&self) -> String {
-        let scheme = if self.pin.is_some() { "wss" } else { "ws" };
-        format!("{scheme}://{}", self.addr)
+        self.launch.url(&self.addr)
     }
 
     pub fn pid(&self) -> u32 {

@@ -4,8 +4,13 @@
 //! Loading a big vault's Automerge document allocates and frees in bursts,
 //! and with mimalloc it takes a fifth less time than with glibc's malloc
 //! (docs/benchmarks.md, figure 4). The relay (`interlog relay`) is the other
-//! way round: with mimalloc an idle connection held 63 KiB (17 KiB tuned)
-//! instead of 13 KiB, so it keeps the system's allocator.
+//! way round: with mimalloc an idle connection held 61 KiB instead of 14,
+//! mostly because mimalloc asks for transparent huge pages; with those
+//! turned off in the relay (`prctl(PR_SET_THP_DISABLE)` at its start) it
+//! still held 18 KiB against 14 on the system's allocator, measured back to
+//! back, and 5 MiB more before any device connected (docs/benchmarks.md,
+//! "Issue 17"). So the relay keeps the system's allocator, and the choice
+//! below stays.
 //!
 //! Memory must go back to the allocator it came from, so the choice is made
 //! once, before anything is allocated, and never changes. glibc hands the

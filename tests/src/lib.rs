@@ -4,10 +4,14 @@
 //! The binary is built once per test run with the same profile as the tests
 //! (`cargo build -p interlog`), so `cargo test --workspace` is all it takes;
 //! `INTERLOG_E2E_BIN=PATH` runs the tests against another build instead.
+//!
+//! A real relay process is a [`TestRelay`], started by [`launch`], the one
+//! relay launcher, which the benchmarks (`interlog-bench`) use too.
 
 pub mod balancer;
 pub mod browser;
 pub mod faults;
+pub mod launch;
 pub mod liar;
 pub mod png;
 pub mod redaction;
@@ -17,6 +21,8 @@ pub mod tls;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use launch::Launch;
 
 /// The `interlog` binary, built on first use.
 pub fn binary() -> &'static Path {
@@ -232,34 +238,9 @@ pub struct TestRelay {
     child: Option<std::process::Child>,
     pub data: tempfile::TempDir,
     pub addr: String,
+    /// How it is started, again on each restart.
     launch: Launch,
     log: Arc<Mutex<String>>,
-}
-
-/// How a [`TestRelay`] process is started, again on each restart.
-struct Launch {
-    /// The `interlog` binary to run.
-    bin: PathBuf,
-    /// Its working directory; `None`: the test's own.
-    cwd: Option<PathBuf>,
-    /// `INTERLOG_LOG`.
-    level: String,
-    /// Flags beyond the defaults (`--tls self-signed`, say).
-    args: Vec<String>,
-    /// Environment beyond the defaults.
-    env: Vec<(String, String)>,
-}
-
-impl Launch {
-    fn of(level: &str) -> Launch {
-        Launch {
-            bin: binary().to_path_buf(),
-            cwd: None,
-            level: level.to_string(),
-            args: Vec::new(),
-            env: Vec::new(),
-        }
-    }
 }
 
 /// One HTTP response from [`TestRelay::http_get`].
@@ -294,7 +275,11 @@ impl TestRelay {
 
     /// A relay with its data in a given directory and `INTERLOG_LOG=level`.
     pub fn start_in(data: tempfile::TempDir, level: &str) -> Self {
-        Self::launch(data, "127.0.0.1:0", Launch::of(level))
+        let launch = Launch {
+            level: level.to_string(),
+            ..Launch::new(binary())
+        };
+        Self::launch(data, "127.0.0.1:0", launch)
     }
 
     /// A relay listening on `listen`, with more flags (`--tls self-signed`,
@@ -311,7 +296,7 @@ impl TestRelay {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            ..Launch::of("info")
+            ..Launch::new(binary())
         };
         Self::launch(data, listen, launch)
     }
@@ -321,9 +306,8 @@ impl TestRelay {
     /// directory in `cwd`.
     pub fn start_installed(bin: &Path, cwd: &Path) -> Self {
         let launch = Launch {
-            bin: bin.to_path_buf(),
             cwd: Some(cwd.to_path_buf()),
-            ..Launch::of("info")
+            ..Launch::new(bin)
         };
         Self::launch(
             tempfile::tempdir().expect("relay data dir"),
@@ -334,7 +318,8 @@ impl TestRelay {
 
     fn launch(data: tempfile::TempDir, listen: &str, launch: Launch) -> Self {
         let log = Arc::default();
-        let (child, addr) = Self::spawn(&launch, data.path(), listen, &log);
+        let (child, addr) =
+            Self::spawn(&launch, data.path(), listen, &log).expect("start the relay");
         TestRelay {
             child: Some(child),
             data,
@@ -370,74 +355,26 @@ impl TestRelay {
         self.log.lock().expect("relay log").clone()
     }
 
+    /// Starts the process, keeping every line it logs in `log`.
     fn spawn(
         launch: &Launch,
         data: &Path,
         listen: &str,
         log: &Arc<Mutex<String>>,
-    ) -> (std::process::Child, String) {
-        use std::io::{BufRead, BufReader};
-        let mut cmd = Command::new(&launch.bin);
-        if let Some(cwd) = &launch.cwd {
-            cmd.current_dir(cwd);
-        }
-        cmd.args(["relay", "--listen", listen, "--metrics", "off", "--data"])
-            .arg(data)
-            .args(&launch.args);
-        if !launch.args.iter().any(|a| a == "--registration") {
-            cmd.args(["--registration", "open"]);
-        }
-        let mut child = cmd
-            // Only the flags above: no app directory or config file from the
-            // environment the tests run in.
-            .env_remove("INTERLOG_RELAY_APP_DIR")
-            .env_remove("INTERLOG_RELAY_CONFIG")
-            .env_remove("INTERLOG_RELAY_STORE")
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .env("NO_COLOR", "1")
-            .env("INTERLOG_LOG", &launch.level)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the relay");
-        let stderr = child.stderr.take().expect("relay stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let keep = |line: &str| {
+    ) -> std::io::Result<(std::process::Child, String)> {
+        let log = Arc::clone(log);
+        let keep = move |line: &str| {
             let mut log = log.lock().expect("relay log");
             log.push_str(line);
             log.push('\n');
         };
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the relay exited before listening")
-                .expect("read relay output");
-            keep(&line);
-            if let Some(rest) = line.split("addr=").nth(1) {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-            }
-        };
-        // Keep draining the log so the relay never blocks on a full pipe.
-        let log = Arc::clone(log);
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                let mut log = log.lock().expect("relay log");
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        (child, addr)
+        let relay = launch.spawn(data, listen, keep)?;
+        Ok((relay.child, relay.addr))
     }
 
     /// `ws://ADDR`, or `wss://ADDR` for a relay with TLS.
     pub fn url(&self) -> String {
-        let tls = self.launch.args.iter().any(|a| a.starts_with("--tls"));
-        format!("{}://{}", if tls { "wss" } else { "ws" }, self.addr)
+        self.launch.url(&self.addr)
     }
 
     /// The relay's port.
@@ -522,16 +459,13 @@ impl TestRelay {
         self.kill9();
         // The port may take a moment to be free again.
         for attempt in 0..50 {
-            let result = std::panic::catch_unwind(|| {
-                Self::spawn(&self.launch, self.data.path(), &self.addr, &self.log)
-            });
-            match result {
+            match Self::spawn(&self.launch, self.data.path(), &self.addr, &self.log) {
                 Ok((child, _)) => {
                     self.child = Some(child);
                     return;
                 }
                 Err(_) if attempt < 49 => std::thread::sleep(std::time::Duration::from_millis(100)),
-                Err(e) => std::panic::resume_unwind(e),
+                Err(e) => panic!("start the relay again: {e}"),
             }
         }
     }
