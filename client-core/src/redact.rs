@@ -723,11 +723,32 @@ mod tests {
         );
     }
 
+    /// `text` without the record ids in it (runs of exactly 26 capitals
+    /// and digits, as ULIDs are written).
+    fn without_ids(text: &str) -> String {
+        let mut out = String::new();
+        let mut run = String::new();
+        for ch in text.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_uppercase() || ch.is_ascii_digit() {
+                run.push(ch);
+                continue;
+            }
+            if run.len() != 26 {
+                out.push_str(&run);
+            }
+            run.clear();
+            out.push(ch);
+        }
+        out.pop();
+        out
+    }
+
     #[test]
     fn numbers_dates_and_ratings_are_kept_and_nothing_else_leaks() {
         let (d, ids) = acme();
         let r = redacted(&d);
-        let text = r.to_json().to_string();
+        // Record ids are random, and may hold "E5" by chance: left out.
+        let text = without_ids(&r.to_json().to_string());
         for secret in [
             "Acme",
             "ACME",

@@ -377,16 +377,12 @@ fn pick_interactively(
         if line.is_empty() {
             continue;
         }
-        match line
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| c.values.get(n.wrapping_sub(1)))
-        {
-            Some(value) => {
-                v.doc.resolve(c, value)?;
+        match line.parse::<usize>() {
+            Ok(n) if (1..=c.values.len()).contains(&n) => {
+                journal::settle(&mut v.doc, &codes[i], n)?;
                 picked += 1;
             }
-            None => println!("'{line}' is not one of 1-{}; skipped", c.values.len()),
+            _ => println!("'{line}' is not one of 1-{}; skipped", c.values.len()),
         }
     }
     if picked > 0 {
