@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { cleanup, device, phone, startRelay } from "./harness.mjs";
+import { cleanup, device, joinedPhone, startRelay } from "./harness.mjs";
 
 after(cleanup);
 
@@ -20,13 +20,7 @@ test("a field edited on the phone and the laptop at once: the phone picks a valu
   laptop.run(["sync", "--relay", relay.ws]);
   const code = laptop.json(["pair"]).code;
 
-  const { context, page } = await phone();
-  await page.goto(`${relay.origin}/app/`);
-  await page.getByLabel("Join code").fill(code);
-  await page.getByRole("button", { name: "Join", exact: true }).click();
-  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
-  const sync = page.locator("#sync");
-  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+  const { context, page, sync } = await joinedPhone(relay, code);
 
   // 1. Offline on the train, the phone edits the notes...
   await context.setOffline(true);

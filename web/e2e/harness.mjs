@@ -143,3 +143,20 @@ export async function phone({ pin = null, hosts = {} } = {}) {
   page.on("pageerror", (e) => console.error("page error:", e.message));
   return { browser, context, page };
 }
+
+/**
+ * A phone that joined the vault with `code` from `relay`'s app, shown
+ * Today and synced once. Resolves to what `phone()` gives, plus `sync` (the
+ * sync indicator).
+ */
+export async function joinedPhone(relay, code) {
+  const opened = await phone();
+  const { page } = opened;
+  await page.goto(`${relay.origin}/app/`);
+  await page.getByLabel("Join code").fill(code);
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
+  const sync = page.locator("#sync");
+  await sync.getByText("Synced").waitFor({ timeout: 20_000 });
+  return { ...opened, sync };
+}

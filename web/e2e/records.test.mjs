@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { cleanup, device, phone, startRelay } from "./harness.mjs";
+import { cleanup, device, joinedPhone, startRelay } from "./harness.mjs";
 
 after(cleanup);
 
@@ -22,13 +22,7 @@ test("create, edit, delete and restore companies, follow-ups, offers and questio
   laptop.run(["sync", "--relay", relay.ws]);
   const code = laptop.json(["pair"]).code;
 
-  const { page } = await phone();
-  await page.goto(`${relay.origin}/app/`);
-  await page.getByLabel("Join code").fill(code);
-  await page.getByRole("button", { name: "Join", exact: true }).click();
-  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
-  const sync = page.locator("#sync");
-  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+  const { page, sync } = await joinedPhone(relay, code);
   const more = async (plural) => {
     await page.getByRole("link", { name: "More" }).click();
     await page.getByTestId("more-kind").filter({ hasText: plural }).click();
@@ -250,13 +244,7 @@ test("every kind the laptop wrote is edited and deleted on the phone, and the la
   laptop.run(["sync", "--relay", relay.ws]);
   const code = laptop.json(["pair"]).code;
 
-  const { page } = await phone();
-  await page.goto(`${relay.origin}/app/`);
-  await page.getByLabel("Join code").fill(code);
-  await page.getByRole("button", { name: "Join", exact: true }).click();
-  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
-  const sync = page.locator("#sync");
-  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+  const { page, sync } = await joinedPhone(relay, code);
 
   // Each record edited with its form, as `interlog edit ID --set notes=…` would.
   const edits = { offer: ["Notes", "counter at 140k"], followup: ["Notes", "mention the case study"], question: ["Notes", "say what a functor is first"], contact: ["Notes", "met at RustConf"], opportunity: ["Level", "L7"] };

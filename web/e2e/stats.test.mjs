@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { cleanup, device, phone, startRelay } from "./harness.mjs";
+import { cleanup, device, joinedPhone, startRelay } from "./harness.mjs";
 
 after(cleanup);
 
@@ -25,13 +25,7 @@ test("the phone's stats hold the same numbers as interlog stats", { timeout: 180
   laptop.run(["sync", "--relay", relay.ws]);
   const code = laptop.json(["pair"]).code;
 
-  const { page } = await phone();
-  await page.goto(`${relay.origin}/app/`);
-  await page.getByLabel("Join code").fill(code);
-  await page.getByRole("button", { name: "Join", exact: true }).click();
-  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
-  const sync = page.locator("#sync");
-  await sync.getByText("Synced").waitFor({ timeout: 20 * SECOND });
+  const { page, sync } = await joinedPhone(relay, code);
 
   // Rated questions, from a retro on the phone.
   await page.evaluate((id) => (location.hash = `#/interviews/${id}/retro`), acme.id);
