@@ -65,9 +65,11 @@ pub(super) async fn watch<S: Storage, L: Local<S>>(
                     Frame::Records { records } => waiting.extend(records),
                     Frame::CaughtUp => {}
                     other => {
+                        // The relay's text, bounded and made printable.
+                        let frame = crate::peer_text(&format!("{other:?}"), 200);
                         return Err(SyncError::Other(format!(
-                            "the relay sent an unexpected frame: {other:?}"
-                        )))
+                            "the relay sent an unexpected frame: {frame}"
+                        )));
                     }
                 }
             }
