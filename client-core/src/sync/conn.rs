@@ -12,6 +12,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::SyncError;
+
+/// How long a send may take before the relay counts as not reading: long
+/// enough for the largest frame (a 32 MiB snapshot) on a slow uplink.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(300);
 use crate::tls::{self, printable, Pin};
 use crate::wire::{self, Frame, MAX_FRAME_BYTES};
 
@@ -148,17 +152,27 @@ impl Connection {
     /// Sends `frames` in one write, so a request sent right behind another
     /// reaches the relay with it rather than after the relay has answered
     /// the first.
+    /// A relay that stops reading ends the send with
+    /// [`SyncError::Stalled`] after [`SEND_DEADLINE`].
     pub async fn send_all(&mut self, frames: &[&Frame]) -> Result<(), SyncError> {
         let broken =
             |e: tokio_tungstenite::tungstenite::Error| SyncError::Connection(e.to_string());
+        let mut encoded = Vec::with_capacity(frames.len());
         for frame in frames {
-            let bytes = wire::encode(frame)?;
-            self.ws
-                .feed(Message::Binary(bytes.into()))
-                .await
-                .map_err(broken)?;
+            encoded.push(wire::encode(frame)?);
         }
-        self.ws.flush().await.map_err(broken)
+        let send = async {
+            for bytes in encoded {
+                self.ws
+                    .feed(Message::Binary(bytes.into()))
+                    .await
+                    .map_err(broken)?;
+            }
+            self.ws.flush().await.map_err(broken)
+        };
+        tokio::time::timeout(SEND_DEADLINE, send)
+            .await
+            .unwrap_or(Err(SyncError::Stalled(SEND_DEADLINE)))
     }
 
     /// Says goodbye properly; best effort.

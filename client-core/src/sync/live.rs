@@ -18,7 +18,8 @@ use super::{
 use crate::store::{Storage, Vault};
 use crate::wire::{Frame, SealedRecord};
 
-/// Live records kept in memory while another process has the store.
+/// Live records kept in memory while another process has the store; their
+/// payloads are held to the one-shot sync's `BUFFER_BYTES` too.
 const MAX_WAITING: usize = 1024;
 
 /// The relay pings every 30 s; silence for this long is a dead link.
@@ -56,13 +57,17 @@ pub(super) async fn watch<S: Storage, L: Local<S>>(
     local.tell(News::Watching)?;
     // Live records that arrive while the store is lent out wait here.
     let mut waiting: Vec<SealedRecord> = Vec::new();
+    let mut waiting_bytes = 0;
     let mut lent = false;
     loop {
         let mut push = false;
         tokio::select! {
-            frame = session.recv(SILENCE), if waiting.len() < MAX_WAITING => {
+            frame = session.recv(SILENCE), if waiting.len() < MAX_WAITING && waiting_bytes < super::BUFFER_BYTES => {
                 match frame? {
-                    Frame::Records { records } => waiting.extend(records),
+                    Frame::Records { records } => {
+                        waiting_bytes += records.iter().map(|r| r.payload.len()).sum::<usize>();
+                        waiting.extend(records);
+                    }
                     Frame::CaughtUp => {}
                     other => {
                         // The relay's text, bounded and made printable.
@@ -98,6 +103,7 @@ pub(super) async fn watch<S: Storage, L: Local<S>>(
         }
         if !waiting.is_empty() {
             let records = std::mem::take(&mut waiting);
+            waiting_bytes = 0;
             let (pushed, applied) = session.apply_live(local.vault()?, &records).await?;
             // Applied and flushed: say so before the bookkeeping.
             if pushed > 0 {
