@@ -210,6 +210,16 @@ impl<S: Storage> SimDevice<S> {
         sync::run(&mut self.v, &self.m, sync::Options::default()).await
     }
 
+    /// A one-shot sync that also uploads a whole-document snapshot
+    /// (`interlog sync --snapshot`).
+    pub async fn sync_snapshot(&mut self) -> Result<sync::Report, SyncError> {
+        let options = sync::Options {
+            force_snapshot: true,
+            ..sync::Options::default()
+        };
+        sync::run(&mut self.v, &self.m, options).await
+    }
+
     /// What `interlog export` writes: the deterministic JSON export.
     pub fn export(&self) -> String {
         serde_json::to_string_pretty(&self.v.doc.to_json()).expect("JSON export")

@@ -313,32 +313,14 @@ async fn tampering(mode: Tamper) {
     let relay = InProcRelay::start(store.clone()).await;
     let mut rng = Rng::new(11);
     let mut a = SimDevice::first(&relay.url).await;
-    sync::run(
-        &mut a.v,
-        &a.m,
-        sync::Options {
-            force_snapshot: true,
-            ..sync::Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    a.sync_snapshot().await.unwrap();
     let mut b = SimDevice::join(&a.m).await.unwrap();
     for _ in 0..4 {
         while random_edit(&mut a.v.doc, &mut rng).is_none() {}
         a.v.save("edit").unwrap();
         a.sync().await.unwrap();
     }
-    sync::run(
-        &mut a.v,
-        &a.m,
-        sync::Options {
-            force_snapshot: true,
-            ..sync::Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    a.sync_snapshot().await.unwrap();
 
     store.faults().tamper = Some(mode);
     match mode {

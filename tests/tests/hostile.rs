@@ -728,16 +728,9 @@ fn a_garbage_snapshot_does_not_block_joins() {
             matches!(believable, Some(Frame::SnapshotAck { id: 1 })),
             "{believable:?}"
         );
-        sync::run(
-            &mut good.v,
-            &good.m,
-            sync::Options {
-                force_snapshot: true,
-                ..sync::Options::default()
-            },
-        )
-        .await
-        .expect("pair's sync and snapshot");
+        good.sync_snapshot()
+            .await
+            .expect("pair's sync and snapshot");
         let joined = SimDevice::join(&good.m).await.map(|d| d.export());
         eprintln!(
             "a garbage snapshot with believable covers, then a pair: a join {:?}",
