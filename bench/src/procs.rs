@@ -21,13 +21,15 @@ fn profile_dir() -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// The `interlog` binary of the same profile, built first so it is current.
+/// The `interlog` binary of the same profile, built first (with
+/// `interlog-relay` beside it, which `interlog relay` starts) so both are
+/// current.
 pub fn interlog_binary() -> Result<PathBuf> {
     let dir = profile_dir()?;
     let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", "interlog", "--bin", "interlog"]);
+    build.args(["build", "--quiet", "-p", "interlog", "--bins"]);
     // target/debug is the dev profile; every other directory is named
     // after its profile (release, profiling).
     if profile != "debug" {

@@ -10,16 +10,14 @@
 //! - [`home`]: where the vault lives and how it is opened ([`home::Home`]).
 //! - [`lending`]: the store a running `sync --watch` lends to other
 //!   commands, both sides; one value per process, no globals.
-//! - `alloc` (Linux with glibc): mimalloc for the commands, the system's
-//!   allocator for the relay.
+//! - `bin/interlog-relay.rs`: the relay's own program, which
+//!   `interlog relay` starts (`ALLOCATOR` says why it is separate).
 //!
 //! Errors are `anyhow` with context; `main` prints them on one line, with
 //! control characters escaped (they may quote a relay), and exits non-zero;
 //! argument errors keep clap's detail and suggestions, escaped too. A command either writes everything it was asked to, flushed, or
 //! nothing.
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod alloc;
 mod args;
 mod cmd;
 mod home;
@@ -28,9 +26,18 @@ mod out;
 
 use clap::Parser;
 
+/// mimalloc, for the journal's commands. Loading a big vault's Automerge
+/// document allocates and frees in bursts, and with mimalloc it takes a fifth
+/// less time than with glibc's malloc (docs/benchmarks.md, figure 4). The
+/// relay is the other way round: an idle connection holds 18 KiB on
+/// mimalloc against 14 on the system's allocator, and it starts 5 MiB
+/// bigger (docs/benchmarks.md, "Issue 17"). So the relay is a program of its
+/// own, `interlog-relay`, on the system's allocator, and `interlog relay`
+/// replaces itself with it (cmd/relay.rs). Elsewhere than on Linux with
+/// glibc both use the system's allocator.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
-static ALLOCATOR: alloc::Allocator = alloc::Allocator;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     // Let `interlog list interviews | head` end quietly, like other Unix

@@ -22,7 +22,9 @@
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and stop the relay cleanly. [`runtime`] is the tokio
-//! runtime both binaries run it on.
+//! runtime it runs on, and [`program`] is the `interlog-relay` binary
+//! (built by the `interlog` package beside `interlog`, which starts it for
+//! `interlog relay`).
 
 pub mod app;
 pub mod backup;
@@ -401,6 +403,43 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// The Interlog relay: stores and forwards end-to-end encrypted change records.
+#[derive(clap::Parser)]
+#[command(name = "interlog-relay", version)]
+struct Program {
+    #[command(flatten)]
+    args: RelayArgs,
+}
+
+/// The `interlog-relay` program, which `interlog relay` also starts: reads
+/// its settings and serves until stopped. It is a program of its own so that
+/// it runs on the system's allocator while the journal's commands run on
+/// mimalloc (cli/src/main.rs says why). Exits 2 on bad settings, 1 when the
+/// relay cannot start or stops on an error.
+pub fn program() -> std::process::ExitCode {
+    init_logging();
+    let settings = match <Program as clap::Parser>::parse().args.resolve() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = match runtime() {
+        Ok(rt) => rt
+            .block_on(serve_forever(settings))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("could not start the relay runtime: {e}")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

@@ -18,7 +18,7 @@ pub enum Registration {
 
 /// The relay's command-line flags (shared by `interlog relay` and
 /// `interlog-relay`). Every flag also reads an environment variable.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct RelayArgs {
     /// Address to listen on [default: 127.0.0.1:7878]
     #[arg(long, env = "INTERLOG_RELAY_LISTEN", value_name = "ADDR")]
@@ -66,6 +66,46 @@ pub struct RelayArgs {
     /// A TOML file with any of these settings (flags and environment win)
     #[arg(long, env = "INTERLOG_RELAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+impl RelayArgs {
+    /// These settings as `interlog-relay`'s arguments, for `interlog relay`
+    /// to start it with: parsing them gives back `self`.
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        use clap::ValueEnum;
+        let name = |v: Option<clap::builder::PossibleValue>| v.map(|p| p.get_name().into());
+        let flags: [(&str, Option<std::ffi::OsString>); 13] = [
+            ("--listen", self.listen.clone().map(Into::into)),
+            ("--data", self.data.clone().map(Into::into)),
+            (
+                "--registration",
+                self.registration.and_then(|r| name(r.to_possible_value())),
+            ),
+            ("--metrics", self.metrics.clone().map(Into::into)),
+            ("--app-dir", self.app_dir.clone().map(Into::into)),
+            ("--tls-cert", self.tls_cert.clone().map(Into::into)),
+            ("--tls-key", self.tls_key.clone().map(Into::into)),
+            ("--tls", self.tls.and_then(|t| name(t.to_possible_value()))),
+            ("--tls-acme", self.tls_acme.clone().map(Into::into)),
+            ("--acme-email", self.acme_email.clone().map(Into::into)),
+            (
+                "--acme-directory",
+                self.acme_directory.clone().map(Into::into),
+            ),
+            ("--store", self.store.clone().map(Into::into)),
+            ("--config", self.config.clone().map(Into::into)),
+        ];
+        let mut args = Vec::new();
+        for (flag, value) in flags {
+            if let Some(value) = value {
+                // `--flag=VALUE`, so a value that starts with `-` stays a value.
+                let mut arg = std::ffi::OsString::from(format!("{flag}="));
+                arg.push(value);
+                args.push(arg);
+            }
+        }
+        args
+    }
 }
 
 /// The optional TOML file; same names as the flags, plus the limits.
@@ -422,6 +462,39 @@ mod tests {
     /// sled unless told otherwise; a Postgres URL from the flag or the
     /// file (the flag wins); anything else refused; and the URL, which may
     /// hold a password, is never printed.
+    #[test]
+    fn to_args_gives_back_the_same_settings() {
+        #[derive(clap::Parser)]
+        struct P {
+            #[command(flatten)]
+            a: RelayArgs,
+        }
+        let parse = |args: Vec<std::ffi::OsString>| {
+            <P as clap::Parser>::try_parse_from(
+                std::iter::once("interlog-relay".into()).chain(args),
+            )
+            .unwrap()
+            .a
+        };
+        let all = RelayArgs {
+            listen: Some("0.0.0.0:443".into()),
+            data: Some("/var/lib/interlog relay".into()),
+            registration: Some(Registration::Open),
+            metrics: Some("off".into()),
+            app_dir: Some("-dist".into()),
+            tls_cert: Some("/etc/c.pem".into()),
+            tls_key: Some("/etc/k.pem".into()),
+            tls: Some(TlsMode::SelfSigned),
+            tls_acme: Some("relay.example.org".into()),
+            acme_email: Some("me@example.org".into()),
+            acme_directory: Some("staging".into()),
+            store: Some("postgres://u:p@h/db".into()),
+            config: Some("/etc/interlog-relay.toml".into()),
+        };
+        assert_eq!(parse(all.to_args()), all);
+        assert!(RelayArgs::default().to_args().is_empty());
+    }
+
     #[test]
     fn the_store_is_sled_or_a_postgres_url_and_its_password_is_never_printed() {
         let dir = tempfile::tempdir().unwrap();

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use launch::Launch;
 
-/// The `interlog` binary, built on first use.
+/// The `interlog` binary, built on first use with `interlog-relay` beside it
+/// (which `interlog relay` starts).
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -42,7 +43,7 @@ pub fn binary() -> &'static Path {
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "interlog", "--bin", "interlog"]);
+        build.args(["build", "--quiet", "-p", "interlog", "--bins"]);
         if release {
             build.arg("--release");
         }

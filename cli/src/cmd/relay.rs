@@ -1,6 +1,8 @@
 //! `relay`: run the relay, and the operator's commands beside it (`invite`,
 //! `backup`, `restore`), each a call into `interlog_relay` that works on the
 //! relay's data directory, while the relay runs where that is possible.
+//! Running the relay starts `interlog-relay`, its own program, installed
+//! beside this one.
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -82,13 +84,36 @@ pub fn relay(ctx: &Ctx, r: RelayCommand) -> Result<()> {
             println!("Start the relay on {} now.", data.display());
             Ok(())
         }
-        None => {
-            interlog_relay::init_logging();
-            let settings = r.args.resolve()?;
-            let rt = interlog_relay::runtime().context("could not start the relay runtime")?;
-            rt.block_on(interlog_relay::serve_forever(settings))?;
-            Ok(())
-        }
+        None => serve(&r.args),
+    }
+}
+
+/// Becomes `interlog-relay` with the same settings: the same process (its
+/// id, its signals, its exit status), on the relay's allocator.
+fn serve(args: &interlog_relay::RelayArgs) -> Result<()> {
+    let exe = std::env::current_exe().context("could not find this program's own path")?;
+    let program = exe.with_file_name(format!("interlog-relay{}", std::env::consts::EXE_SUFFIX));
+    if !program.is_file() {
+        bail!(
+            "the relay is its own program, interlog-relay, and it is not beside this one in {}: \
+             `cargo install --locked --path cli` installs both, or copy interlog-relay there",
+            exe.parent().unwrap_or(&exe).display()
+        );
+    }
+    let mut relay = std::process::Command::new(&program);
+    relay.args(args.to_args());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = relay.exec();
+        Err(error).with_context(|| format!("could not start {}", program.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = relay
+            .status()
+            .with_context(|| format!("could not start {}", program.display()))?;
+        std::process::exit(status.code().unwrap_or(1));
     }
 }
 
