@@ -194,14 +194,16 @@ pub fn build(
     let phone_home = dir.join(format!("{name}-phone"));
     std::fs::create_dir_all(&laptop_home)?;
     std::fs::create_dir_all(&phone_home)?;
-    let mut laptop = Vault::init(SledStorage::open(&laptop_home.join("store"))?)?;
+    let mut laptop = Vault::init(SledStorage::open(&interlog_core::home::store_path(
+        &laptop_home,
+    ))?)?;
     let membership = Membership {
         relay: relay_url.to_string(),
         pin: None,
         vault: laptop.vault_id(),
         key: VaultKey::generate()?,
     };
-    membership.save(&laptop_home.join("vault.key"))?;
+    membership.save(&interlog_core::home::key_file(&laptop_home))?;
     // Profile first, as `interlog profile set` would.
     laptop.doc.update_profile(&obj(json!({
         "role": "Senior Engineer", "level": "L5",
@@ -219,9 +221,9 @@ pub fn build(
     ))?;
     let (phone, _) = rt.block_on(sync::join(
         &JoinCode::new(&membership),
-        SledStorage::open(&phone_home.join("store"))?,
+        SledStorage::open(&interlog_core::home::store_path(&phone_home))?,
     ))?;
-    membership.save(&phone_home.join("vault.key"))?;
+    membership.save(&interlog_core::home::key_file(&phone_home))?;
 
     let mut b = Builder {
         rt,

@@ -20,6 +20,8 @@
 //!   with flushed, append-only writes and atomic compaction; the read-only
 //!   view's cache file (`store/cache.rs`).
 //! - [`files`] (feature `vault`): owner-only files beside the store.
+//! - [`home`] (feature `vault`): a device's home directory, what it holds
+//!   and keeping it owner-only.
 //! - [`journal`] (feature `vault`): the operations users perform (log an
 //!   interview, add, edit or delete a record, a retro, a negotiation
 //!   round…), each a typed request in and a typed result out. Both shells
@@ -55,6 +57,8 @@ pub mod doc;
 pub mod export;
 #[cfg(feature = "vault")]
 pub mod files;
+#[cfg(feature = "vault")]
+pub mod home;
 #[cfg(feature = "vault")]
 pub mod journal;
 #[cfg(feature = "vault")]

@@ -22,5 +22,5 @@ pub fn open(home: &Path) -> Result<Vault<SledStorage>> {
 
 /// The store in `home`.
 pub fn open_store(home: &Path) -> Result<SledStorage> {
-    Ok(SledStorage::open(&home.join("store"))?)
+    Ok(SledStorage::open(&interlog_core::home::store_path(home))?)
 }

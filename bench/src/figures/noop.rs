@@ -36,7 +36,7 @@ pub fn run(
     let mut reads = Vec::new();
     for _ in 0..repeats.max(3) {
         let t = std::time::Instant::now();
-        let clean = SledStorage::read_clean(&home.join("store"))?;
+        let clean = SledStorage::read_clean(&interlog_core::home::store_path(home))?;
         reads.push(t.elapsed());
         anyhow::ensure!(
             clean.is_some(),

@@ -14,18 +14,19 @@ use crate::workload::Built;
 
 pub fn run(_rt: &tokio::runtime::Runtime, b: &Built, relay: &Relay) -> Result<Vec<Row>> {
     let save_size = open(&b.laptop)?.doc.save().len() as u64;
-    let cache =
-        |home: &std::path::Path| std::fs::metadata(home.join("view.cache")).map_or(0, |m| m.len());
+    let cache = |home: &std::path::Path| {
+        std::fs::metadata(interlog_core::home::view_cache(home)).map_or(0, |m| m.len())
+    };
     let view = cache(&b.laptop);
-    let laptop = disk_usage(&b.laptop.join("store"));
-    let phone = disk_usage(&b.phone.join("store")) + cache(&b.phone);
+    let laptop = disk_usage(&interlog_core::home::store_path(&b.laptop));
+    let phone = disk_usage(&interlog_core::home::store_path(&b.phone)) + cache(&b.phone);
     // The relay holds every vault built so far; this is the only one yet.
     let relay_bytes = disk_usage(&relay.data);
     {
         let mut v = open(&b.laptop)?;
         v.compact()?;
     }
-    let compacted = disk_usage(&b.laptop.join("store"));
+    let compacted = disk_usage(&interlog_core::home::store_path(&b.laptop));
     let laptop = laptop + view;
     let floor = format!("save() {}", bytes(save_size));
     let sf = save_size as f64;

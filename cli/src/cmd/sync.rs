@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context, Result};
 use interlog_core::crypto::VaultKey;
 use interlog_core::store::SledStorage;
-use interlog_core::sync::{self, device_name, JoinCode, Membership, Session, SyncError, SyncState};
+use interlog_core::sync::{
+    self, device_name, JoinCode, LastSync, Membership, Session, SyncError, SyncState,
+};
 use interlog_core::tls::{self, Pin};
 use interlog_core::ReadJournal as _;
 use serde_json::json;
@@ -131,63 +133,6 @@ fn membership(ctx: &Ctx, vault_id: &str) -> Result<Membership> {
     Ok(choose(ctx, vault_id, &RelayFlags::default())?.m)
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The outcome of the last one-shot sync, for `sync status`. It lives in a
-/// file of its own, `<home>/last-sync.json`, not in the store, so that a
-/// sync that never opens the store records it too. Informational, so it is
-/// not fsynced.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct LastSync {
-    /// Unix seconds of the last successful sync.
-    at: Option<i64>,
-    /// The error of the last sync, if it failed.
-    error: Option<String>,
-}
-
-impl LastSync {
-    fn load(ctx: &Ctx) -> LastSync {
-        Self::read(ctx).unwrap_or_default()
-    }
-
-    fn read(ctx: &Ctx) -> Option<LastSync> {
-        std::fs::read(home::last_sync_file(&ctx.home))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-    }
-
-    /// Records a sync's outcome. Best effort: failing to write it must not
-    /// turn a good sync into an error.
-    fn record(ctx: &Ctx, error: Option<String>) {
-        let mut last = LastSync::load(ctx);
-        match error {
-            None => {
-                last.at = Some(now_secs());
-                last.error = None;
-            }
-            Some(e) => last.error = Some(e),
-        }
-        let Ok(bytes) = serde_json::to_vec(&last) else {
-            return;
-        };
-        // Overwritten in place, not truncated to nothing or renamed over:
-        // ext4 writes a file's data out at once when either replaces it
-        // (auto_da_alloc), a tenth of a no-op sync's time. A torn file
-        // reads as "never synced" until the next sync.
-        let _ = interlog_core::files::owner_only(&home::last_sync_file(&ctx.home), false).and_then(
-            |mut f| {
-                use std::io::Write;
-                f.write_all(&bytes)?;
-                f.set_len(bytes.len() as u64)
-            },
-        );
-    }
-}
-
 /// How long a one-shot sync waits for the relay to make progress:
 /// `sync::STALL`, or `INTERLOG_SYNC_STALL_SECS` (for tests).
 fn stall() -> Duration {
@@ -229,54 +174,13 @@ fn one_shot(
     let report = match result {
         Ok(report) => report,
         Err(e) => {
-            LastSync::record(ctx, Some(e.to_string()));
+            LastSync::record(&ctx.home, Some(e.to_string()));
             return Err(e.into());
         }
     };
     chosen.remember(ctx)?;
-    LastSync::record(ctx, None);
+    LastSync::record(&ctx.home, None);
     Ok((chosen.m, report))
-}
-
-/// Warnings about what the relay lost or withholds, for a person.
-fn relay_warnings(report: &sync::Report) -> Vec<String> {
-    let mut out = Vec::new();
-    if report.reseeded {
-        out.push(
-            "the relay did not know this vault (it was wiped, or is a new relay at this address): this device registered it again and sent everything it has; the other devices carry on by themselves at their next sync".to_string(),
-        );
-    }
-    if let Some(r) = &report.restored {
-        let short = |d: &str| d.chars().take(12).collect::<String>();
-        out.push(format!(
-            "this home was restored from an older copy of itself: the relay held records {}–{} of its device {} that it did not remember writing. It is device {} now, read those records back, and kept everything written here since the restore",
-            r.missed.0,
-            r.missed.1,
-            short(&r.old_device),
-            short(&r.new_device),
-        ));
-    }
-    if let Some((first, last)) = report.resent {
-        out.push(format!(
-            "the relay had lost records {first}–{last} of this device, which it had acknowledged (restored from a backup?); this device sent its whole journal again, so no device misses anything"
-        ));
-    }
-    out.extend(report.withheld.iter().map(withheld_warning));
-    if let Some(why) = &report.snapshot_refused {
-        out.push(format!(
-            "the relay's newest snapshot was refused ({why}); joined from the records instead"
-        ));
-    }
-    out
-}
-
-fn withheld_warning(w: &sync::Withheld) -> String {
-    format!(
-        "the relay is missing records {}–{} of device {}, which another device has seen: it lost them or is withholding them. They come back when that device syncs again; if they do not, tell the relay's operator",
-        w.served + 1,
-        w.known,
-        w.device.chars().take(12).collect::<String>(),
-    )
 }
 
 pub fn sync(ctx: &Ctx, a: SyncArgs) -> Result<()> {
@@ -350,7 +254,7 @@ fn print_sync(ctx: &Ctx, m: &Membership, report: &sync::Report) -> Result<()> {
             ""
         }
     );
-    for w in relay_warnings(report) {
+    for w in report.warnings() {
         out::warn(&w);
     }
     Ok(())
@@ -426,7 +330,7 @@ pub fn move_relay(ctx: &Ctx, url: &str, pin: Option<&str>, invite: Option<&str>)
             String::new()
         }
     );
-    for w in relay_warnings(&report) {
+    for w in report.warnings() {
         out::warn(&w);
     }
     Ok(())
@@ -444,7 +348,7 @@ async fn watch(ctx: &Ctx, chosen: &mut Chosen, invite: Option<String>) -> Result
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        LastSync::record(ctx, Some(format!("{err:#}")));
+        LastSync::record(&ctx.home, Some(format!("{err:#}")));
         // Problems that retrying cannot fix stop the watch.
         if err
             .downcast_ref::<SyncError>()
@@ -554,7 +458,7 @@ impl<F: FnMut() -> Result<SledStorage, SyncError>> sync::Local<SledStorage> for 
                 self.chosen
                     .remember(ctx)
                     .map_err(|e| SyncError::Other(format!("{e:#}")))?;
-                for w in relay_warnings(report) {
+                for w in report.warnings() {
                     out::warn(&w);
                 }
             }
@@ -575,7 +479,7 @@ impl<F: FnMut() -> Result<SledStorage, SyncError>> sync::Local<SledStorage> for 
                     home::refresh_view(v);
                 }
             }
-            sync::News::Synced => LastSync::record(ctx, None),
+            sync::News::Synced => LastSync::record(&ctx.home, None),
         }
         Ok(())
     }
@@ -624,11 +528,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     let mut v = ctx.open()?;
     let m = Membership::load(&home::key_file(&ctx.home))?;
     let state = SyncState::load(v.storage())?;
-    // Versions before the file kept the outcome in the sync state.
-    let last_sync = LastSync::read(ctx).unwrap_or_else(|| LastSync {
-        at: state.legacy_last_sync,
-        error: state.legacy_last_error.clone(),
-    });
+    let last_sync = LastSync::load(&ctx.home, &state);
     let pending = v.doc.changes_since(&state.pushed_heads) + usize::from(state.outbox.is_some());
     let device = device_name(v.device_id());
     if ctx.json {
@@ -675,7 +575,7 @@ fn status(ctx: &Ctx) -> Result<()> {
         last_sync.error.unwrap_or_else(|| "none".into()),
     ]);
     for w in state.withheld(&device) {
-        t.add_row(["warning".to_string(), withheld_warning(&w)]);
+        t.add_row(["warning".to_string(), w.to_string()]);
     }
     for (d, seq) in &state.cursors {
         t.add_row([
@@ -691,7 +591,7 @@ pub fn pair(ctx: &Ctx) -> Result<()> {
     // Sync and upload a fresh snapshot, so the new device starts from it
     // instead of replaying every record.
     let (m, report) = one_shot(ctx, &RelayFlags::default(), true)?;
-    for w in relay_warnings(&report) {
+    for w in report.warnings() {
         out::warn(&w);
     }
     remind_words(ctx);
@@ -731,15 +631,15 @@ pub fn join(ctx: &Ctx, code: &str, name: Option<&str>) -> Result<()> {
 /// [`join`] with a parsed code; `recovered` when it came from the words.
 fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool, name: Option<&str>) -> Result<()> {
     let home = &ctx.home;
-    let names = home::entries(home)?;
+    let names = interlog_core::home::entries(home)?;
     if !names.is_empty() {
         check_home_for_join(ctx, &code, &names)?;
     }
     if let Some(warning) = sync::plaintext_warning(&code.membership().relay) {
         out::warn(&warning);
     }
-    let created = home::create_home(home)?;
-    mark_joining(home)?;
+    let created = interlog_core::home::create(home)?;
+    interlog_core::home::mark_joining(home)?;
     let (mut v, report) = match join_into(home, &code) {
         Ok(ok) => ok,
         Err(e) => {
@@ -749,13 +649,13 @@ fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool, name: Option<&str>) -> 
     };
     // Done: the marker goes last, so an interrupted join is always known.
     let _ = std::fs::remove_file(home::join_marker(home));
-    LastSync::record(ctx, None);
+    LastSync::record(&ctx.home, None);
     // The vault is this device's now; its name is an ordinary change.
     super::name_device(ctx, &mut v, name)?;
     if ctx.json {
         return out::json(&json!({"vault": v.vault_id(), "received": report.pulled}));
     }
-    for w in relay_warnings(&report) {
+    for w in report.warnings() {
         out::warn(&w);
     }
     println!(
@@ -773,8 +673,8 @@ fn join_code(ctx: &Ctx, code: JoinCode, recovered: bool, name: Option<&str>) -> 
 /// standard input, and the relay's address.
 pub fn recover(ctx: &Ctx, relay: &str, pin: Option<&str>) -> Result<()> {
     let pin = pin.map(str::parse::<Pin>).transpose()?;
-    let names = home::entries(&ctx.home)?;
-    if !names.is_empty() && !only_join_leftovers(&names) {
+    let names = interlog_core::home::entries(&ctx.home)?;
+    if !names.is_empty() && !interlog_core::home::only_join_leftovers(&names) {
         bail!(
             "the home {} already holds files ({}); recover changes nothing in a home that holds anything, so nothing was changed. Recover into a new, empty directory: `interlog --home NEW_DIR recover --relay URL` (or set INTERLOG_HOME)",
             ctx.home.display(),
@@ -877,18 +777,6 @@ fn join_into(home: &Home, code: &JoinCode) -> Result<(DeviceVault, sync::Report)
     Ok(rt.block_on(sync::join(code, storage))?)
 }
 
-/// What an interrupted join may leave in a home, and nothing else.
-/// What an interrupted join may leave in a home: its marker, the store, the
-/// key, and the key's temporary file (`files::temp_of`; `vault.tmp` as
-/// older versions named it).
-const JOIN_LEFTOVERS: [&str; 5] = [
-    "join.pending",
-    "store",
-    "vault.key",
-    "vault.interlog-tmp",
-    "vault.tmp",
-];
-
 /// Refuses a join into a home that holds anything (see [`join`]), saying
 /// why and what to do; clears what an interrupted join left.
 fn check_home_for_join(ctx: &Ctx, code: &JoinCode, names: &[String]) -> Result<()> {
@@ -916,13 +804,15 @@ fn check_home_for_join(ctx: &Ctx, code: &JoinCode, names: &[String]) -> Result<(
                 "this device already holds vault {id}, not the vault of that code; nothing was changed. Use another --home for the other vault"
             );
         }
-        Some(Err(e)) if interrupted && is_no_vault(e) && only_join_leftovers(names) => {
+        Some(Err(e))
+            if interrupted && is_no_vault(e) && interlog_core::home::only_join_leftovers(names) =>
+        {
             // An earlier join here stopped before it committed the vault:
             // nothing in the home is the user's. Start over.
             undo_join(home, false);
             return Ok(());
         }
-        None if interrupted && only_join_leftovers(names) => {
+        None if interrupted && interlog_core::home::only_join_leftovers(names) => {
             undo_join(home, false);
             return Ok(());
         }
@@ -954,19 +844,6 @@ fn is_no_vault(e: &anyhow::Error) -> bool {
         e.downcast_ref::<interlog_core::store::StoreError>(),
         Some(interlog_core::store::StoreError::NoVault { .. })
     )
-}
-
-fn only_join_leftovers(names: &[String]) -> bool {
-    names.iter().all(|n| JOIN_LEFTOVERS.contains(&n.as_str()))
-}
-
-/// Writes the join's marker, durably, before the join writes anything else.
-fn mark_joining(home: &std::path::Path) -> Result<()> {
-    let marker = home::join_marker(home);
-    let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
-    #[cfg(unix)]
-    let written = written.and_then(|()| std::fs::File::open(home)?.sync_all());
-    written.with_context(|| format!("could not write {}", marker.display()))
 }
 
 /// Removes what a join wrote in `home` (which held nothing of the user's

@@ -25,13 +25,13 @@ const MAX_WAITING: usize = 1024;
 /// The relay pings every 30 s; silence for this long is a dead link.
 const SILENCE: Duration = Duration::from_secs(180);
 
-/// Stays connected until an error: catches up once more on a live session,
-/// asks for records as they come, and then applies them and pushes local
-/// changes as they happen.
+/// Stays connected until an error, the only way it ends: catches up once
+/// more on a live session, asks for records as they come, and then applies
+/// them and pushes local changes as they happen.
 pub(super) async fn watch<S: Storage, L: Local<S>>(
     local: &mut L,
     membership: &Membership,
-) -> Result<(), SyncError> {
+) -> Result<std::convert::Infallible, SyncError> {
     let device = super::device_name(local.vault()?.device_id());
     let mut session = Session::open(membership, &device, false, None).await?;
     let cursors = {

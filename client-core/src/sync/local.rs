@@ -24,8 +24,9 @@ pub trait Local<S: Storage> {
     /// stay in memory, see [`Reopening`]).
     fn release(&mut self) {}
     /// The clean stamp a sync left beside the store, if it is still valid
-    /// (see [`CleanStamp`]); read without opening the store. Asked once
-    /// per sync at most.
+    /// (see [`CleanStamp`]); read without opening the store. Asked at most
+    /// once per one-shot sync, and never by a live one. A stamp is good for
+    /// one sync: [`OnDisk`] hands out the one it read once in its life.
     fn stamp(&mut self) -> Option<CleanStamp> {
         None
     }

@@ -51,7 +51,7 @@ use serde_bytes::ByteBuf;
 pub use conn::{plaintext_warning, Connection};
 pub use local::{Happened, Local, News, OnDisk, Reopening};
 pub use membership::{JoinCode, Membership};
-pub use state::{CleanStamp, SyncState, Withheld};
+pub use state::{CleanStamp, LastSync, SyncState, Withheld};
 
 use crate::crypto::{self, CryptoError, Derived};
 use crate::doc::VaultDoc;
@@ -180,6 +180,40 @@ pub struct Report {
     /// move`), when it is not the one this sync used: the device follows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<MovedTo>,
+}
+
+impl Report {
+    /// Warnings about what the relay lost or withholds, for a person.
+    pub fn warnings(&self) -> Vec<String> {
+        let short = |d: &str| crate::peer_text(&d.chars().take(12).collect::<String>(), 12);
+        let mut out = Vec::new();
+        if self.reseeded {
+            out.push(
+                "the relay did not know this vault (it was wiped, or is a new relay at this address): this device registered it again and sent everything it has; the other devices carry on by themselves at their next sync".to_string(),
+            );
+        }
+        if let Some(r) = &self.restored {
+            out.push(format!(
+                "this home was restored from an older copy of itself: the relay held records {}–{} of its device {} that it did not remember writing. It is device {} now, read those records back, and kept everything written here since the restore",
+                r.missed.0,
+                r.missed.1,
+                short(&r.old_device),
+                short(&r.new_device),
+            ));
+        }
+        if let Some((first, last)) = self.resent {
+            out.push(format!(
+                "the relay had lost records {first}–{last} of this device, which it had acknowledged (restored from a backup?); this device sent its whole journal again, so no device misses anything"
+            ));
+        }
+        out.extend(self.withheld.iter().map(Withheld::to_string));
+        if let Some(why) = &self.snapshot_refused {
+            out.push(format!(
+                "the relay's newest snapshot was refused ({why}); joined from the records instead"
+            ));
+        }
+        out
+    }
 }
 
 /// Where the vault moved, as the journal records it.
@@ -972,7 +1006,8 @@ pub struct Options {
     /// An invite code, for registering the vault on a relay that asks for
     /// one.
     pub invite: Option<String>,
-    /// Upload a snapshot even if none is due (one-shot only).
+    /// Upload a snapshot even if none is due (in a live sync, during the
+    /// one-shot sync it starts with).
     pub force_snapshot: bool,
     /// How long the relay may go without progress in a one-shot sync.
     pub stall: Duration,
@@ -1026,8 +1061,7 @@ pub async fn run<S: Storage, L: Local<S>>(
     if report.moved_to.is_some() {
         return Ok(report);
     }
-    live::watch(local, membership).await?;
-    Ok(report)
+    match live::watch(local, membership).await? {}
 }
 
 /// The one-shot sync of [`run`]; `stamped` if it may start from the clean

@@ -188,6 +188,71 @@ pub struct Withheld {
     pub known: u64,
 }
 
+impl std::fmt::Display for Withheld {
+    /// The warning, for a person; the device id (from the relay) is escaped.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the relay is missing records {}–{} of device {}, which another device has seen: it lost them or is withholding them. They come back when that device syncs again; if they do not, tell the relay's operator",
+            self.served + 1,
+            self.known,
+            crate::peer_text(&self.device.chars().take(12).collect::<String>(), 12),
+        )
+    }
+}
+
+/// The outcome of the last one-shot sync, for `sync status`. It lives in a
+/// file of its own in the home (`home::last_sync_file`), not in the store,
+/// so that a sync that never opens the store records it too.
+/// Informational, so it is not fsynced.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct LastSync {
+    /// Unix seconds of the last successful sync.
+    pub at: Option<i64>,
+    /// The error of the last sync, if it failed.
+    pub error: Option<String>,
+}
+
+impl LastSync {
+    /// The last outcome recorded in `home`, or what `state` kept of it
+    /// (versions before the file kept it there).
+    pub fn load(home: &std::path::Path, state: &SyncState) -> LastSync {
+        Self::read(home).unwrap_or_else(|| LastSync {
+            at: state.legacy_last_sync,
+            error: state.legacy_last_error.clone(),
+        })
+    }
+
+    fn read(home: &std::path::Path) -> Option<LastSync> {
+        let bytes = std::fs::read(crate::home::last_sync_file(home)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Records a sync's outcome in `home`: its error, or now as the last
+    /// success. Best effort: failing to write it must not turn a good sync
+    /// into an error.
+    pub fn record(home: &std::path::Path, error: Option<String>) {
+        let mut last = Self::read(home).unwrap_or_default();
+        match error {
+            None => (last.at, last.error) = (Some(jiff::Timestamp::now().as_second()), None),
+            Some(e) => last.error = Some(e),
+        }
+        let Ok(bytes) = serde_json::to_vec(&last) else {
+            return;
+        };
+        // Overwritten in place, not truncated to nothing or renamed over:
+        // ext4 writes a file's data out at once when either replaces it
+        // (auto_da_alloc), a tenth of a no-op sync's time. A torn file
+        // reads as "never synced" until the next sync.
+        let file = crate::files::owner_only(&crate::home::last_sync_file(home), false);
+        let _ = file.and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(&bytes)?;
+            f.set_len(bytes.len() as u64)
+        });
+    }
+}
+
 pub(super) fn withheld(
     me: &str,
     cursors: &BTreeMap<String, u64>,
