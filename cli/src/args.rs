@@ -226,58 +226,36 @@ pub struct Extra {
 #[derive(Subcommand, Debug)]
 pub enum CompanyCmd {
     /// Add a company
-    Add {
-        name: String,
-        #[arg(long)]
-        industry: Option<String>,
-        /// dream, interested, neutral or avoid
-        #[arg(long)]
-        priority: Option<String>,
-        /// none, caution or high: how discreet to be (e.g. a client of your employer)
-        #[arg(long)]
-        sensitivity: Option<String>,
-        /// Why it is sensitive
-        #[arg(long)]
-        reason: Option<String>,
-        /// Another name it goes by. Repeatable
-        #[arg(long = "alias")]
-        aliases: Vec<String>,
-        #[command(flatten)]
-        extra: Extra,
-    },
+    Add(AddCompany),
     #[command(flatten)]
     Common(Common),
+}
+
+#[derive(Args, Debug)]
+pub struct AddCompany {
+    pub name: String,
+    #[arg(long)]
+    pub industry: Option<String>,
+    /// dream, interested, neutral or avoid
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// none, caution or high: how discreet to be (e.g. a client of your employer)
+    #[arg(long)]
+    pub sensitivity: Option<String>,
+    /// Why it is sensitive
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Another name it goes by. Repeatable
+    #[arg(long = "alias")]
+    pub aliases: Vec<String>,
+    #[command(flatten)]
+    pub extra: Extra,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ContactCmd {
     /// Add a contact
-    Add {
-        name: String,
-        /// recruiter, hiring_manager, interviewer, referrer, peer or other
-        #[arg(long)]
-        kind: Option<String>,
-        /// Where they work now (a company name or id)
-        #[arg(long)]
-        company: Option<String>,
-        /// Their title there
-        #[arg(long)]
-        title: Option<String>,
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        phone: Option<String>,
-        #[arg(long)]
-        link: Option<String>,
-        /// How you met
-        #[arg(long)]
-        met: Option<String>,
-        /// Get back in touch at least every N days
-        #[arg(long, value_name = "DAYS")]
-        keep_in_touch: Option<String>,
-        #[command(flatten)]
-        extra: Extra,
-    },
+    Add(AddContact),
     /// Record that a contact moved to another company
     Moved {
         contact: String,
@@ -298,6 +276,34 @@ pub enum ContactCmd {
     },
     #[command(flatten)]
     Common(Common),
+}
+
+#[derive(Args, Debug)]
+pub struct AddContact {
+    pub name: String,
+    /// recruiter, hiring_manager, interviewer, referrer, peer or other
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Where they work now (a company name or id)
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Their title there
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub link: Option<String>,
+    /// How you met
+    #[arg(long)]
+    pub met: Option<String>,
+    /// Get back in touch at least every N days
+    #[arg(long, value_name = "DAYS")]
+    pub keep_in_touch: Option<String>,
+    #[command(flatten)]
+    pub extra: Extra,
 }
 
 /// A compensation package, in major units (120000, 120k, 95,000.50).
@@ -326,35 +332,7 @@ pub struct CompArgs {
 #[derive(Subcommand, Debug)]
 pub enum OppCmd {
     /// Add an opportunity
-    Add {
-        /// The company (name or id; created if new)
-        company: String,
-        #[arg(long)]
-        role: Option<String>,
-        /// The company's label for the level
-        #[arg(long)]
-        level: Option<String>,
-        /// Relative to your current level: -1, 0, +1, +2
-        #[arg(long, allow_hyphen_values = true)]
-        level_delta: Option<String>,
-        /// inbound_recruiter, agency, referral, applied or network
-        #[arg(long)]
-        source: Option<String>,
-        /// practice, network, market_value, explore, serious (comma-separated)
-        #[arg(long)]
-        purpose: Option<String>,
-        /// Your interest, 1-5
-        #[arg(long)]
-        interest: Option<String>,
-        /// What you told the recruiter: exploring, open, actively_looking
-        #[arg(long)]
-        told: Option<String>,
-        /// The first stage [default: lead]
-        #[arg(long)]
-        stage: Option<String>,
-        #[command(flatten)]
-        extra: Extra,
-    },
+    Add(AddOpp),
     /// Move an opportunity to a stage: lead, applied, screen, interviewing, final, offer, accepted, rejected, withdrawn, declined, ghosted
     Stage {
         id: String,
@@ -397,6 +375,37 @@ pub enum OppCmd {
     Common(Common),
 }
 
+#[derive(Args, Debug)]
+pub struct AddOpp {
+    /// The company (name or id; created if new)
+    pub company: String,
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The company's label for the level
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Relative to your current level: -1, 0, +1, +2
+    #[arg(long, allow_hyphen_values = true)]
+    pub level_delta: Option<String>,
+    /// inbound_recruiter, agency, referral, applied or network
+    #[arg(long)]
+    pub source: Option<String>,
+    /// practice, network, market_value, explore, serious (comma-separated)
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// Your interest, 1-5
+    #[arg(long)]
+    pub interest: Option<String>,
+    /// What you told the recruiter: exploring, open, actively_looking
+    #[arg(long)]
+    pub told: Option<String>,
+    /// The first stage [default: lead]
+    #[arg(long)]
+    pub stage: Option<String>,
+    #[command(flatten)]
+    pub extra: Extra,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum InterviewCmd {
     /// Add an interview (same as `interlog log`)
@@ -409,25 +418,7 @@ pub enum InterviewCmd {
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum OfferCmd {
     /// Add an offer for an opportunity
-    Add {
-        /// The opportunity's id
-        opp: String,
-        /// When it arrived [default: today]
-        #[arg(long, value_name = "DATE")]
-        received: Option<String>,
-        /// When it expires
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        #[arg(long)]
-        level: Option<String>,
-        /// Relative to your current level: -1, 0, +1, +2
-        #[arg(long, allow_hyphen_values = true)]
-        level_delta: Option<String>,
-        #[command(flatten)]
-        comp: CompArgs,
-        #[command(flatten)]
-        extra: Extra,
-    },
+    Add(AddOffer),
     /// Update the package offered (after negotiating, say); amounts not given are kept
     Comp {
         id: String,
@@ -451,22 +442,31 @@ pub enum OfferCmd {
     Common(Common),
 }
 
+#[derive(Args, Debug)]
+pub struct AddOffer {
+    /// The opportunity's id
+    pub opp: String,
+    /// When it arrived [default: today]
+    #[arg(long, value_name = "DATE")]
+    pub received: Option<String>,
+    /// When it expires
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Relative to your current level: -1, 0, +1, +2
+    #[arg(long, allow_hyphen_values = true)]
+    pub level_delta: Option<String>,
+    #[command(flatten)]
+    pub comp: CompArgs,
+    #[command(flatten)]
+    pub extra: Extra,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum FollowupCmd {
     /// Add a follow-up
-    Add {
-        /// What to do
-        note: String,
-        /// When: a date, today, tomorrow or +N days [default: +7]
-        #[arg(long, value_name = "DATE")]
-        due: Option<String>,
-        /// thank_you, follow_up, reconnect, keep_in_touch, decision_deadline or custom
-        #[arg(long)]
-        kind: Option<String>,
-        /// Who or what it is about: a contact, opportunity or company (name or id)
-        #[arg(long = "for", value_name = "TARGET")]
-        target: Option<String>,
-    },
+    Add(AddFollowup),
     /// Mark a follow-up done
     Done { id: String },
     /// Hide a follow-up until a date
@@ -479,22 +479,40 @@ pub enum FollowupCmd {
     Common(Common),
 }
 
+#[derive(Args, Debug)]
+pub struct AddFollowup {
+    /// What to do
+    pub note: String,
+    /// When: a date, today, tomorrow or +N days [default: +7]
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// thank_you, follow_up, reconnect, keep_in_touch, decision_deadline or custom
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Who or what it is about: a contact, opportunity or company (name or id)
+    #[arg(long = "for", value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum QuestionCmd {
     /// Add a question to the bank
-    Add {
-        wording: String,
-        #[arg(long)]
-        category: Option<String>,
-        /// Your prepared answer
-        #[arg(long)]
-        answer: Option<String>,
-        /// Repeatable
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-    },
+    Add(AddQuestion),
     #[command(flatten)]
     Common(Common),
+}
+
+#[derive(Args, Debug)]
+pub struct AddQuestion {
+    pub wording: String,
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Your prepared answer
+    #[arg(long)]
+    pub answer: Option<String>,
+    /// Repeatable
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -719,6 +737,90 @@ impl From<Extra> for interlog_core::journal::Extra {
         Self {
             notes: e.notes,
             set: e.set,
+        }
+    }
+}
+
+impl From<AddCompany> for interlog_core::journal::NewCompany {
+    fn from(a: AddCompany) -> Self {
+        Self {
+            name: a.name,
+            industry: a.industry,
+            priority: a.priority,
+            sensitivity: a.sensitivity,
+            reason: a.reason,
+            aliases: a.aliases,
+            extra: a.extra.into(),
+        }
+    }
+}
+
+impl From<AddContact> for interlog_core::journal::NewContact {
+    fn from(a: AddContact) -> Self {
+        Self {
+            name: a.name,
+            kind: a.kind,
+            company: a.company,
+            title: a.title,
+            email: a.email,
+            phone: a.phone,
+            link: a.link,
+            met: a.met,
+            keep_in_touch_days: a.keep_in_touch,
+            extra: a.extra.into(),
+        }
+    }
+}
+
+impl From<AddOpp> for interlog_core::journal::NewOpportunity {
+    fn from(a: AddOpp) -> Self {
+        Self {
+            company: a.company,
+            role: a.role,
+            level: a.level,
+            level_delta: a.level_delta,
+            source: a.source,
+            purpose: a.purpose,
+            interest: a.interest,
+            told_recruiter: a.told,
+            stage: a.stage,
+            extra: a.extra.into(),
+        }
+    }
+}
+
+impl From<AddOffer> for interlog_core::journal::NewOffer {
+    fn from(a: AddOffer) -> Self {
+        Self {
+            opportunity: a.opp,
+            received: a.received,
+            expires: a.expires,
+            level: a.level,
+            level_delta: a.level_delta,
+            comp: a.comp.into(),
+            extra: a.extra.into(),
+        }
+    }
+}
+
+impl From<AddFollowup> for interlog_core::journal::NewFollowUp {
+    fn from(a: AddFollowup) -> Self {
+        Self {
+            note: a.note,
+            due: a.due,
+            kind: a.kind,
+            target: a.target,
+        }
+    }
+}
+
+impl From<AddQuestion> for interlog_core::journal::NewQuestion {
+    fn from(a: AddQuestion) -> Self {
+        Self {
+            wording: a.wording,
+            category: a.category,
+            answer: a.answer,
+            tags: a.tags,
         }
     }
 }

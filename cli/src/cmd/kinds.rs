@@ -44,58 +44,14 @@ fn change(
 pub fn company(ctx: &Ctx, c: CompanyCmd) -> Result<()> {
     match c {
         CompanyCmd::Common(c) => common(ctx, Kind::Company, c),
-        CompanyCmd::Add {
-            name,
-            industry,
-            priority,
-            sensitivity,
-            reason,
-            aliases,
-            extra,
-        } => {
-            let r = j::NewCompany {
-                name,
-                industry,
-                priority,
-                sensitivity,
-                reason,
-                aliases,
-                extra: extra.into(),
-            };
-            change(ctx, |v| j::add_company(&mut v.doc, &r))
-        }
+        CompanyCmd::Add(a) => change(ctx, |v| j::add_company(&mut v.doc, &a.into())),
     }
 }
 
 pub fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
     match c {
         ContactCmd::Common(c) => common(ctx, Kind::Contact, c),
-        ContactCmd::Add {
-            name,
-            kind,
-            company,
-            title,
-            email,
-            phone,
-            link,
-            met,
-            keep_in_touch,
-            extra,
-        } => {
-            let r = j::NewContact {
-                name,
-                kind,
-                company,
-                title,
-                email,
-                phone,
-                link,
-                met,
-                keep_in_touch_days: keep_in_touch,
-                extra: extra.into(),
-            };
-            change(ctx, |v| j::add_contact(&mut v.doc, &r, now().date()))
-        }
+        ContactCmd::Add(a) => change(ctx, |v| j::add_contact(&mut v.doc, &a.into(), now().date())),
         ContactCmd::Moved {
             contact,
             company,
@@ -146,32 +102,7 @@ pub fn opp(ctx: &Ctx, c: OppCmd) -> Result<()> {
     let now = now();
     match c {
         OppCmd::Common(c) => common(ctx, Kind::Opportunity, c),
-        OppCmd::Add {
-            company,
-            role,
-            level,
-            level_delta,
-            source,
-            purpose,
-            interest,
-            told,
-            stage,
-            extra,
-        } => {
-            let r = j::NewOpportunity {
-                company,
-                role,
-                level,
-                level_delta,
-                source,
-                purpose,
-                interest,
-                told_recruiter: told,
-                stage,
-                extra: extra.into(),
-            };
-            change(ctx, |v| j::add_opportunity(&mut v.doc, &r, &now))
-        }
+        OppCmd::Add(a) => change(ctx, |v| j::add_opportunity(&mut v.doc, &a.into(), &now)),
         OppCmd::Stage {
             id,
             stage,
@@ -226,26 +157,7 @@ pub fn offer(ctx: &Ctx, c: OfferCmd) -> Result<()> {
     let now = now();
     match c {
         OfferCmd::Common(c) => common(ctx, Kind::Offer, c),
-        OfferCmd::Add {
-            opp,
-            received,
-            expires,
-            level,
-            level_delta,
-            comp,
-            extra,
-        } => {
-            let r = j::NewOffer {
-                opportunity: opp,
-                received,
-                expires,
-                level,
-                level_delta,
-                comp: comp.into(),
-                extra: extra.into(),
-            };
-            change(ctx, |v| j::add_offer(&mut v.doc, &r, &now))
-        }
+        OfferCmd::Add(a) => change(ctx, |v| j::add_offer(&mut v.doc, &a.into(), &now)),
         OfferCmd::Round {
             id,
             asked,
@@ -267,20 +179,7 @@ pub fn offer(ctx: &Ctx, c: OfferCmd) -> Result<()> {
 pub fn followup(ctx: &Ctx, c: FollowupCmd) -> Result<()> {
     match c {
         FollowupCmd::Common(c) => common(ctx, Kind::FollowUp, c),
-        FollowupCmd::Add {
-            note,
-            due,
-            kind,
-            target,
-        } => {
-            let r = j::NewFollowUp {
-                note,
-                due,
-                kind,
-                target,
-            };
-            change(ctx, |v| j::add_followup(&mut v.doc, &r))
-        }
+        FollowupCmd::Add(a) => change(ctx, |v| j::add_followup(&mut v.doc, &a.into())),
         FollowupCmd::Done { id } => change(ctx, |v| j::followup_done(&mut v.doc, &id)),
         FollowupCmd::Snooze { id, until } => {
             change(ctx, |v| j::snooze_followup(&mut v.doc, &id, &until))
@@ -291,20 +190,7 @@ pub fn followup(ctx: &Ctx, c: FollowupCmd) -> Result<()> {
 pub fn question(ctx: &Ctx, c: QuestionCmd) -> Result<()> {
     match c {
         QuestionCmd::Common(c) => common(ctx, Kind::Question, c),
-        QuestionCmd::Add {
-            wording,
-            category,
-            answer,
-            tags,
-        } => {
-            let r = j::NewQuestion {
-                wording,
-                category,
-                answer,
-                tags,
-            };
-            change(ctx, |v| j::add_question(&mut v.doc, &r))
-        }
+        QuestionCmd::Add(a) => change(ctx, |v| j::add_question(&mut v.doc, &a.into())),
     }
 }
 
