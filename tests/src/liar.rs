@@ -87,6 +87,10 @@ pub enum Lie {
     /// whose code and message are [`EVIL`], and replaces the message of any
     /// error from the relay with it.
     EscapeSequences,
+    /// Forwards the device's frames up to its first `sync`, then reads
+    /// nothing more from it: what the device sends after that fills the
+    /// sockets and waits. The relay's frames still reach the device.
+    StopReading,
 }
 
 /// What every connection shares with the handle.
@@ -95,6 +99,10 @@ struct Shared {
     /// Frames rewritten, dropped, forged or injected so far.
     lies: AtomicU64,
     connections: AtomicU64,
+    /// Live `sync` requests seen from devices.
+    live_syncs: AtomicU64,
+    /// The open connections' queues to their devices, for [`LyingRelay::deliver`].
+    clients: Mutex<Vec<mpsc::Sender<Message>>>,
     /// `ws://127.0.0.1:PORT/v1/sync` of the real relay.
     upstream: String,
 }
@@ -134,6 +142,8 @@ impl LyingRelay {
             lie: Mutex::new(Lie::Honest),
             lies: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            live_syncs: AtomicU64::new(0),
+            clients: Mutex::new(Vec::new()),
             upstream: format!("{url}/v1/sync"),
         });
         runtime.spawn(accept(listener, Arc::clone(&shared)));
@@ -168,6 +178,41 @@ impl LyingRelay {
     /// Connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Live `sync` requests seen so far: a watcher is past its catch-up.
+    pub fn live_syncs(&self) -> u64 {
+        self.shared.live_syncs.load(Ordering::SeqCst)
+    }
+
+    /// Sends `frames` to every device connected now, in the background and
+    /// in order, as fast as each device reads them; each counts as a lie.
+    pub fn deliver(&self, frames: Vec<Frame>) {
+        let clients: Vec<_> = lock(&self.shared.clients)
+            .iter()
+            .filter(|c| !c.is_closed())
+            .cloned()
+            .collect();
+        let shared = Arc::clone(&self.shared);
+        let runtime = self.runtime.as_ref().expect("the lying relay runs");
+        runtime.spawn(async move {
+            let encoded: Vec<Vec<u8>> = frames
+                .iter()
+                .map(|f| wire::encode(f).expect("the lying relay encodes its frame"))
+                .collect();
+            for client in clients {
+                for bytes in &encoded {
+                    shared.lies.fetch_add(1, Ordering::SeqCst);
+                    if client
+                        .send(Message::Binary(bytes.clone().into()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -323,6 +368,11 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
         return;
     };
     let (to_client, queue) = mpsc::channel(8);
+    {
+        let mut clients = lock(&shared.clients);
+        clients.retain(|c| !c.is_closed());
+        clients.push(to_client.clone());
+    }
     let conn = Conn {
         lie,
         shared,
@@ -384,6 +434,10 @@ async fn from_client(
         if let Some(Frame::Hello { device, .. }) = &frame {
             *lock(&conn.device) = Some(device.clone());
         }
+        if let Some(Frame::Sync { live: true, .. }) = &frame {
+            conn.shared.live_syncs.fetch_add(1, Ordering::SeqCst);
+        }
+        let stop = conn.lie == Lie::StopReading && matches!(frame, Some(Frame::Sync { .. }));
         match (&conn.lie, frame) {
             (Lie::ForgeAck, Some(Frame::Append { record })) => {
                 conn.lied();
@@ -426,6 +480,11 @@ async fn from_client(
         }
         if relay.send(Message::Binary(bytes)).await.is_err() {
             return;
+        }
+        if stop {
+            conn.lied();
+            // Holds the connection open, reading nothing more.
+            std::future::pending::<()>().await;
         }
     }
 }

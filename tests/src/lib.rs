@@ -189,6 +189,19 @@ pub fn joined(of: &Device) -> Device {
 /// A background `interlog sync --watch`, killed on drop.
 pub struct Watch(std::process::Child);
 
+impl Watch {
+    /// Whether the watcher still runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+
+    /// The watcher's peak resident memory so far (`VmHWM`), KiB; 0 once it
+    /// ended, or where `/proc` does not say.
+    pub fn peak_kib(&self) -> u64 {
+        proc_kib(self.0.id(), "VmHWM:")
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -392,6 +392,120 @@ fn a_relay_that_repeats_records_forever_ends_the_sync_and_blocks_nothing_local()
     assert_eq!(a.export(), b.export(), "the devices did not converge");
 }
 
+/// Writes one change of `bytes` of poorly compressible notes on `d`, with
+/// the core library (no argument of the CLI is that long).
+fn big_change(d: &Device, bytes: usize) {
+    use interlog_core::store::SledStorage;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
+    let store =
+        SledStorage::open(&interlog_core::home::store_path(d.home())).expect("open A's store");
+    let mut v = interlog_core::Vault::open(store).expect("open A's vault");
+    let mut rng = interlog_e2e::sim::Rng::new(17);
+    let notes: String = (0..bytes)
+        .map(|_| ALPHABET[rng.below(ALPHABET.len())] as char)
+        .collect();
+    let mut patch = serde_json::Map::new();
+    patch.insert("name".into(), "Big".into());
+    patch.insert("notes".into(), notes.into());
+    v.doc
+        .create(interlog_core::Kind::Company, &patch)
+        .expect("a company with big notes");
+    v.save("a big change").expect("save the big change");
+}
+
+/// Regression (issue 17's review): a relay that stops reading what the
+/// device sends. The send waited forever, and a watcher doing it held the
+/// store meanwhile; it now gives up after five times the stall limit.
+#[test]
+fn a_relay_that_stops_reading_ends_the_sync_and_blocks_nothing_local() {
+    let relay = TestRelay::start();
+    let liar = LyingRelay::start(&relay);
+    let a = first_device(&liar.url());
+    // 16 MiB to send, in parts of 4 MiB: more than the sockets between the
+    // device and the proxy hold, so the send itself waits.
+    big_change(&a, 16 << 20);
+    liar.set(Lie::StopReading);
+    a_stuck_sync_ends_and_blocks_nothing(&liar, &a, 0);
+}
+
+/// Regression (issue 17's review): a watcher whose store is lent to
+/// another command keeps the records that arrive meanwhile in memory. They
+/// were held to 1,024 records but not in bytes: 32 GiB from a relay that
+/// streams large records. Now it keeps 64 MiB of them, reads nothing more
+/// until the store comes back, and the records then fail alone.
+#[test]
+fn a_watcher_whose_store_is_lent_holds_a_flood_of_records_to_a_bounded_size() {
+    use interlog_core::wire::{Frame, RecordKind, SealedRecord};
+    use std::io::Read as _;
+    let relay = TestRelay::start();
+    let liar = LyingRelay::start(&relay);
+    let a = first_device(&liar.url());
+    a.log(&["Acme"]);
+    a.ok(&["sync"]);
+    let before = a.export();
+    let mut watch = a.watch();
+    eventually("the watcher never went live", || liar.live_syncs() > 0);
+    // Borrow the store as a command that finds it busy does: connect to
+    // the watcher's socket and read its one byte.
+    let mut loan = std::os::unix::net::UnixStream::connect(a.home().join("watch.sock"))
+        .expect("connect to the watcher's socket");
+    loan.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    loan.read_exact(&mut [0u8])
+        .expect("the watcher lends its store");
+    let quiet = watch.peak_kib();
+
+    // 16 frames of 24 records of 1 MiB each, for a device that does not
+    // exist: 384 MiB.
+    let mut seq = 0;
+    let frames: Vec<Frame> = (0..16)
+        .map(|_| Frame::Records {
+            records: (0..24)
+                .map(|_| {
+                    seq += 1;
+                    SealedRecord {
+                        device: "f".into(),
+                        seq,
+                        kind: RecordKind::Change,
+                        payload: serde_bytes::ByteBuf::from(vec![0xab; 1 << 20]),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    liar.deliver(frames);
+    // Until the watcher stops reading: nothing more is delivered for 3 s.
+    let started = Instant::now();
+    let (mut seen, mut since) = (liar.lies(), Instant::now());
+    while since.elapsed() < Duration::from_secs(3) && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+        if liar.lies() != seen {
+            (seen, since) = (liar.lies(), Instant::now());
+        }
+    }
+    let peak = watch.peak_kib();
+    eprintln!(
+        "{seen} of 16 frames delivered; the watcher's peak {} MiB, {} MiB before the flood",
+        peak / 1024,
+        quiet / 1024
+    );
+    assert!(watch.running(), "the watcher ended under the flood");
+    assert!(
+        peak > 0 && peak < 224 * 1024,
+        "the watcher peaked at {} MiB holding 384 MiB of records ({} MiB before)",
+        peak / 1024,
+        quiet / 1024
+    );
+
+    // The store comes back: the records fail to open (no device wrote
+    // them) and stop nothing else; the journal is as it was.
+    drop(loan);
+    drop(watch);
+    assert_eq!(a.export(), before, "the flood changed the journal");
+    let out = a.run(&["log", "Globex"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn a_forged_ack_is_noticed_and_the_record_is_uploaded_again() {
     let relay = TestRelay::start();

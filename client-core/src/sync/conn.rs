@@ -14,13 +14,20 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use super::SyncError;
 
 /// How long a send may take before the relay counts as not reading: long
-/// enough for the largest frame (a 32 MiB snapshot) on a slow uplink.
+/// enough for the largest frame (a 32 MiB snapshot) on a slow uplink,
+/// 1 Mbit/s. It is this many times the stall limit of a one-shot sync
+/// ([`SEND_DEADLINE`] for the default limit, [`super::STALL`]).
+pub const SEND_STALLS: u32 = 5;
+
+/// How long a send may take when no stall limit is set (a live sync).
 pub const SEND_DEADLINE: Duration = Duration::from_secs(300);
 use crate::tls::{self, printable, Pin};
 use crate::wire::{self, Frame, MAX_FRAME_BYTES};
 
 pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// How long one [`Self::send_all`] may take.
+    send_deadline: Duration,
 }
 
 /// `ws://host:port` (or `http://`) to the relay's sync endpoint.
@@ -130,7 +137,10 @@ impl Connection {
             Some(connector),
         );
         match tokio::time::timeout(Duration::from_secs(10), connect).await {
-            Ok(Ok((ws, _))) => Ok(Connection { ws }),
+            Ok(Ok((ws, _))) => Ok(Connection {
+                ws,
+                send_deadline: SEND_DEADLINE,
+            }),
             Ok(Err(e)) => Err(match tls::Problem::find(&e) {
                 Some(problem) => SyncError::Tls { url, problem },
                 None => SyncError::Connect {
@@ -153,7 +163,8 @@ impl Connection {
     /// reaches the relay with it rather than after the relay has answered
     /// the first.
     /// A relay that stops reading ends the send with
-    /// [`SyncError::Stalled`] after [`SEND_DEADLINE`].
+    /// [`SyncError::Stalled`] after [`SEND_DEADLINE`], or after
+    /// [`SEND_STALLS`] times the stall limit ([`Self::stall_after`]).
     pub async fn send_all(&mut self, frames: &[&Frame]) -> Result<(), SyncError> {
         let broken =
             |e: tokio_tungstenite::tungstenite::Error| SyncError::Connection(e.to_string());
@@ -170,9 +181,14 @@ impl Connection {
             }
             self.ws.flush().await.map_err(broken)
         };
-        tokio::time::timeout(SEND_DEADLINE, send)
+        tokio::time::timeout(self.send_deadline, send)
             .await
-            .unwrap_or(Err(SyncError::Stalled(SEND_DEADLINE)))
+            .unwrap_or(Err(SyncError::Stalled(self.send_deadline)))
+    }
+
+    /// A send may take [`SEND_STALLS`] times `limit` from now on.
+    pub fn stall_after(&mut self, limit: Duration) {
+        self.send_deadline = limit * SEND_STALLS;
     }
 
     /// Says goodbye properly; best effort.

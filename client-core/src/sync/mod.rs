@@ -91,7 +91,7 @@ pub enum SyncError {
     Connection(String),
     #[error("the relay did not answer within {0:?}; run `interlog sync` again to resume")]
     Timeout(Duration),
-    #[error("the relay made no progress for {0:?} (it kept the connection open but sent nothing new); gave up. Your changes are safe on this device; run `interlog sync` again later, and tell the relay's operator if this persists")]
+    #[error("the relay made no progress for {0:?} (it kept the connection open but sent nothing new, or stopped reading what this device sent); gave up. Your changes are safe on this device; run `interlog sync` again later, and tell the relay's operator if this persists")]
     Stalled(Duration),
     #[error("the relay refused: {message}")]
     Refused { code: String, message: String },
@@ -346,9 +346,11 @@ impl Session {
     }
 
     /// From now on, gives up with [`SyncError::Stalled`] when the relay
-    /// makes no progress for `limit` (see [`STALL`]).
+    /// makes no progress for `limit` (see [`STALL`]), or takes more than
+    /// [`conn::SEND_STALLS`] times `limit` to read what this device sends.
     pub fn stall_after(&mut self, limit: Duration) {
         self.stall = Some((limit, Instant::now() + limit));
+        self.conn.stall_after(limit);
     }
 
     /// The relay made progress: the stall clock starts again.
