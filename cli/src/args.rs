@@ -691,7 +691,12 @@ pub enum RelayCmd {
         data: Option<std::path::PathBuf>,
         /// The relays' Postgres store (postgres://…): the code is kept there,
         /// for every relay on it
-        #[arg(long, env = "INTERLOG_RELAY_STORE", value_name = "URL")]
+        #[arg(
+            long,
+            env = "INTERLOG_RELAY_STORE",
+            value_name = "URL",
+            hide_env_values = true
+        )]
         store: Option<String>,
     },
     /// Back up the relay's store to a file, owner-only (works while the relay

@@ -418,13 +418,20 @@ struct Program {
 /// its settings and serves until stopped. It is a program of its own so that
 /// it runs on the system's allocator while the journal's commands run on
 /// mimalloc (cli/src/main.rs says why). Exits 2 on bad settings, 1 when the
-/// relay cannot start or stops on an error.
+/// relay cannot start or stops on an error. Errors may quote a file, a
+/// database or an ACME server, so control characters are escaped.
 pub fn program() -> std::process::ExitCode {
     init_logging();
+    let error = |e: &dyn std::fmt::Display| {
+        eprintln!(
+            "error: {}",
+            interlog_core::tls::printable_lines(&e.to_string())
+        )
+    };
     let settings = match <Program as clap::Parser>::parse().args.resolve() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return std::process::ExitCode::from(2);
         }
     };
@@ -437,7 +444,7 @@ pub fn program() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             std::process::ExitCode::FAILURE
         }
     }

@@ -61,7 +61,12 @@ pub struct RelayArgs {
     /// Where to keep vaults and records: `sled` (the default, in the data
     /// directory) or a Postgres URL, postgres://USER:PASSWORD@HOST/DB,
     /// which several relays may share
-    #[arg(long, env = "INTERLOG_RELAY_STORE", value_name = "URL")]
+    #[arg(
+        long,
+        env = "INTERLOG_RELAY_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub store: Option<String>,
     /// A TOML file with any of these settings (flags and environment win)
     #[arg(long, env = "INTERLOG_RELAY_CONFIG", value_name = "FILE")]
@@ -69,42 +74,59 @@ pub struct RelayArgs {
 }
 
 impl RelayArgs {
-    /// These settings as `interlog-relay`'s arguments, for `interlog relay`
-    /// to start it with: parsing them gives back `self`.
-    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+    /// These settings as the environment variables `interlog-relay` reads,
+    /// for `interlog relay` to start it with: reading them back gives
+    /// `self`. The environment, not the arguments, so that a Postgres
+    /// password stays out of the process list, and any value (one that
+    /// starts with `-`, a path that is not UTF-8) arrives as it was.
+    pub fn to_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         use clap::ValueEnum;
         let name = |v: Option<clap::builder::PossibleValue>| v.map(|p| p.get_name().into());
-        let flags: [(&str, Option<std::ffi::OsString>); 13] = [
-            ("--listen", self.listen.clone().map(Into::into)),
-            ("--data", self.data.clone().map(Into::into)),
+        let vars: [(&str, Option<std::ffi::OsString>); 13] = [
+            ("INTERLOG_RELAY_LISTEN", self.listen.clone().map(Into::into)),
+            ("INTERLOG_RELAY_DATA", self.data.clone().map(Into::into)),
             (
-                "--registration",
+                "INTERLOG_RELAY_REGISTRATION",
                 self.registration.and_then(|r| name(r.to_possible_value())),
             ),
-            ("--metrics", self.metrics.clone().map(Into::into)),
-            ("--app-dir", self.app_dir.clone().map(Into::into)),
-            ("--tls-cert", self.tls_cert.clone().map(Into::into)),
-            ("--tls-key", self.tls_key.clone().map(Into::into)),
-            ("--tls", self.tls.and_then(|t| name(t.to_possible_value()))),
-            ("--tls-acme", self.tls_acme.clone().map(Into::into)),
-            ("--acme-email", self.acme_email.clone().map(Into::into)),
             (
-                "--acme-directory",
+                "INTERLOG_RELAY_METRICS",
+                self.metrics.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_APP_DIR",
+                self.app_dir.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_TLS_CERT",
+                self.tls_cert.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_TLS_KEY",
+                self.tls_key.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_TLS",
+                self.tls.and_then(|t| name(t.to_possible_value())),
+            ),
+            (
+                "INTERLOG_RELAY_TLS_ACME",
+                self.tls_acme.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_ACME_EMAIL",
+                self.acme_email.clone().map(Into::into),
+            ),
+            (
+                "INTERLOG_RELAY_ACME_DIRECTORY",
                 self.acme_directory.clone().map(Into::into),
             ),
-            ("--store", self.store.clone().map(Into::into)),
-            ("--config", self.config.clone().map(Into::into)),
+            ("INTERLOG_RELAY_STORE", self.store.clone().map(Into::into)),
+            ("INTERLOG_RELAY_CONFIG", self.config.clone().map(Into::into)),
         ];
-        let mut args = Vec::new();
-        for (flag, value) in flags {
-            if let Some(value) = value {
-                // `--flag=VALUE`, so a value that starts with `-` stays a value.
-                let mut arg = std::ffi::OsString::from(format!("{flag}="));
-                arg.push(value);
-                args.push(arg);
-            }
-        }
-        args
+        vars.into_iter()
+            .filter_map(|(var, value)| Some((var, value?)))
+            .collect()
     }
 }
 
@@ -459,30 +481,21 @@ fn resolve_tls(
 mod tests {
     use super::*;
 
-    /// sled unless told otherwise; a Postgres URL from the flag or the
-    /// file (the flag wins); anything else refused; and the URL, which may
-    /// hold a password, is never printed.
     #[test]
-    fn to_args_gives_back_the_same_settings() {
+    fn to_env_gives_back_the_same_settings() {
         #[derive(clap::Parser)]
         struct P {
             #[command(flatten)]
             a: RelayArgs,
         }
-        let parse = |args: Vec<std::ffi::OsString>| {
-            <P as clap::Parser>::try_parse_from(
-                std::iter::once("interlog-relay".into()).chain(args),
-            )
-            .unwrap()
-            .a
-        };
+        let command = <P as clap::CommandFactory>::command();
         let all = RelayArgs {
             listen: Some("0.0.0.0:443".into()),
             data: Some("/var/lib/interlog relay".into()),
             registration: Some(Registration::Open),
             metrics: Some("off".into()),
             app_dir: Some("-dist".into()),
-            tls_cert: Some("/etc/c.pem".into()),
+            tls_cert: Some("/etc/c=1.pem".into()),
             tls_key: Some("/etc/k.pem".into()),
             tls: Some(TlsMode::SelfSigned),
             tls_acme: Some("relay.example.org".into()),
@@ -491,10 +504,28 @@ mod tests {
             store: Some("postgres://u:p@h/db".into()),
             config: Some("/etc/interlog-relay.toml".into()),
         };
-        assert_eq!(parse(all.to_args()), all);
-        assert!(RelayArgs::default().to_args().is_empty());
+        let env = all.to_env();
+        let settings = command.get_arguments().filter(|a| a.get_env().is_some());
+        assert_eq!(env.len(), settings.count(), "every setting is passed on");
+        // Each variable, as the flag that reads it: parsed, the same settings.
+        let flags = env.iter().map(|(var, value)| {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_env() == Some(std::ffi::OsStr::new(var)))
+                .unwrap_or_else(|| panic!("no flag reads {var}"));
+            let mut flag = std::ffi::OsString::from(format!("--{}=", arg.get_long().unwrap()));
+            flag.push(value);
+            flag
+        });
+        let args = std::iter::once("interlog-relay".into()).chain(flags);
+        let parsed = <P as clap::Parser>::try_parse_from(args.collect::<Vec<std::ffi::OsString>>());
+        assert_eq!(parsed.unwrap().a, all);
+        assert!(RelayArgs::default().to_env().is_empty());
     }
 
+    /// sled unless told otherwise; a Postgres URL from the flag or the
+    /// file (the flag wins); anything else refused; and the URL, which may
+    /// hold a password, is never printed.
     #[test]
     fn the_store_is_sled_or_a_postgres_url_and_its_password_is_never_printed() {
         let dir = tempfile::tempdir().unwrap();

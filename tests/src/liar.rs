@@ -187,7 +187,16 @@ impl LyingRelay {
 
     /// Sends `frames` to every device connected now, in the background and
     /// in order, as fast as each device reads them; each counts as a lie.
-    pub fn deliver(&self, frames: Vec<Frame>) {
+    /// Each frame is encoded once, as it comes, and then shared.
+    pub fn deliver(&self, frames: impl IntoIterator<Item = Frame>) {
+        let encoded: Vec<tokio_tungstenite::tungstenite::Bytes> = frames
+            .into_iter()
+            .map(|f| {
+                wire::encode(&f)
+                    .expect("the lying relay encodes its frame")
+                    .into()
+            })
+            .collect();
         let clients: Vec<_> = lock(&self.shared.clients)
             .iter()
             .filter(|c| !c.is_closed())
@@ -196,18 +205,10 @@ impl LyingRelay {
         let shared = Arc::clone(&self.shared);
         let runtime = self.runtime.as_ref().expect("the lying relay runs");
         runtime.spawn(async move {
-            let encoded: Vec<Vec<u8>> = frames
-                .iter()
-                .map(|f| wire::encode(f).expect("the lying relay encodes its frame"))
-                .collect();
             for client in clients {
                 for bytes in &encoded {
                     shared.lies.fetch_add(1, Ordering::SeqCst);
-                    if client
-                        .send(Message::Binary(bytes.clone().into()))
-                        .await
-                        .is_err()
-                    {
+                    if client.send(Message::Binary(bytes.clone())).await.is_err() {
                         break;
                     }
                 }

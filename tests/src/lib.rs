@@ -195,6 +195,12 @@ impl Watch {
         matches!(self.0.try_wait(), Ok(None))
     }
 
+    /// The watcher's exit code once it ended (`None` while it runs, or if
+    /// a signal ended it).
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.0.try_wait().ok().flatten().and_then(|s| s.code())
+    }
+
     /// The watcher's peak resident memory so far (`VmHWM`), KiB; 0 once it
     /// ended, or where `/proc` does not say.
     pub fn peak_kib(&self) -> u64 {

@@ -1,7 +1,7 @@
-//! The phone app ships inside the binary: an `interlog` copied away from the
-//! source tree, and run from yet another directory with no `--app-dir`,
-//! serves the app it was built with, byte for byte, and says at `/` what it
-//! is.
+//! The phone app ships inside the binary: `interlog` and `interlog-relay`
+//! (which `interlog relay` starts) copied away from the source tree, and run
+//! from yet another directory with no `--app-dir`, serve the app they were
+//! built with, byte for byte, and say at `/` what it is.
 
 use std::path::Path;
 
@@ -10,10 +10,14 @@ use interlog_e2e::{binary, TestRelay};
 #[test]
 fn an_installed_relay_serves_the_app_built_into_it() {
     let install = tempfile::tempdir().expect("install dir");
+    let relay_bin = format!("interlog-relay{}", std::env::consts::EXE_SUFFIX);
+    for from in [binary().to_path_buf(), binary().with_file_name(&relay_bin)] {
+        let to = install.path().join(from.file_name().expect("a file name"));
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
     let bin = install
         .path()
         .join(binary().file_name().expect("a file name"));
-    std::fs::copy(binary(), &bin).expect("copy the interlog binary");
     let cwd = tempfile::tempdir().expect("working dir");
     let relay = TestRelay::start_installed(&bin, cwd.path());
 

@@ -88,8 +88,11 @@ pub fn relay(ctx: &Ctx, r: RelayCommand) -> Result<()> {
     }
 }
 
-/// Becomes `interlog-relay` with the same settings: the same process (its
-/// id, its signals, its exit status), on the relay's allocator.
+/// Runs the relay: becomes `interlog-relay`, installed beside this
+/// program, with the settings parsed here (on Unix, the same process: its
+/// id, its signals, its exit status). They travel in its environment
+/// (`RelayArgs::to_env`), so a Postgres password given as a flag does not
+/// show in the relay's own command line.
 fn serve(args: &interlog_relay::RelayArgs) -> Result<()> {
     let exe = std::env::current_exe().context("could not find this program's own path")?;
     let program = exe.with_file_name(format!("interlog-relay{}", std::env::consts::EXE_SUFFIX));
@@ -101,7 +104,7 @@ fn serve(args: &interlog_relay::RelayArgs) -> Result<()> {
         );
     }
     let mut relay = std::process::Command::new(&program);
-    relay.args(args.to_args());
+    relay.envs(args.to_env());
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -110,6 +113,7 @@ fn serve(args: &interlog_relay::RelayArgs) -> Result<()> {
     }
     #[cfg(not(unix))]
     {
+        // A child, not this process: stopping this one leaves it running.
         let status = relay
             .status()
             .with_context(|| format!("could not start {}", program.display()))?;

@@ -188,7 +188,7 @@ impl Connection {
 
     /// A send may take [`SEND_STALLS`] times `limit` from now on.
     pub fn stall_after(&mut self, limit: Duration) {
-        self.send_deadline = limit * SEND_STALLS;
+        self.send_deadline = limit.checked_mul(SEND_STALLS).unwrap_or(limit);
     }
 
     /// Says goodbye properly; best effort.
