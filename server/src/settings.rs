@@ -81,48 +81,27 @@ impl RelayArgs {
     /// starts with `-`, a path that is not UTF-8) arrives as it was.
     pub fn to_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         use clap::ValueEnum;
-        let name = |v: Option<clap::builder::PossibleValue>| v.map(|p| p.get_name().into());
-        let vars: [(&str, Option<std::ffi::OsString>); 13] = [
-            ("INTERLOG_RELAY_LISTEN", self.listen.clone().map(Into::into)),
-            ("INTERLOG_RELAY_DATA", self.data.clone().map(Into::into)),
-            (
-                "INTERLOG_RELAY_REGISTRATION",
-                self.registration.and_then(|r| name(r.to_possible_value())),
-            ),
-            (
-                "INTERLOG_RELAY_METRICS",
-                self.metrics.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_APP_DIR",
-                self.app_dir.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_TLS_CERT",
-                self.tls_cert.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_TLS_KEY",
-                self.tls_key.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_TLS",
-                self.tls.and_then(|t| name(t.to_possible_value())),
-            ),
-            (
-                "INTERLOG_RELAY_TLS_ACME",
-                self.tls_acme.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_ACME_EMAIL",
-                self.acme_email.clone().map(Into::into),
-            ),
-            (
-                "INTERLOG_RELAY_ACME_DIRECTORY",
-                self.acme_directory.clone().map(Into::into),
-            ),
-            ("INTERLOG_RELAY_STORE", self.store.clone().map(Into::into)),
-            ("INTERLOG_RELAY_CONFIG", self.config.clone().map(Into::into)),
+        use std::ffi::OsString;
+        fn os<T: Clone + Into<OsString>>(v: &Option<T>) -> Option<OsString> {
+            v.clone().map(Into::into)
+        }
+        fn name<T: ValueEnum>(v: &Option<T>) -> Option<OsString> {
+            Some(v.as_ref()?.to_possible_value()?.get_name().into())
+        }
+        let vars = [
+            ("INTERLOG_RELAY_LISTEN", os(&self.listen)),
+            ("INTERLOG_RELAY_DATA", os(&self.data)),
+            ("INTERLOG_RELAY_REGISTRATION", name(&self.registration)),
+            ("INTERLOG_RELAY_METRICS", os(&self.metrics)),
+            ("INTERLOG_RELAY_APP_DIR", os(&self.app_dir)),
+            ("INTERLOG_RELAY_TLS_CERT", os(&self.tls_cert)),
+            ("INTERLOG_RELAY_TLS_KEY", os(&self.tls_key)),
+            ("INTERLOG_RELAY_TLS", name(&self.tls)),
+            ("INTERLOG_RELAY_TLS_ACME", os(&self.tls_acme)),
+            ("INTERLOG_RELAY_ACME_EMAIL", os(&self.acme_email)),
+            ("INTERLOG_RELAY_ACME_DIRECTORY", os(&self.acme_directory)),
+            ("INTERLOG_RELAY_STORE", os(&self.store)),
+            ("INTERLOG_RELAY_CONFIG", os(&self.config)),
         ];
         vars.into_iter()
             .filter_map(|(var, value)| Some((var, value?)))
