@@ -107,7 +107,10 @@ pub enum RelayError {
     Store(#[from] store::RelayStoreError),
     #[error("relay I/O failed: {0}")]
     Io(#[from] std::io::Error),
-    #[error("could not listen on {addr} for the relay's {what}: {error}; if another relay (or program) uses that address, stop it or pick another with {flag}")]
+    #[error(
+        "could not listen on {addr} for the relay's {what}: {error}; {}",
+        bind_advice(error, flag)
+    )]
     Bind {
         what: &'static str,
         addr: String,
@@ -118,6 +121,19 @@ pub enum RelayError {
     Settings(#[from] settings::SettingsError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+}
+
+/// What to do about an address the relay could not listen on.
+fn bind_advice(error: &std::io::Error, flag: &str) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            format!("another relay (or program) uses that address: stop it, or pick another with {flag}")
+        }
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need privileges (see docs/self-hosting.md), or pick another with {flag}"
+        ),
+        _ => format!("give {flag} as HOST:PORT, for example 127.0.0.1:7878 or 0.0.0.0:7878"),
+    }
 }
 
 /// Runs a relay on `listener` with the store `settings` name (sled in

@@ -37,6 +37,8 @@ pub enum RelayStoreError {
     Io { path: String, detail: String },
     #[error("relay storage at {path} is out of disk space")]
     Full { path: String },
+    #[error("relay storage at {path} is in use by another relay process (or a restore); stop that one, or give this relay another --data directory")]
+    Busy { path: String },
     #[error("relay storage holds a malformed entry: {0}")]
     Corrupt(String),
 }
@@ -175,8 +177,13 @@ fn sled_error(path: &str, e: sled::Error) -> RelayStoreError {
         }
         _ => false,
     };
+    // sled's words when another process holds the store's lock.
+    let busy =
+        matches!(&e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"));
     if full {
         RelayStoreError::Full { path: path.into() }
+    } else if busy {
+        RelayStoreError::Busy { path: path.into() }
     } else {
         RelayStoreError::Io {
             path: path.into(),
@@ -729,6 +736,19 @@ mod contract {
             seq,
             kind: interlog_core::wire::RecordKind::Change,
             payload: ByteBuf::from(vec![body; 10]),
+        }
+    }
+
+    #[test]
+    fn a_store_another_relay_holds_is_busy_and_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledRelayStore::open(dir.path()).unwrap();
+        match SledRelayStore::open(dir.path()) {
+            Err(e @ RelayStoreError::Busy { .. }) => {
+                assert!(e.to_string().contains("another --data"), "{e}")
+            }
+            Err(e) => panic!("not named as busy: {e}"),
+            Ok(_) => panic!("two relays opened one store"),
         }
     }
 
