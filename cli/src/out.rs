@@ -33,13 +33,6 @@ pub fn safe(text: &str) -> String {
     interlog_core::tls::printable_lines(text)
 }
 
-/// A short peer-supplied id (a device id from the relay), safe to print and
-/// cut to `chars` characters.
-pub fn short_id(id: &str, chars: usize) -> String {
-    let cut: String = id.chars().take(chars).collect();
-    interlog_core::tls::printable(&cut)
-}
-
 /// Prints an error on one line: what went wrong and, from the error itself,
 /// what to do. The chain may quote a relay or a file, so it is escaped.
 pub fn error(e: &anyhow::Error) {

@@ -79,6 +79,12 @@ pub use model::{Kind, Record};
 #[cfg(feature = "vault")]
 pub use store::{StoreError, Vault};
 
+/// A peer-supplied id (a device id from the relay) cut to its first `chars`
+/// characters, with no ellipsis, and made safe to print ([`peer_text`]).
+pub fn peer_id(id: &str, chars: usize) -> String {
+    peer_text(&id.chars().take(chars).collect::<String>(), chars)
+}
+
 /// Text a peer (a relay, a server's certificate, a file) supplied, made
 /// safe to print: at most `max` characters, with every character a
 /// terminal would act on ([`is_unsafe`]) shown as `?`.

@@ -579,7 +579,7 @@ fn status(ctx: &Ctx) -> Result<()> {
     }
     for (d, seq) in &state.cursors {
         t.add_row([
-            format!("received from {}", out::short_id(d, 12)),
+            format!("received from {}", interlog_core::peer_id(d, 12)),
             format!("up to record {seq}"),
         ]);
     }
@@ -914,7 +914,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
             .unwrap_or_default();
         let this = if d.device == me { "this device" } else { "" };
         t.add_row([
-            out::short_id(&d.device, 12),
+            interlog_core::peer_id(&d.device, 12),
             names.get(&d.device).cloned().unwrap_or_default(),
             d.last_seq.to_string(),
             seen,

@@ -185,7 +185,7 @@ pub struct Report {
 impl Report {
     /// Warnings about what the relay lost or withholds, for a person.
     pub fn warnings(&self) -> Vec<String> {
-        let short = |d: &str| crate::peer_text(&d.chars().take(12).collect::<String>(), 12);
+        let short = |d: &str| crate::peer_id(d, 12);
         let mut out = Vec::new();
         if self.reseeded {
             out.push(

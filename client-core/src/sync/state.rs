@@ -196,7 +196,7 @@ impl std::fmt::Display for Withheld {
             "the relay is missing records {}–{} of device {}, which another device has seen: it lost them or is withholding them. They come back when that device syncs again; if they do not, tell the relay's operator",
             self.served + 1,
             self.known,
-            crate::peer_text(&self.device.chars().take(12).collect::<String>(), 12),
+            crate::peer_id(&self.device, 12),
         )
     }
 }
